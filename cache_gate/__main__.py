@@ -1,0 +1,3 @@
+from cache_gate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""The shared result model: findings, their severities, and a gate's result."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes (contract): 0 passed, 1 the gate failed, 2 could not decide."""
+
+    PASSED = 0
+    FAILED = 1
+    UNDECIDED = 2
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem, located where a user can fix it. Lines are 1-based."""
+
+    path: str | None
+    line: int | None
+    rule: str
+    name: str
+    severity: Severity = field(compare=False)
+    message: str = field(compare=False)
+    prompt_id: str | None = field(default=None, compare=False)
+    hint: str | None = field(default=None, compare=False)
+    # What identifies this finding across runs when lines move (defaults to the message).
+    key: str | None = field(default=None, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        parts = (self.rule, self.path or "", self.prompt_id or "", self.key or self.message)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "prompt_id": self.prompt_id,
+            "fingerprint": self.fingerprint,
+            "hint": self.hint,
+        }
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Stable report order: by file and line, then by rule (undated/unplaced first)."""
+    return sorted(findings, key=lambda f: (f.path or "", f.line or 0, f.rule, f.message))
+
+
+@dataclass
+class Result:
+    """What one gate (or `check`, several) decided, ready for any reporter."""
+
+    command: str
+    findings: list[Finding] = field(default_factory=list)
+    # Extra sections of the JSON report (`kpis`, `ledger`, `cache_hit_rate_pct`, ...).
+    sections: dict[str, Any] = field(default_factory=dict)
+    # Human-oriented sections for the text reporter (rendered by the gate itself).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def exit_code(self, *, exit_zero: bool = False) -> ExitCode:
+        """The one place a gate's exit code is decided."""
+        if self.passed or exit_zero:
+            return ExitCode.PASSED
+        return ExitCode.FAILED

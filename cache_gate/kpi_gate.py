@@ -1,0 +1,182 @@
+"""`cache-gate kpi`: compute the cache KPIs from the ledger and compare with targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cache_gate import kpis, rules
+from cache_gate.findings import Finding, Result, Severity
+from cache_gate.kpis import KpiResult, Tally
+from cache_gate.ledger.reader import LedgerStats, Selection, scan
+
+TOP_CONTRIBUTORS = 3
+
+
+@dataclass(frozen=True)
+class LedgerOptions:
+    """What `kpi`, `report` and `check` share: which ledger, which records, which targets."""
+
+    ledger: str
+    selection: Selection = Selection()
+    targets: dict[str, float] = field(default_factory=dict)
+    workflow_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+    min_requests: int = 30
+    strict: bool = False
+    jobs: int | None = None
+
+
+def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]:
+    """The JSON report's `ledger` section (contract keys first)."""
+    window = options.selection.window
+    return {
+        "path": stats.path,
+        "records": stats.records,
+        "bad_lines": stats.bad_count,
+        "formats": dict(sorted(stats.formats.items())),
+        "window": {
+            **window.to_json(),
+            "undated_excluded": stats.undated,
+            "outside": stats.outside_window,
+            "seeked": stats.seek_offset is not None,
+            "time_ordered": not stats.unordered,
+        },
+        "bad_line_samples": [bad.to_json() for bad in stats.bad],
+        "not_requests": stats.not_requests,
+        "duplicates": stats.duplicates,
+        "other_workflows": stats.other_workflows,
+        "partial_last_line": stats.partial_tail,
+    }
+
+
+def bad_line_findings(stats: LedgerStats, strict: bool) -> list[Finding]:
+    rule = rules.get("CG206")
+    severity = Severity.ERROR if strict else rule.severity
+    findings = [
+        Finding(stats.path, bad.line, rule.id, rule.name, severity,
+                f"malformed ledger line: {bad.error}", hint=rule.fix, key=f"line {bad.line}")
+        for bad in stats.bad
+    ]
+    more = stats.bad_count - len(stats.bad)
+    if more > 0:
+        findings.append(Finding(stats.path, None, rule.id, rule.name, severity,
+                                f"{more} more malformed ledger lines (first "
+                                f"{len(stats.bad)} listed)", hint=rule.fix, key="more"))
+    return findings
+
+
+def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
+        dict[str, KpiResult], dict[str, dict[str, KpiResult]]]:
+    """Global KPIs, and the KPIs of every workflow with targets of its own.
+
+    A workflow with its own target for a KPI is judged on that target alone and
+    left out of the pool the global target judges (so a workflow that naturally
+    caches less does not drag down, or hide behind, the rest).
+    """
+    by_workflow = tally.by(0)
+    overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in by_workflow}
+    results: dict[str, KpiResult] = {}
+    for name in kpis.KPI_SLOTS:
+        own = {(wf, prompt): wf in overrides and name in overrides[wf]
+               for wf, prompt in tally.groups}
+        pool = tally.total({key: not mine for key, mine in own.items()})
+        results[name] = kpis.evaluate(name, pool, options.targets[name],
+                                      min_requests=options.min_requests,
+                                      required=name in options.required)
+    per_workflow: dict[str, dict[str, KpiResult]] = {}
+    for workflow, targets in sorted(overrides.items()):
+        assert workflow is not None
+        per_workflow[workflow] = {
+            name: kpis.evaluate(name, by_workflow[workflow], target,
+                                min_requests=options.min_requests)
+            for name, target in targets.items()
+        }
+    return results, per_workflow
+
+
+def contributors(tally: Tally, name: str) -> list[str]:
+    """The workflows and prompts that pull a KPI down most, as readable lines."""
+    lines = []
+    for field_index, label in ((0, "workflow"), (1, "prompt")):
+        groups = [(kpis.shortfall(name, sums), key, sums)
+                  for key, sums in tally.by(field_index).items()]
+        groups = sorted((g for g in groups if g[0] > 0), key=lambda g: -g[0])
+        for missed, key, sums in groups[:TOP_CONTRIBUTORS]:
+            numerator_slot, denominator_slot, _ = kpis.KPI_SLOTS[name]
+            rate = sums[numerator_slot] / sums[denominator_slot]
+            unit = "tokens" if name == "cached_token_ratio" else "requests"
+            lines.append(f"{label} {key or '(none)'}: {rate:.1%} "
+                         f"({missed:,} of {sums[denominator_slot]:,} {unit} missed)")
+    return lines
+
+
+def _describe(result: KpiResult, scope: str) -> str:
+    label = kpis.LABELS[result.name]
+    value = result.value
+    if value is None:
+        return f"{label}{scope} is required but nothing in the window reports it"
+    unit = "tokens" if result.name == "cached_token_ratio" else "requests"
+    return (f"{label}{scope} {value:.1%} is below the {result.target:.0%} target "
+            f"({result.numerator:,} / {result.denominator:,} {unit})")
+
+
+def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str, KpiResult]],
+                 tally: Tally, options: LedgerOptions, path: str) -> list[Finding]:
+    findings = []
+    scoped = [("", results)] + [(f" of workflow {wf}", own) for wf, own in per_workflow.items()]
+    for scope, group in scoped:
+        for name, result in group.items():
+            rule = rules.get(kpis.RULE_OF_KPI[name])
+            if result.failed:
+                findings.append(Finding(path, None, rule.id, rule.name, rule.severity,
+                                        _describe(result, scope), hint=kpis.ACTIONS[name],
+                                        key=f"{name}{scope}"))
+            elif result.status == "insufficient" and options.strict:
+                findings.append(Finding(
+                    path, None, rule.id, rule.name, Severity.ERROR,
+                    f"{kpis.LABELS[name]}{scope}: only {result.requests} requests report it, "
+                    f"fewer than --min-requests {options.min_requests} (--strict)",
+                    hint="Widen the window (--days) or lower --min-requests.",
+                    key=f"{name}{scope} insufficient"))
+    return findings
+
+
+def run_kpi(options: LedgerOptions) -> Result:
+    tally, stats = scan(options.ledger, options.selection, Tally, jobs=options.jobs)
+    assert isinstance(tally, Tally)
+    return kpi_result("kpi", tally, stats, options)
+
+
+def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOptions) -> Result:
+    results, per_workflow = evaluate_all(tally, options)
+    findings = bad_line_findings(stats, options.strict)
+    findings += kpi_findings(results, per_workflow, tally, options, stats.path)
+    whole = tally.total()
+    hit_rate = kpis.evaluate("prompt_cache_hit_rate", whole, 0, min_requests=0).value
+    notes = []
+    for name, result in results.items():
+        if result.failed:
+            notes.append(f"{kpis.LABELS[name]}: {kpis.ACTIONS[name]}")
+            notes.extend(f"  {line}" for line in contributors(tally, name))
+    if hit_rate is not None and hit_rate < kpis.ESCALATION_BELOW:
+        notes.extend(kpis.ESCALATION)
+    if stats.partial_tail:
+        notes.append("The ledger's last line has no newline and is not valid JSON yet "
+                     "(a writer mid-append?): it was ignored.")
+    if stats.unordered:
+        notes.append("The ledger is not in time order: it was read in full to apply the "
+                     "window.")
+    kpi_rows = {name: result.to_json() for name, result in results.items()}
+    for name in kpi_rows:
+        if per_workflow and any(name in own for own in per_workflow.values()):
+            kpi_rows[name]["scope"] = "workflows without their own target"
+    sections: dict[str, object] = {
+        "kpis": kpi_rows,
+        "cache_hit_rate_pct": None if hit_rate is None else round(hit_rate * 100, 1),
+        "ledger": ledger_json(stats, options),
+    }
+    if per_workflow:
+        sections["workflow_kpis"] = {
+            wf: {name: r.to_json() for name, r in own.items()} for wf, own in per_workflow.items()
+        }
+    return Result(command, findings, sections, notes)

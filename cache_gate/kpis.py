@@ -1,0 +1,274 @@
+"""The runbook's cache KPIs: their definitions, the tally they are computed from,
+and the pure pass/fail decision.
+
+Every KPI is a ratio of sums (never an average of percentages) over the records
+that report the cache layer it measures; a record that does not report a layer
+counts in none of its denominators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Self
+
+from cache_gate.config import KPI_LABELS, KPI_NAMES
+from cache_gate.ledger.formats import epoch
+from cache_gate.ledger.lines import BacklogKpiLine
+from cache_gate.ledger.record import Record
+from cache_gate.ledger.window import Window
+
+# Tally slots, one list of ints per group: see Tally.add for what each counts.
+REQUESTS, ELIGIBLE, PROMPT_HITS, TOKEN_REQUESTS, CACHE_READ, INPUT_TOTAL = range(6)
+RESPONSE_LOOKUPS, RESPONSE_USEFUL, SEMANTIC_LOOKUPS, SEMANTIC_USEFUL = range(6, 10)
+SLOTS = 10
+
+# KPI -> (numerator slot, denominator slot, slot counting the requests that contribute).
+KPI_SLOTS: dict[str, tuple[int, int, int]] = {
+    "prompt_cache_hit_rate": (PROMPT_HITS, ELIGIBLE, ELIGIBLE),
+    "cached_token_ratio": (CACHE_READ, INPUT_TOTAL, TOKEN_REQUESTS),
+    "response_cache_useful_hit_rate": (RESPONSE_USEFUL, RESPONSE_LOOKUPS, RESPONSE_LOOKUPS),
+    "semantic_cache_useful_hit_rate": (SEMANTIC_USEFUL, SEMANTIC_LOOKUPS, SEMANTIC_LOOKUPS),
+}
+
+RULE_OF_KPI = {
+    "prompt_cache_hit_rate": "CG201",
+    "response_cache_useful_hit_rate": "CG202",
+    "semantic_cache_useful_hit_rate": "CG203",
+    "cached_token_ratio": "CG204",
+}
+
+LABELS = KPI_LABELS
+
+# The runbook's "Action if below", word for word in spirit.
+ACTIONS = {
+    "prompt_cache_hit_rate": "Fix prefix consistency (runbook step 2): run `cache-gate lint`.",
+    "response_cache_useful_hit_rate": "Increase the response cache TTL (runbook step 3).",
+    "semantic_cache_useful_hit_rate": "Lower the semantic cache threshold (runbook step 4).",
+    "cached_token_ratio": "Review which workflows bypass the cache.",
+}
+
+ESCALATION = (
+    "Prompt cache hit rate is below 40%: escalate (runbook).",
+    "1. Check that the LiteLLM Redis/cache backend is healthy (`cache-gate doctor`).",
+    "2. Verify that the prompt manifest covers all high-volume paths.",
+    "3. Consider whether the workload is inherently low-repetition "
+    "(implementation caches less than validation).",
+)
+ESCALATION_BELOW = Fraction(2, 5)
+
+Group = tuple[str | None, str | None]
+
+
+@dataclass
+class PlainCounts:
+    """What `Tally.add_plain_backlog` did with a chunk's lines, for the reader's stats."""
+
+    records: int = 0
+    undated: int = 0
+    outside_window: int = 0
+    other_workflows: int = 0
+
+
+class Tally:
+    """Sums per (workflow, prompt_id): everything the KPIs are ratios of."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Group, list[int]] = {}
+
+    def add(self, records: Iterable[Record]) -> None:
+        groups = self.groups
+        for record in records:
+            key = (record.workflow, record.prompt_id)
+            sums = groups.get(key)
+            if sums is None:
+                sums = groups[key] = [0] * SLOTS
+            sums[REQUESTS] += 1
+            response = record.response_cache
+            if response == "hit":
+                sums[RESPONSE_LOOKUPS] += 1
+                if record.response_useful is not False:
+                    sums[RESPONSE_USEFUL] += 1
+            elif response == "miss":
+                sums[RESPONSE_LOOKUPS] += 1
+            semantic = record.semantic_cache
+            if semantic == "hit":
+                sums[SEMANTIC_LOOKUPS] += 1
+                if record.semantic_useful is not False:
+                    sums[SEMANTIC_USEFUL] += 1
+            elif semantic == "miss":
+                sums[SEMANTIC_LOOKUPS] += 1
+            # Record.eligible, inlined: this loop runs once per ledger line.
+            hit = record.prompt_cache_hit
+            if hit is None or response == "hit" or semantic == "hit":
+                continue
+            sums[ELIGIBLE] += 1
+            if hit:
+                sums[PROMPT_HITS] += 1
+            read, uncached = record.cache_read, record.uncached_input
+            if read is not None and uncached is not None:
+                sums[TOKEN_REQUESTS] += 1
+                sums[CACHE_READ] += read
+                sums[INPUT_TOTAL] += uncached + read + (record.cache_write or 0)
+
+    def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
+                          workflows: frozenset[str] | None) -> PlainCounts | None:
+        """Tally decoded backlog lines without building Records: the reader's hot path.
+
+        It does for a plain backlog line exactly what `formats.normalise` followed by
+        `add` do (the property tests hold the two to it), for the commonest lines
+        only. It returns None, having changed nothing, as soon as a line needs
+        the general path (another format, the Anthropic fields, a bad value).
+        """
+        groups: dict[Group, list[int]] = {}
+        bounded = window.bounded
+        counts = PlainCounts()
+        for line in lines:
+            hit = line.cache_hit
+            cached, total = line.cached_input_tokens, line.input_tokens
+            if (
+                line.usage is not None or line.message is not None or line.request_id is not None
+                or isinstance(hit, str)
+                or line.cache_read_input_tokens is not None
+                or line.cache_creation_input_tokens is not None
+                or (hit is None and cached is None and line.model_alias is None
+                    and line.workflow is None)
+                or (cached is not None and total is not None and cached > total)
+            ):
+                return None
+            if bounded:
+                moment = epoch(line.timestamp)
+                if moment is None:
+                    counts.undated += 1
+                    continue
+                if not window.contains(moment):
+                    counts.outside_window += 1
+                    continue
+            if workflows is not None and line.workflow not in workflows:
+                counts.other_workflows += 1
+                continue
+            counts.records += 1
+            key = (line.workflow, line.prompt_id)
+            sums = groups.get(key)
+            if sums is None:
+                sums = groups[key] = [0] * SLOTS
+            sums[REQUESTS] += 1
+            layer = line.response_cache
+            response = layer.status if layer is not None else None
+            if response == "hit":
+                sums[RESPONSE_LOOKUPS] += 1
+                if layer is not None and layer.useful is not False:
+                    sums[RESPONSE_USEFUL] += 1
+            elif response == "miss":
+                sums[RESPONSE_LOOKUPS] += 1
+            layer = line.semantic_cache
+            semantic = layer.status if layer is not None else None
+            if semantic == "hit":
+                sums[SEMANTIC_LOOKUPS] += 1
+                if layer is not None and layer.useful is not False:
+                    sums[SEMANTIC_USEFUL] += 1
+            elif semantic == "miss":
+                sums[SEMANTIC_LOOKUPS] += 1
+            reports_tokens = cached is not None and total is not None
+            if hit is None and reports_tokens:
+                hit = cached > 0  # type: ignore[operator]
+            if hit is None or response == "hit" or semantic == "hit":
+                continue
+            sums[ELIGIBLE] += 1
+            if hit:
+                sums[PROMPT_HITS] += 1
+            if reports_tokens:
+                sums[TOKEN_REQUESTS] += 1
+                sums[CACHE_READ] += cached  # type: ignore[operator]
+                sums[INPUT_TOTAL] += total  # type: ignore[operator]
+        self.merge_groups(groups)
+        return counts
+
+    def merge(self, other: Self) -> None:
+        self.merge_groups(other.groups)
+
+    def merge_groups(self, groups: dict[Group, list[int]]) -> None:
+        for key, theirs in groups.items():
+            ours = self.groups.get(key)
+            if ours is None:
+                self.groups[key] = list(theirs)
+            else:
+                for slot in range(SLOTS):
+                    ours[slot] += theirs[slot]
+
+    def total(self, keep: Mapping[Group, bool] | None = None) -> list[int]:
+        sums = [0] * SLOTS
+        for key, group in self.groups.items():
+            if keep is None or keep.get(key, True):
+                for slot in range(SLOTS):
+                    sums[slot] += group[slot]
+        return sums
+
+    def by(self, field: int) -> dict[str | None, list[int]]:
+        """Sums per workflow (field 0) or per prompt_id (field 1)."""
+        result: dict[str | None, list[int]] = {}
+        for key, group in self.groups.items():
+            sums = result.setdefault(key[field], [0] * SLOTS)
+            for slot in range(SLOTS):
+                sums[slot] += group[slot]
+        return result
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    name: str
+    numerator: int
+    denominator: int
+    requests: int
+    target: float
+    status: str  # pass | fail | n/a | insufficient
+    required: bool = False
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    def to_json(self) -> dict[str, object]:
+        value = self.value
+        return {
+            "value": None if value is None else round(value, 6),
+            "target": self.target,
+            "status": self.status,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "requests": self.requests,
+        }
+
+
+def meets(numerator: int, denominator: int, target: float) -> bool:
+    """numerator / denominator >= target, exactly (no float rounding at the boundary)."""
+    return Fraction(numerator) >= Fraction(str(target)) * denominator
+
+
+def evaluate(name: str, sums: list[int], target: float, *, min_requests: int,
+             required: bool = False) -> KpiResult:
+    """The pure gate decision for one KPI over one tally's sums."""
+    numerator_slot, denominator_slot, requests_slot = KPI_SLOTS[name]
+    numerator, denominator = sums[numerator_slot], sums[denominator_slot]
+    requests = sums[requests_slot]
+    if denominator == 0:
+        status = "fail" if required else "n/a"
+    elif requests < min_requests:
+        status = "insufficient"
+    else:
+        status = "pass" if meets(numerator, denominator, target) else "fail"
+    return KpiResult(name, numerator, denominator, requests, target, status, required)
+
+
+def shortfall(name: str, sums: list[int]) -> int:
+    """How much a group pulls a KPI down: its misses (requests or tokens not served)."""
+    numerator_slot, denominator_slot, _ = KPI_SLOTS[name]
+    return sums[denominator_slot] - sums[numerator_slot]
+
+
+__all__ = ["KPI_NAMES", "KpiResult", "Tally", "evaluate", "meets"]

@@ -1,0 +1,1 @@
+"""Reading usage ledgers: one line a request, in any of five formats."""

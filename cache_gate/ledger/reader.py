@@ -1,0 +1,434 @@
+"""The fast ledger reader: chunked, exact, seeking into time-ordered files, parallel.
+
+Every line is decoded on its own (never as a JSON stream, which would let one
+object span lines or two share one), a chunk at a time through `map`, in C. A
+chunk with a bad line is read again line by line to locate it. A window's start
+is found by bisection on byte offsets; a large range is split across processes
+whose partial results merge. `reference.read_plain` is the slow, obvious reader
+this one must agree with on every input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+from typing import BinaryIO, Protocol, Self
+
+import msgspec
+
+from cache_gate.errors import InputError
+from cache_gate.ledger.formats import LineError, epoch, normalise, normalise_plain, read_line
+from cache_gate.ledger.lines import FULL, KPI, PLAIN_KPI, BacklogKpiLine, Decoders
+from cache_gate.ledger.record import Record
+from cache_gate.ledger.window import ORDER_SLACK, Window, seek_start
+
+CHUNK_BYTES = 1 << 20
+# Below this many bytes a second process costs more than it saves.
+PARALLEL_MIN_BYTES = 48 << 20
+BAD_LINE_SAMPLES = 10
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, LineError)
+JSON_BLANK = b" \t\r"
+_format_of = attrgetter("format")
+
+
+class Sink(Protocol):
+    """Where records go: an accumulator that two halves of a ledger can merge."""
+
+    def add(self, records: list[Record]) -> None: ...
+
+    def merge(self, other: Self) -> None: ...
+
+
+class PlainCounts(Protocol):
+    records: int
+    undated: int
+    outside_window: int
+    other_workflows: int
+
+
+class PlainBacklogSink(Sink, Protocol):
+    """A sink that can take plain backlog lines undecoded into Records (see kpis.Tally)."""
+
+    def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
+                          workflows: frozenset[str] | None) -> PlainCounts | None: ...
+
+
+@dataclass
+class BadLine:
+    offset: int
+    error: str
+    line: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {"line": self.line, "error": self.error}
+
+
+@dataclass
+class LedgerStats:
+    """What the reader saw, besides the records it handed on."""
+
+    path: str
+    records: int = 0
+    not_requests: int = 0
+    bad_count: int = 0
+    bad: list[BadLine] = field(default_factory=list)
+    formats: Counter[str] = field(default_factory=Counter)
+    undated: int = 0
+    outside_window: int = 0
+    other_workflows: int = 0
+    duplicates: int = 0
+    partial_tail: bool = False
+    seek_offset: int | None = None
+    unordered: bool = False
+
+    def add_bad(self, offset: int, error: str) -> None:
+        self.bad_count += 1
+        if len(self.bad) < BAD_LINE_SAMPLES:
+            self.bad.append(BadLine(offset, error))
+
+    def add_plain(self, counts: PlainCounts) -> None:
+        self.records += counts.records
+        self.formats["backlog"] += counts.records
+        self.undated += counts.undated
+        self.outside_window += counts.outside_window
+        self.other_workflows += counts.other_workflows
+
+    def merge(self, other: LedgerStats) -> None:
+        self.records += other.records
+        self.not_requests += other.not_requests
+        self.bad_count += other.bad_count
+        self.bad = sorted(self.bad + other.bad, key=attrgetter("offset"))[:BAD_LINE_SAMPLES]
+        self.formats.update(other.formats)
+        self.undated += other.undated
+        self.outside_window += other.outside_window
+        self.other_workflows += other.other_workflows
+        self.duplicates += other.duplicates
+        self.partial_tail = self.partial_tail or other.partial_tail
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records count: a time window and, optionally, some workflows only."""
+
+    window: Window = Window()
+    workflows: frozenset[str] | None = None
+
+
+@dataclass
+class _Range:
+    """One process's share of the ledger: its records' partial result."""
+
+    sink: Sink
+    stats: LedgerStats
+    # Claude Code requests, kept back until every range is read: a request's
+    # lines may straddle two ranges.
+    repeated: dict[str, Record] = field(default_factory=dict)
+
+
+def decoders_for(descriptive: bool) -> Decoders:
+    """Every field, or only what the KPIs need (see lines.DESCRIPTIVE_FIELDS)."""
+    return FULL if descriptive else KPI
+
+
+def split_lines(chunk: bytes) -> list[bytes]:
+    """A chunk ending in a newline as its lines, without the newlines."""
+    lines = chunk.split(b"\n")
+    lines.pop()
+    return lines
+
+
+def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
+                 decoders: Decoders) -> list[Record | None]:
+    """Decode lines; bad ones are counted with their byte offsets and left out."""
+    general = decoders.general
+    try:
+        firsts = list(map(decoders.backlog.decode, lines))
+        return [
+            normalise(general.decode(raw)) if first.other_format else normalise_plain(first)
+            for first, raw in zip(firsts, lines, strict=True)
+        ]
+    except DECODE_ERRORS:
+        pass
+    records: list[Record | None] = []
+    for raw in lines:
+        try:
+            records.append(read_line(raw, decoders))
+        except DECODE_ERRORS as exc:
+            if raw.strip(JSON_BLANK):
+                stats.add_bad(offset, describe(exc))
+        offset += len(raw) + 1
+    return records
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    text = str(exc)
+    if text.startswith("Expected `object`"):
+        return "not a JSON object"
+    return text.replace("`", "").replace(" - at $.", " at ")
+
+
+def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
+         repeated: dict[str, Record]) -> list[Record]:
+    """The records that count; the others are tallied in `stats`."""
+    kept = [record for record in records if record is not None]
+    stats.not_requests += len(records) - len(kept)
+    window, workflows = selection.window, selection.workflows
+    if window.bounded or workflows is not None or any(r.dedup_key for r in kept):
+        selected = []
+        for record in kept:
+            if window.bounded:
+                if record.time is None:
+                    stats.undated += 1
+                    continue
+                if not window.contains(record.time):
+                    stats.outside_window += 1
+                    continue
+            if workflows is not None and record.workflow not in workflows:
+                stats.other_workflows += 1
+                continue
+            if record.dedup_key is not None:
+                remember(repeated, record, stats)
+                continue
+            selected.append(record)
+        kept = selected
+    stats.formats.update(map(_format_of, kept))
+    stats.records += len(kept)
+    return kept
+
+
+def remember(repeated: dict[str, Record], record: Record, stats: LedgerStats) -> None:
+    """Keep one line per repeated request: the one reporting the most tokens, else the first."""
+    key = record.dedup_key
+    assert key is not None
+    earlier = repeated.get(key)
+    if earlier is None:
+        repeated[key] = record
+        return
+    stats.duplicates += 1
+    if record.token_total > earlier.token_total:
+        repeated[key] = record
+
+
+def finish_repeated(ranges: list[dict[str, Record]], stats: LedgerStats) -> list[Record]:
+    """Merge the held-back requests of ranges read in file order."""
+    merged: dict[str, Record] = {}
+    for repeated in ranges:
+        for record in repeated.values():
+            remember(merged, record, stats)
+    records = list(merged.values())
+    stats.formats.update(map(_format_of, records))
+    stats.records += len(records)
+    return records
+
+
+def _line_start(handle: BinaryIO, offset: int) -> int:
+    """The start of the first line that starts at or after `offset`."""
+    if offset == 0:
+        return 0
+    handle.seek(offset - 1)
+    if handle.read(1) == b"\n":
+        return offset
+    handle.readline()
+    return handle.tell()
+
+
+def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(offset, bytes, at_eof) of whole lines starting in [start, end)."""
+    position = _line_start(handle, start)
+    handle.seek(position)
+    carry = b""
+    while position < end:
+        data = handle.read(CHUNK_BYTES)
+        if not data:
+            if carry:
+                yield position, carry, True
+            return
+        buffer = carry + data if carry else data
+        cut = buffer.rfind(b"\n") + 1
+        if position + cut > end:
+            # The range ends inside this buffer: stop after the line that spans `end`.
+            cut = buffer.find(b"\n", max(end - position - 1, 0)) + 1
+            yield position, buffer[:cut], False
+            return
+        carry = buffer[cut:]
+        if cut:
+            yield position, buffer[:cut], False
+            position += cut
+
+
+def _read_range(path: str, start: int, end: int, selection: Selection,
+                make_sink: Callable[[], Sink], stop_after: float | None,
+                descriptive: bool) -> _Range:
+    result = _Range(make_sink(), LedgerStats(path))
+    decoders = decoders_for(descriptive)
+    plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
+    with Path(path).open("rb") as handle:
+        for offset, chunk, at_eof in _chunks(handle, start, end):
+            if at_eof:
+                times = _read_tail(chunk, result, selection, decoders)
+            else:
+                times = _read_chunk(chunk, offset, result, selection, decoders, plain)
+            if stop_after is not None and _all_later(times, stop_after):
+                break
+    return result
+
+
+def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
+                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None
+                ) -> list[float | None]:
+    """Read whole lines into the range's sink; the times of its last lines."""
+    lines = split_lines(chunk)
+    if plain is not None:
+        try:
+            firsts = list(map(PLAIN_KPI.decode, lines))
+        except DECODE_ERRORS:
+            firsts = []
+        counts = plain(firsts, selection.window, selection.workflows) if firsts else None
+        if counts is not None:
+            result.stats.add_plain(counts)
+            return [epoch(line.timestamp) for line in firsts[-8:]]
+    records = read_records(lines, offset, result.stats, decoders)
+    result.sink.add(keep(records, selection, result.stats, result.repeated))
+    return [record.time for record in records[-8:] if record is not None]
+
+
+def _read_tail(tail: bytes, result: _Range, selection: Selection,
+               decoders: Decoders) -> list[float | None]:
+    """The last line has no newline: whole (count it), or a writer mid-append (note it)."""
+    try:
+        record = read_line(tail, decoders)
+    except DECODE_ERRORS:
+        result.stats.partial_tail = True
+        return []
+    result.sink.add(keep([record], selection, result.stats, result.repeated))
+    return [record.time if record is not None else None]
+
+
+def _all_later(times: list[float | None], moment: float) -> bool:
+    """True when the chunk's last dated lines are all past `moment` (ordered ledger)."""
+    dated = [time for time in times if time is not None]
+    return bool(dated) and min(dated) > moment
+
+
+def _probe(handle: BinaryIO) -> Callable[[int], tuple[int, float] | None]:
+    def time_at(offset: int) -> tuple[int, float] | None:
+        start = _line_start(handle, offset)
+        handle.seek(start)
+        for _ in range(64):
+            raw = handle.readline()
+            if not raw:
+                return None
+            try:
+                record = read_line(raw.rstrip(b"\n"), FULL)
+            except DECODE_ERRORS:
+                record = None
+            if record is not None and record.time is not None:
+                return start, record.time
+            start += len(raw)
+        return None
+
+    return time_at
+
+
+def open_ledger(path: str) -> int:
+    """The ledger's size; a clear InputError when it cannot be read."""
+    ledger = Path(path)
+    try:
+        with ledger.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise InputError(f"ledger {path} not found: pass --ledger PATH, or set `ledger` "
+                         "in [tool.cache-gate]") from None
+    except IsADirectoryError:
+        raise InputError(f"ledger {path} is a directory, not a JSONL file") from None
+    except PermissionError:
+        raise InputError(f"ledger {path} is not readable (permission denied)") from None
+    except OSError as exc:
+        raise InputError(f"cannot read ledger {path}: {exc.strerror}") from None
+
+
+def _workers(size: int, jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
+         descriptive: bool = False, jobs: int | None = None) -> tuple[Sink, LedgerStats]:
+    """Read the ledger at `path` into a fresh sink; never writes to the ledger.
+
+    `descriptive` decodes every field (phase, model, cost, hashes); without it only
+    what the KPIs need.
+    """
+    size = open_ledger(path)
+    start = 0
+    window = selection.window
+    stop_after = window.until + ORDER_SLACK if window.until is not None else None
+    seek_offset = None
+    unordered = False
+    if window.since is not None and size > 4 * CHUNK_BYTES:
+        with Path(path).open("rb") as handle:
+            found = seek_start(size, window.since, _probe(handle), granularity=CHUNK_BYTES)
+        if found is None:
+            unordered, stop_after = True, None
+        else:
+            start = seek_offset = found
+    workers = _workers(size - start, jobs)
+    if workers > 1 and stop_after is None:
+        ranges = _read_parallel(path, start, size, selection, make_sink, workers,
+                                descriptive)
+    else:
+        ranges = [_read_range(path, start, size, selection, make_sink, stop_after,
+                               descriptive)]
+    sink, stats = ranges[0].sink, ranges[0].stats
+    for part in ranges[1:]:
+        sink.merge(part.sink)
+        stats.merge(part.stats)
+    sink.add(finish_repeated([part.repeated for part in ranges], stats))
+    stats.seek_offset, stats.unordered = seek_offset, unordered
+    number_bad_lines(path, stats)
+    return sink, stats
+
+
+def _read_parallel(path: str, start: int, end: int, selection: Selection,
+                   make_sink: Callable[[], Sink], workers: int,
+                   descriptive: bool) -> list[_Range]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    step = (end - start) // workers
+    bounds = [start + step * i for i in range(workers)] + [end]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_read_range, path, low, high, selection, make_sink, None,
+                               descriptive)
+                   for low, high in zip(bounds, bounds[1:], strict=False)]
+        return [future.result() for future in futures]
+
+
+def number_bad_lines(path: str, stats: LedgerStats) -> None:
+    """Turn the sampled bad lines' byte offsets into 1-based line numbers."""
+    if not stats.bad:
+        return
+    with Path(path).open("rb") as handle:
+        line, position = 1, 0
+        for bad in stats.bad:
+            while position < bad.offset:
+                block = handle.read(min(CHUNK_BYTES, bad.offset - position))
+                if not block:
+                    break
+                line += block.count(b"\n")
+                position += len(block)
+            bad.line = line

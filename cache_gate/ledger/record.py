@@ -1,0 +1,64 @@
+"""The normalised request that every ledger format is read into."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Record(msgspec.Struct, gc=False):
+    """One request, in one vocabulary whatever format it was logged in.
+
+    `None` always means "not reported", never zero: a record whose prompt-cache
+    fields are `None` counts in no prompt-cache denominator.
+    """
+
+    format: str
+    # Seconds since the epoch, UTC; None when the line carries no time.
+    time: float | None = None
+    workflow: str | None = None
+    phase: str | None = None
+    prompt_id: str | None = None
+    model: str | None = None
+    # Input tokens neither read from nor written to the prompt cache. Where the
+    # format does not report cache writes apart (OpenAI, backlog without the
+    # Anthropic fields), writes are inside this figure and `cache_write` is None.
+    uncached_input: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+    # The part of `cache_write` written with the 1-hour TTL (priced at 2x, not 1.25x).
+    cache_write_1h: int | None = None
+    output_tokens: int | None = None
+    prompt_cache_hit: bool | None = None
+    # "hit" | "miss" | "bypass"; None when the layer is not in use or not reported.
+    response_cache: str | None = None
+    response_useful: bool | None = None
+    semantic_cache: str | None = None
+    semantic_useful: bool | None = None
+    cost: float | None = None
+    prefix_sha256: str | None = None
+    request_sha256: str | None = None
+    # Claude Code repeats a request on one line per content block: (message.id,
+    # requestId) joined, so that the reader counts the request once.
+    dedup_key: str | None = None
+
+    @property
+    def eligible(self) -> bool:
+        """Reached the provider (no response/semantic cache hit) and reports prompt caching."""
+        return (
+            self.prompt_cache_hit is not None
+            and self.response_cache != "hit"
+            and self.semantic_cache != "hit"
+        )
+
+    @property
+    def token_total(self) -> int:
+        """Every token the line reports; a repeated Claude Code request keeps its largest."""
+        return ((self.uncached_input or 0) + (self.cache_read or 0) + (self.cache_write or 0)
+                + (self.output_tokens or 0))
+
+    @property
+    def input_total(self) -> int | None:
+        """Every input token the provider saw: uncached + cache read + cache write."""
+        if self.uncached_input is None or self.cache_read is None:
+            return None
+        return self.uncached_input + self.cache_read + (self.cache_write or 0)

@@ -1,0 +1,44 @@
+"""The plain reader: line by line, start to end, one process. Slow and obvious.
+
+It defines what the fast reader (`reader.scan`) must produce, and the property
+tests hold the two to it. It shares only the per-line decoding and the rules
+for which records count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from cache_gate.ledger import reader
+from cache_gate.ledger.reader import LedgerStats, Selection, Sink
+from cache_gate.ledger.record import Record
+
+
+def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
+               descriptive: bool = False) -> tuple[Sink, LedgerStats]:
+    reader.open_ledger(path)
+    sink = make_sink()
+    stats = LedgerStats(path)
+    repeated: dict[str, Record] = {}
+    decoders = reader.decoders_for(descriptive)
+    lines = Path(path).read_bytes().split(b"\n")
+    offset = 0
+    for number, raw in enumerate(lines, start=1):
+        is_last = number == len(lines)
+        if is_last and not raw:
+            break
+        try:
+            record = reader.read_line(raw, decoders)
+        except reader.DECODE_ERRORS as exc:
+            if is_last:
+                stats.partial_tail = True
+            elif raw.strip(reader.JSON_BLANK):
+                stats.add_bad(offset, reader.describe(exc))
+                if stats.bad[-1].offset == offset:
+                    stats.bad[-1].line = number
+        else:
+            sink.add(reader.keep([record], selection, stats, repeated))
+        offset += len(raw) + 1
+    sink.add(reader.finish_repeated([repeated], stats))
+    return sink, stats
