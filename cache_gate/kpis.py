@@ -125,17 +125,23 @@ class Tally:
         bounded = window.bounded
         counts = PlainCounts()
         for line in lines:
-            hit = line.cache_hit
-            cached, total = line.cached_input_tokens, line.input_tokens
             if (
                 line.usage is not None or line.message is not None or line.request_id is not None
-                or isinstance(hit, str)
                 or line.cache_read_input_tokens is not None
                 or line.cache_creation_input_tokens is not None
-                or (hit is None and cached is None and line.model_alias is None
-                    and line.workflow is None)
-                or (cached is not None and total is not None and cached > total)
             ):
+                return None
+            cached, total = line.cached_input_tokens, line.input_tokens
+            reports_tokens = cached is not None and total is not None
+            if reports_tokens and cached > total:  # type: ignore[operator]
+                return None
+            hit = line.cache_hit
+            if hit is None:
+                if reports_tokens:
+                    hit = cached > 0  # type: ignore[operator]
+                elif cached is None and line.model_alias is None and line.workflow is None:
+                    return None
+            elif hit is not True and hit is not False:
                 return None
             if bounded:
                 moment = epoch(line.timestamp)
@@ -148,32 +154,33 @@ class Tally:
             if workflows is not None and line.workflow not in workflows:
                 counts.other_workflows += 1
                 continue
-            counts.records += 1
             key = (line.workflow, line.prompt_id)
             sums = groups.get(key)
             if sums is None:
                 sums = groups[key] = [0] * SLOTS
             sums[REQUESTS] += 1
+            served = False
             layer = line.response_cache
-            response = layer.status if layer is not None else None
-            if response == "hit":
-                sums[RESPONSE_LOOKUPS] += 1
-                if layer is not None and layer.useful is not False:
-                    sums[RESPONSE_USEFUL] += 1
-            elif response == "miss":
-                sums[RESPONSE_LOOKUPS] += 1
+            if layer is not None:
+                status = layer.status
+                if status == "hit":
+                    served = True
+                    sums[RESPONSE_LOOKUPS] += 1
+                    if layer.useful is not False:
+                        sums[RESPONSE_USEFUL] += 1
+                elif status == "miss":
+                    sums[RESPONSE_LOOKUPS] += 1
             layer = line.semantic_cache
-            semantic = layer.status if layer is not None else None
-            if semantic == "hit":
-                sums[SEMANTIC_LOOKUPS] += 1
-                if layer is not None and layer.useful is not False:
-                    sums[SEMANTIC_USEFUL] += 1
-            elif semantic == "miss":
-                sums[SEMANTIC_LOOKUPS] += 1
-            reports_tokens = cached is not None and total is not None
-            if hit is None and reports_tokens:
-                hit = cached > 0  # type: ignore[operator]
-            if hit is None or response == "hit" or semantic == "hit":
+            if layer is not None:
+                status = layer.status
+                if status == "hit":
+                    served = True
+                    sums[SEMANTIC_LOOKUPS] += 1
+                    if layer.useful is not False:
+                        sums[SEMANTIC_USEFUL] += 1
+                elif status == "miss":
+                    sums[SEMANTIC_LOOKUPS] += 1
+            if hit is None or served:
                 continue
             sums[ELIGIBLE] += 1
             if hit:
@@ -182,6 +189,7 @@ class Tally:
                 sums[TOKEN_REQUESTS] += 1
                 sums[CACHE_READ] += cached  # type: ignore[operator]
                 sums[INPUT_TOTAL] += total  # type: ignore[operator]
+        counts.records = sum(group[REQUESTS] for group in groups.values())
         self.merge_groups(groups)
         return counts
 

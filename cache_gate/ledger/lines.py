@@ -8,7 +8,9 @@ a negative count) makes the line bad, reported with its line number.
 
 from __future__ import annotations
 
+import functools
 import types
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, cast
@@ -23,7 +25,6 @@ class CacheLayer(msgspec.Struct, gc=False):
 
     status: Literal["hit", "miss", "bypass"] | None = None
     useful: bool | None = None
-    similarity: float | None = None
 
 
 class CacheCreation(msgspec.Struct, gc=False):
@@ -146,53 +147,78 @@ class Line(msgspec.Struct, gc=False):
     spend: float | None = None
     prompt_tokens: Tokens | None = None
     completion_tokens: Tokens | None = None
-    startTime: datetime | None = None  # noqa: N815 - LiteLLM's column name
+    startTime: datetime | None = None
     model_group: str | None = None
     cache_key: str | None = None
     metadata: SpendMetadata | str | None = None
     request_tags: list[str] | str | None = None
     # claude-code transcripts
     message: Message | str | None = None
-    requestId: str | None = None  # noqa: N815 - Claude Code's key
-    sessionId: str | None = None  # noqa: N815 - Claude Code's key
+    requestId: str | None = None
+    sessionId: str | None = None
 
 
 # Fields that describe a request but enter no KPI. The KPI decoders map them to a
-# JSON key no ledger uses: they stay None, and their values are skipped unbuilt.
+# JSON key no ledger uses: they stay None, and their values are skipped unbuilt
+# (decoding a string costs about as much as the rest of a line). A run validates
+# the fields it reads: `kpi` these, `report` every field.
 DESCRIPTIVE_FIELDS = (
     "phase", "model", "output_tokens", "cost_usd", "prefix_sha256", "request_sha256",
     "spend", "completion_tokens", "model_group",
 )
+# Read only when a time window or a trend needs them.
+TIME_FIELDS = ("timestamp", "startTime", "created", "created_at")
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-def _skipping(struct: type[_S]) -> type[_S]:
-    """A subclass of `struct` that does not decode its descriptive fields."""
-    names = [name for name in DESCRIPTIVE_FIELDS if name in struct.__annotations__]
+def _variant(struct: type[_S], skip: tuple[str, ...], raw: tuple[str, ...] = ()) -> type[_S]:
+    """A subclass of `struct` that skips some fields and takes others as raw JSON.
+
+    A raw field is only tested for presence (backlog's `model_alias`, say): any
+    JSON value will do, and none is built.
+    """
+    hints = typing.get_type_hints(struct)
+    skipped = [name for name in skip if name in hints]
+    kept_raw = [name for name in raw if name in hints]
 
     def body(namespace: dict[str, Any]) -> None:
         namespace["__module__"] = __name__
-        namespace["__annotations__"] = {name: struct.__annotations__[name] for name in names}
-        for name in names:
+        namespace["__annotations__"] = {
+            **{name: hints[name] for name in skipped},
+            **dict.fromkeys(kept_raw, msgspec.Raw | None),
+        }
+        for name in skipped:
             namespace[name] = msgspec.field(default=None, name=f"{name} (skipped)")
+        for name in kept_raw:
+            namespace[name] = None
 
-    return cast(type[_S], types.new_class(f"{struct.__name__}ForKpis", (struct,),
+    return cast(type[_S], types.new_class(f"{struct.__name__}Variant", (struct,),
                                           {"gc": False}, body))
 
 
 @dataclass(frozen=True)
 class Decoders:
-    """The decoders a reader needs: the first look, and the full one."""
+    """The decoders one run reads a ledger with."""
 
+    # The KPIs' hot path: a plain backlog line, nothing else decoded (kpis.Tally).
+    plain: msgspec.json.Decoder[BacklogKpiLine]
+    # The first look at any line, as a backlog line.
     backlog: msgspec.json.Decoder[BacklogLine]
+    # A line of another format, in full.
     general: msgspec.json.Decoder[Line]
 
 
-# Every field: for `report`.
-FULL = Decoders(msgspec.json.Decoder(BacklogLine), msgspec.json.Decoder(Line))
-# What the KPIs need: for `kpi`.
-KPI = Decoders(msgspec.json.Decoder(_skipping(BacklogLine)),
-               msgspec.json.Decoder(_skipping(Line)))
-# The KPIs' hot path: a backlog line with nothing else decoded (see kpis.Tally).
-PLAIN_KPI: msgspec.json.Decoder[BacklogKpiLine] = msgspec.json.Decoder(BacklogKpiLine)
+@functools.cache
+def decoders(*, descriptive: bool, timed: bool) -> Decoders:
+    """Every field (descriptive, for `report`), or only what the KPIs need; times too
+    when a window needs them."""
+    if descriptive:
+        return Decoders(msgspec.json.Decoder(BacklogKpiLine), msgspec.json.Decoder(BacklogLine),
+                        msgspec.json.Decoder(Line))
+    skip = DESCRIPTIVE_FIELDS + (() if timed else TIME_FIELDS)
+    return Decoders(
+        msgspec.json.Decoder(_variant(BacklogKpiLine, (*skip, "model_alias"))),
+        msgspec.json.Decoder(_variant(BacklogLine, skip, raw=("model_alias",))),
+        msgspec.json.Decoder(_variant(Line, skip, raw=("model_alias",))),
+    )

@@ -10,6 +10,7 @@ this one must agree with on every input.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ import msgspec
 
 from cache_gate.errors import InputError
 from cache_gate.ledger.formats import LineError, epoch, normalise, normalise_plain, read_line
-from cache_gate.ledger.lines import FULL, KPI, PLAIN_KPI, BacklogKpiLine, Decoders
+from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import ORDER_SLACK, Window, seek_start
 
@@ -129,13 +130,8 @@ class _Range:
     repeated: dict[str, Record] = field(default_factory=dict)
 
 
-def decoders_for(descriptive: bool) -> Decoders:
-    """Every field, or only what the KPIs need (see lines.DESCRIPTIVE_FIELDS)."""
-    return FULL if descriptive else KPI
-
-
 def split_lines(chunk: bytes) -> list[bytes]:
-    """A chunk ending in a newline as its lines, without the newlines."""
+    """The newline-terminated lines of a chunk, without their newlines."""
     lines = chunk.split(b"\n")
     lines.pop()
     return lines
@@ -239,41 +235,50 @@ def _line_start(handle: BinaryIO, offset: int) -> int:
 
 
 def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, bool]]:
-    """(offset, bytes, at_eof) of whole lines starting in [start, end)."""
+    """(offset, bytes, at_eof) of the lines starting in [start, end).
+
+    A chunk's lines are those its newlines end (`split_lines` drops what follows
+    the last one); that partial line is read again with the next chunk, a seek
+    rather than a copy. A chunk without a newline is a line longer than the
+    buffer, which then grows until the line fits. At the end of the file, a
+    last line without a newline comes alone, with at_eof set.
+    """
     position = _line_start(handle, start)
-    handle.seek(position)
-    carry = b""
+    size = CHUNK_BYTES
     while position < end:
-        data = handle.read(CHUNK_BYTES)
+        handle.seek(position)
+        data = handle.read(size)
         if not data:
-            if carry:
-                yield position, carry, True
             return
-        buffer = carry + data if carry else data
-        cut = buffer.rfind(b"\n") + 1
+        cut = data.rfind(b"\n") + 1
         if position + cut > end:
-            # The range ends inside this buffer: stop after the line that spans `end`.
-            cut = buffer.find(b"\n", max(end - position - 1, 0)) + 1
-            yield position, buffer[:cut], False
+            # The range ends inside this chunk: stop after the line that spans `end`.
+            cut = data.find(b"\n", max(end - position - 1, 0)) + 1
+            yield position, data[:cut], False
             return
-        carry = buffer[cut:]
-        if cut:
-            yield position, buffer[:cut], False
-            position += cut
+        if cut == 0:
+            if len(data) < size:
+                yield position, data, True
+                return
+            size *= 2
+            continue
+        yield position, data, False
+        position += cut
+        size = CHUNK_BYTES
 
 
 def _read_range(path: str, start: int, end: int, selection: Selection,
                 make_sink: Callable[[], Sink], stop_after: float | None,
                 descriptive: bool) -> _Range:
     result = _Range(make_sink(), LedgerStats(path))
-    decoders = decoders_for(descriptive)
+    reading = decoders(descriptive=descriptive, timed=descriptive or selection.window.bounded)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
     with Path(path).open("rb") as handle:
         for offset, chunk, at_eof in _chunks(handle, start, end):
             if at_eof:
-                times = _read_tail(chunk, result, selection, decoders)
+                times = _read_tail(chunk, result, selection, reading)
             else:
-                times = _read_chunk(chunk, offset, result, selection, decoders, plain)
+                times = _read_chunk(chunk, offset, result, selection, reading, plain)
             if stop_after is not None and _all_later(times, stop_after):
                 break
     return result
@@ -286,7 +291,7 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
     lines = split_lines(chunk)
     if plain is not None:
         try:
-            firsts = list(map(PLAIN_KPI.decode, lines))
+            firsts = list(map(decoders.plain.decode, lines))
         except DECODE_ERRORS:
             firsts = []
         counts = plain(firsts, selection.window, selection.workflows) if firsts else None
@@ -325,7 +330,7 @@ def _probe(handle: BinaryIO) -> Callable[[int], tuple[int, float] | None]:
             if not raw:
                 return None
             try:
-                record = read_line(raw.rstrip(b"\n"), FULL)
+                record = read_line(raw.rstrip(b"\n"), decoders(descriptive=False, timed=True))
             except DECODE_ERRORS:
                 record = None
             if record is not None and record.time is not None:
@@ -414,7 +419,7 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = [pool.submit(_read_range, path, low, high, selection, make_sink, None,
                                descriptive)
-                   for low, high in zip(bounds, bounds[1:], strict=False)]
+                   for low, high in itertools.pairwise(bounds)]
         return [future.result() for future in futures]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cache_gate.ledger import reader
+from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.lines import decoders as decoders_for
 from cache_gate.ledger.reader import LedgerStats, Selection, Sink
 from cache_gate.ledger.record import Record
 
@@ -21,7 +23,8 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
     sink = make_sink()
     stats = LedgerStats(path)
     repeated: dict[str, Record] = {}
-    decoders = reader.decoders_for(descriptive)
+    decoders = decoders_for(descriptive=descriptive,
+                                timed=descriptive or selection.window.bounded)
     lines = Path(path).read_bytes().split(b"\n")
     offset = 0
     for number, raw in enumerate(lines, start=1):
@@ -29,7 +32,7 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
         if is_last and not raw:
             break
         try:
-            record = reader.read_line(raw, decoders)
+            record = read_line(raw, decoders)
         except reader.DECODE_ERRORS as exc:
             if is_last:
                 stats.partial_tail = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,7 +94,7 @@ def seek_start(size: int, since: float, time_at: Callable[[int], tuple[int, floa
         else:
             high = middle
     probes.sort()
-    for (_, earlier), (_, later) in zip(probes, probes[1:], strict=False):
+    for (_, earlier), (_, later) in itertools.pairwise(probes):
         if later < earlier - ORDER_SLACK:
             return None
     return low

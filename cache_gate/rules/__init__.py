@@ -31,7 +31,8 @@ _RULES = [
              "Render the clock into the dynamic suffix, never into the stable prefix."),
     RuleInfo("CG103", "dynamic-placeholder", _E,
              "A template placeholder in a stable block that is not verbatim.",
-             "Fill it in the dynamic suffix, or mark the block verbatim if the braces are literal."),
+             "Fill it in the dynamic suffix, or mark the block verbatim "
+             "if the braces are literal."),
     RuleInfo("CG104", "unique-identifier", _E,
              "A UUID, ULID, request/session id or nonce literal in a stable prefix.",
              "Move per-request identifiers after the last cache breakpoint."),
