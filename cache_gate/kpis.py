@@ -126,7 +126,7 @@ class Tally:
         counts = PlainCounts()
         for line in lines:
             if (
-                line.usage is not None or line.message is not None or line.request_id is not None
+                line.usage or line.message or line.request_id
                 or line.cache_read_input_tokens is not None
                 or line.cache_creation_input_tokens is not None
             ):

@@ -71,6 +71,10 @@ class SpendMetadata(msgspec.Struct, gc=False):
     additional_usage_values: Usage | None = None
 
 
+# A raw field's value when its key is absent (a present one holds at least `null`).
+ABSENT = msgspec.Raw()
+
+
 class BacklogKpiLine(msgspec.Struct, gc=False):
     """What the KPIs need of a line of the seed's own ledger, in its key order
     (msgspec matches keys fastest in declaration order); also the first look at a
@@ -93,14 +97,14 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
     semantic_cache: CacheLayer | None = None
     cache_read_input_tokens: Tokens | None = None
     cache_creation_input_tokens: Tokens | None = None
-    usage: msgspec.Raw | None = None
-    message: msgspec.Raw | None = None
-    request_id: msgspec.Raw | None = None
+    usage: msgspec.Raw = ABSENT
+    message: msgspec.Raw = ABSENT
+    request_id: msgspec.Raw = ABSENT
 
     @property
     def other_format(self) -> bool:
         """True when the line belongs to another format and must be decoded as a Line."""
-        return self.usage is not None or self.message is not None or self.request_id is not None
+        return bool(self.usage or self.message or self.request_id)
 
 
 class BacklogLine(BacklogKpiLine, gc=False):
@@ -172,25 +176,25 @@ TIME_FIELDS = ("timestamp", "startTime", "created", "created_at")
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-def _variant(struct: type[_S], skip: tuple[str, ...], raw: tuple[str, ...] = ()) -> type[_S]:
-    """A subclass of `struct` that skips some fields and takes others as raw JSON.
+def _variant(struct: type[_S], skip: tuple[str, ...], untyped: tuple[str, ...] = ()) -> type[_S]:
+    """A subclass of `struct` that skips some fields and takes others untyped.
 
-    A raw field is only tested for presence (backlog's `model_alias`, say): any
-    JSON value will do, and none is built.
+    An untyped field is only tested for presence (backlog's `model_alias`): any
+    JSON value will do.
     """
     hints = typing.get_type_hints(struct)
     skipped = [name for name in skip if name in hints]
-    kept_raw = [name for name in raw if name in hints]
+    kept_untyped = [name for name in untyped if name in hints]
 
     def body(namespace: dict[str, Any]) -> None:
         namespace["__module__"] = __name__
         namespace["__annotations__"] = {
             **{name: hints[name] for name in skipped},
-            **dict.fromkeys(kept_raw, msgspec.Raw | None),
+            **dict.fromkeys(kept_untyped, Any),
         }
         for name in skipped:
             namespace[name] = msgspec.field(default=None, name=f"{name} (skipped)")
-        for name in kept_raw:
+        for name in kept_untyped:
             namespace[name] = None
 
     return cast(type[_S], types.new_class(f"{struct.__name__}Variant", (struct,),
@@ -219,6 +223,6 @@ def decoders(*, descriptive: bool, timed: bool) -> Decoders:
     skip = DESCRIPTIVE_FIELDS + (() if timed else TIME_FIELDS)
     return Decoders(
         msgspec.json.Decoder(_variant(BacklogKpiLine, (*skip, "model_alias"))),
-        msgspec.json.Decoder(_variant(BacklogLine, skip, raw=("model_alias",))),
-        msgspec.json.Decoder(_variant(Line, skip, raw=("model_alias",))),
+        msgspec.json.Decoder(_variant(BacklogLine, skip, untyped=("model_alias",))),
+        msgspec.json.Decoder(_variant(Line, skip, untyped=("model_alias",))),
     )

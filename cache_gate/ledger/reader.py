@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,7 +94,8 @@ class LedgerStats:
 
     def add_plain(self, counts: PlainCounts) -> None:
         self.records += counts.records
-        self.formats["backlog"] += counts.records
+        if counts.records:
+            self.formats["backlog"] += counts.records
         self.undated += counts.undated
         self.outside_window += counts.outside_window
         self.other_workflows += counts.other_workflows
@@ -162,7 +164,7 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
 
 def describe(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {exc.start})"
+        return "not UTF-8 text"
     text = str(exc)
     if text.startswith("Expected `object`"):
         return "not a JSON object"
@@ -410,17 +412,50 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 def _read_parallel(path: str, start: int, end: int, selection: Selection,
                    make_sink: Callable[[], Sink], workers: int,
                    descriptive: bool) -> list[_Range]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    """Split [start, end) into `workers` ranges: forked children read all but the
+    first, which this process reads meanwhile; results come back pickled on pipes."""
     step = (end - start) // workers
     bounds = [start + step * i for i in range(workers)] + [end]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(_read_range, path, low, high, selection, make_sink, None,
-                               descriptive)
-                   for low, high in itertools.pairwise(bounds)]
-        return [future.result() for future in futures]
+    children: list[tuple[int, int]] = []
+    try:
+        for low, high in itertools.pairwise(bounds[1:]):
+            children.append(_fork_reader(path, low, high, selection, make_sink, descriptive))
+        ranges = [_read_range(path, bounds[0], bounds[1], selection, make_sink, None,
+                              descriptive)]
+    finally:
+        results = [_collect(pid, pipe) for pid, pipe in children]
+    return ranges + results
+
+
+def _fork_reader(path: str, start: int, end: int, selection: Selection,
+                 make_sink: Callable[[], Sink], descriptive: bool) -> tuple[int, int]:
+    receive, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        os.close(receive)
+        try:
+            payload = pickle.dumps(
+                (True, _read_range(path, start, end, selection, make_sink, None, descriptive)))
+        except BaseException as exc:
+            payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
+        with os.fdopen(send, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(0)
+    os.close(send)
+    return pid, receive
+
+
+def _collect(pid: int, receive: int) -> _Range:
+    with os.fdopen(receive, "rb") as pipe:
+        payload = pipe.read()
+    os.waitpid(pid, 0)
+    if not payload:
+        raise InputError("a ledger reader process died without an answer")
+    ok, value = pickle.loads(payload)
+    if not ok:
+        raise value
+    assert isinstance(value, _Range)
+    return value
 
 
 def number_bad_lines(path: str, stats: LedgerStats) -> None:

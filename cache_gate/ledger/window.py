@@ -70,18 +70,25 @@ def make_window(*, days: int | None, since: str | None, until: str | None,
     return Window(start, end)
 
 
+# Points sampled across a ledger, before bisection, to tell whether it is in time order.
+ORDER_SAMPLES = 16
+
+
 def seek_start(size: int, since: float, time_at: Callable[[int], tuple[int, float] | None],
                *, granularity: int) -> int | None:
     """A byte offset at or before the first line of a time-ordered ledger at `since`.
 
     `time_at(offset)` returns (line start, time) of the first dated line starting at
-    or after `offset`, or None when there is none. Bisection probes land on lines
-    whose times must not go backwards by more than ORDER_SLACK; if they do, the
-    ledger is not in time order and None tells the caller to read it all.
+    or after `offset`, or None when there is none. The ledger is sampled at
+    ORDER_SAMPLES evenly spaced points and then bisected; the times of all these
+    probes, in file order, must not go back by more than ORDER_SLACK. If they do,
+    the ledger is not in time order (say, two sessions' transcripts appended) and
+    None tells the caller to read all of it.
     """
+    probes = [probe for index in range(ORDER_SAMPLES)
+              if (probe := time_at(size * index // ORDER_SAMPLES)) is not None]
     target = since - ORDER_SLACK
     low, high = 0, size
-    probes: list[tuple[int, float]] = []
     while high - low > granularity:
         middle = (low + high) // 2
         probe = time_at(middle)

@@ -1,0 +1,136 @@
+"""Property: on any ledger, malformed or not, the fast reader (chunked, forked,
+seeking, plain-backlog hot path) agrees with the plain line-by-line reader."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cache_gate.ledger import reader
+from cache_gate.ledger.reader import Selection
+from cache_gate.ledger.window import ORDER_SLACK, Window
+from tests.ledger.test_reader import fast, plain, summary
+from tests.ledgers import anthropic, backlog, claude_code, litellm, openai_chat
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+tokens = st.one_of(st.integers(0, 5000), st.none())
+odd_values = st.sampled_from(["12", -3, 1.5, True, [1], {"a": 1}, "x"])
+
+
+@st.composite
+def backlog_lines(draw: st.DrawFn) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "workflow": draw(st.sampled_from(["impl", "review", None, ...])),
+        "prompt_id": draw(st.sampled_from(["p1", "p2", ...])),
+        "input_tokens": draw(tokens),
+        "cached_input_tokens": draw(st.one_of(tokens, st.just(...))),
+        "cache_hit": draw(st.sampled_from([True, False, None, ...])),
+        "model_alias": draw(st.sampled_from(["cheap", ...])),
+    }
+    if draw(st.booleans()):
+        fields["response_cache"] = {"status": draw(st.sampled_from(["hit", "miss", "bypass"])),
+                                    "useful": draw(st.sampled_from([True, False, None]))}
+    if draw(st.booleans()):
+        fields["semantic_cache"] = {"status": draw(st.sampled_from(["hit", "miss"])),
+                                    "useful": draw(st.sampled_from([True, False]))}
+    if draw(st.integers(0, 9)) == 0:
+        fields["cache_read_input_tokens"] = draw(tokens)
+        fields["cache_creation_input_tokens"] = draw(tokens)
+    if draw(st.integers(0, 14)) == 0:  # a wrong-typed field somewhere
+        fields[draw(st.sampled_from(list(fields)))] = draw(odd_values)
+    return backlog(**fields)
+
+
+def other_lines() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(
+        st.builds(anthropic, input_tokens=st.integers(0, 900), read=tokens, write=tokens),
+        st.builds(openai_chat, prompt_tokens=st.integers(0, 900), cached=tokens),
+        st.builds(litellm, prompt_tokens=st.integers(0, 2000), read=tokens, write=tokens,
+                  cache_hit=st.sampled_from(["True", "False"]),
+                  cache_key=st.sampled_from(["k", "Cache OFF"]),
+                  metadata_as_string=st.booleans()),
+        st.builds(claude_code, message_id=st.sampled_from(["m1", "m2", "m3"]),
+                  request_id=st.sampled_from(["r1", "r2"]), output_tokens=st.integers(0, 99)),
+    )
+
+
+junk = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=30),
+    st.sampled_from(["", "  ", "\r", "{", "[]", "null", '{"a":1} {"b":2}', '{"cache_hit":true',
+                     '{"cache_hit": NaN}', "\ufeff{}", '{"workflow":"\\ud800"}']),
+)
+
+
+@st.composite
+def ledgers(draw: st.DrawFn, ordered: bool) -> tuple[bytes, list[float]]:
+    count = draw(st.integers(0, 60))
+    raw_lines: list[bytes] = []
+    times: list[float] = []
+    for index in range(count):
+        if draw(st.integers(0, 7)) == 0:
+            raw_lines.append(draw(junk).encode("utf-8", "surrogatepass"))
+            continue
+        line = draw(st.one_of(backlog_lines(), other_lines()))
+        if ordered:
+            jitter = draw(st.integers(-int(ORDER_SLACK) // 2, 0))
+            moment = START + timedelta(minutes=30 * index, seconds=jitter)
+        else:
+            moment = START + timedelta(minutes=draw(st.integers(0, 3000)))
+        stamp = moment.isoformat().replace("+00:00", "Z")
+        key = "startTime" if "call_type" in line else "timestamp"
+        if draw(st.integers(0, 10)) > 0:
+            line[key] = stamp
+            times.append(moment.timestamp())
+        else:
+            line.pop(key, None)
+        raw_lines.append(json.dumps(line).encode())
+    if draw(st.integers(0, 20)) == 0:
+        raw_lines.append(b"\xff\xfe not utf-8")
+    data = b"\n".join(raw_lines)
+    if raw_lines and draw(st.booleans()):
+        data += b"\n"
+    return data, times
+
+
+def check(data: bytes, selection: Selection, chunk: int, jobs: int, full: bool) -> None:
+    saved = reader.CHUNK_BYTES
+    reader.CHUNK_BYTES = chunk
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "ledger.jsonl"
+            path.write_bytes(data)
+            expected = summary(*plain(path, selection, descriptive=full))
+            actual = summary(*fast(path, selection, jobs, descriptive=full))
+    finally:
+        reader.CHUNK_BYTES = saved
+    if selection.window.since is not None:
+        # Lines before a seek point are not read: compare what the window holds.
+        for key in ("bad", "bad_count", "undated", "outside", "not_requests", "partial_tail"):
+            expected.pop(key)
+            actual.pop(key)
+    assert actual == expected
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(ordered=False), chunk=st.integers(64, 2048), jobs=st.integers(1, 3),
+       full=st.booleans(), only=st.sampled_from([None, frozenset({"impl"})]))
+def test_whole_ledger(ledger: tuple[bytes, list[float]], chunk: int, jobs: int, full: bool,
+                      only: frozenset[str] | None) -> None:
+    check(ledger[0], Selection(workflows=only), chunk, jobs, full)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(ordered=True), chunk=st.integers(64, 1024), jobs=st.integers(1, 2),
+       start=st.integers(0, 40), hours=st.integers(0, 30), open_end=st.booleans())
+def test_time_window_on_an_ordered_ledger(ledger: tuple[bytes, list[float]], chunk: int,
+                                          jobs: int, start: int, hours: int,
+                                          open_end: bool) -> None:
+    since = (START + timedelta(minutes=30 * start)).timestamp()
+    until = None if open_end else since + hours * 3600
+    check(ledger[0], Selection(Window(since, until)), chunk, jobs, False)
