@@ -155,7 +155,8 @@ def _run(gate: Callable[[], int]) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(name="cache-gate",
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="cache-gate")
 def cli() -> None:
     """Fail a commit or pull request when a change breaks LLM prompt caching.

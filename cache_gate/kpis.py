@@ -61,6 +61,40 @@ ESCALATION_BELOW = Fraction(2, 5)
 Group = tuple[str | None, str | None]
 
 
+def count(sums: list[int], record: Record) -> None:
+    """Add one record to a group's sums: the definition of every KPI's terms."""
+    sums[REQUESTS] += 1
+    response = record.response_cache
+    if response == "hit":
+        sums[RESPONSE_LOOKUPS] += 1
+        if record.response_useful is not False:
+            sums[RESPONSE_USEFUL] += 1
+    elif response == "miss":
+        sums[RESPONSE_LOOKUPS] += 1
+    semantic = record.semantic_cache
+    if semantic == "hit":
+        sums[SEMANTIC_LOOKUPS] += 1
+        if record.semantic_useful is not False:
+            sums[SEMANTIC_USEFUL] += 1
+    elif semantic == "miss":
+        sums[SEMANTIC_LOOKUPS] += 1
+    if not record.eligible:
+        return
+    sums[ELIGIBLE] += 1
+    if record.prompt_cache_hit:
+        sums[PROMPT_HITS] += 1
+    read, uncached = record.cache_read, record.uncached_input
+    if read is not None and uncached is not None:
+        sums[TOKEN_REQUESTS] += 1
+        sums[CACHE_READ] += read
+        sums[INPUT_TOTAL] += uncached + read + (record.cache_write or 0)
+
+
+def add_sums(into: list[int], sums: list[int]) -> None:
+    for slot in range(SLOTS):
+        into[slot] += sums[slot]
+
+
 @dataclass
 class PlainCounts:
     """What `Tally.add_plain_backlog` did with a chunk's lines, for the reader's stats."""
@@ -84,33 +118,7 @@ class Tally:
             sums = groups.get(key)
             if sums is None:
                 sums = groups[key] = [0] * SLOTS
-            sums[REQUESTS] += 1
-            response = record.response_cache
-            if response == "hit":
-                sums[RESPONSE_LOOKUPS] += 1
-                if record.response_useful is not False:
-                    sums[RESPONSE_USEFUL] += 1
-            elif response == "miss":
-                sums[RESPONSE_LOOKUPS] += 1
-            semantic = record.semantic_cache
-            if semantic == "hit":
-                sums[SEMANTIC_LOOKUPS] += 1
-                if record.semantic_useful is not False:
-                    sums[SEMANTIC_USEFUL] += 1
-            elif semantic == "miss":
-                sums[SEMANTIC_LOOKUPS] += 1
-            # Record.eligible, inlined: this loop runs once per ledger line.
-            hit = record.prompt_cache_hit
-            if hit is None or response == "hit" or semantic == "hit":
-                continue
-            sums[ELIGIBLE] += 1
-            if hit:
-                sums[PROMPT_HITS] += 1
-            read, uncached = record.cache_read, record.uncached_input
-            if read is not None and uncached is not None:
-                sums[TOKEN_REQUESTS] += 1
-                sums[CACHE_READ] += read
-                sums[INPUT_TOTAL] += uncached + read + (record.cache_write or 0)
+            count(sums, record)
 
     def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
                           workflows: frozenset[str] | None) -> PlainCounts | None:
@@ -202,24 +210,20 @@ class Tally:
             if ours is None:
                 self.groups[key] = list(theirs)
             else:
-                for slot in range(SLOTS):
-                    ours[slot] += theirs[slot]
+                add_sums(ours, theirs)
 
     def total(self, keep: Mapping[Group, bool] | None = None) -> list[int]:
         sums = [0] * SLOTS
         for key, group in self.groups.items():
             if keep is None or keep.get(key, True):
-                for slot in range(SLOTS):
-                    sums[slot] += group[slot]
+                add_sums(sums, group)
         return sums
 
     def by(self, field: int) -> dict[str | None, list[int]]:
         """Sums per workflow (field 0) or per prompt_id (field 1)."""
         result: dict[str | None, list[int]] = {}
         for key, group in self.groups.items():
-            sums = result.setdefault(key[field], [0] * SLOTS)
-            for slot in range(SLOTS):
-                sums[slot] += group[slot]
+            add_sums(result.setdefault(key[field], [0] * SLOTS), group)
         return result
 
 

@@ -289,7 +289,7 @@ def _litellm(line: Line) -> Record:
         workflow=_tag_value(tags, "workflow:") or _tag_value(tags, "skill:"),
         phase=_tag_value(tags, "phase:"),
         prompt_id=_tag_value(tags, "prompt:"),
-        model=line.model_group or line.model,
+        model=line.model or line.model_group,
         uncached_input=uncached,
         cache_read=read,
         cache_write=write,

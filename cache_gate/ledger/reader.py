@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,12 +164,20 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
 
 
 def describe(exc: Exception) -> str:
+    """A bad line's error in a user's words: which field, what was expected."""
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
-    text = str(exc)
-    if text.startswith("Expected `object`"):
+    text = str(exc).replace("`", "")
+    if text.startswith("Expected object"):
         return "not a JSON object"
-    return text.replace("`", "").replace(" - at $.", " at ")
+    located = _AT_FIELD.fullmatch(text)
+    if located:
+        problem, where = located.groups()
+        return f"{where}: {problem[0].lower()}{problem[1:]}"
+    return text
+
+
+_AT_FIELD = re.compile(r"(.*) - at \$\.?(.+)")
 
 
 def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
@@ -280,16 +289,17 @@ def _read_range(path: str, start: int, end: int, selection: Selection,
             if at_eof:
                 times = _read_tail(chunk, result, selection, reading)
             else:
-                times = _read_chunk(chunk, offset, result, selection, reading, plain)
+                times = _read_chunk(chunk, offset, result, selection, reading, plain,
+                                    stop_after is not None)
             if stop_after is not None and _all_later(times, stop_after):
                 break
     return result
 
 
 def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
-                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None
-                ) -> list[float | None]:
-    """Read whole lines into the range's sink; the times of its last lines."""
+                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None,
+                timed: bool) -> list[float | None]:
+    """Read a chunk's lines into the range's sink; their times, if `timed`."""
     lines = split_lines(chunk)
     if plain is not None:
         try:
@@ -299,10 +309,10 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
         counts = plain(firsts, selection.window, selection.workflows) if firsts else None
         if counts is not None:
             result.stats.add_plain(counts)
-            return [epoch(line.timestamp) for line in firsts[-8:]]
+            return [epoch(line.timestamp) for line in firsts] if timed else []
     records = read_records(lines, offset, result.stats, decoders)
     result.sink.add(keep(records, selection, result.stats, result.repeated))
-    return [record.time for record in records[-8:] if record is not None]
+    return [record.time for record in records if record is not None] if timed else []
 
 
 def _read_tail(tail: bytes, result: _Range, selection: Selection,
@@ -318,7 +328,8 @@ def _read_tail(tail: bytes, result: _Range, selection: Selection,
 
 
 def _all_later(times: list[float | None], moment: float) -> bool:
-    """True when the chunk's last dated lines are all past `moment` (ordered ledger)."""
+    """True when a chunk's dated lines are all past `moment`: in a time-ordered ledger,
+    nothing after it can be in the window."""
     dated = [time for time in times if time is not None]
     return bool(dated) and min(dated) > moment
 

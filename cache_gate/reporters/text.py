@@ -60,7 +60,8 @@ def _ledger_line(ledger: dict[str, Any]) -> str:
         span = f"; window {window['since'] or '…'} → {window['until'] or '…'}"
         if window["undated_excluded"]:
             span += f" ({window['undated_excluded']:,} undated records excluded)"
-    bad = f"; {ledger['bad_lines']:,} malformed lines" if ledger["bad_lines"] else ""
+    count = ledger["bad_lines"]
+    bad = f"; {count:,} malformed line{'s' * (count != 1)}" if count else ""
     return (f"ledger {ledger['path']}: {ledger['records']:,} requests"
             f"{f' ({formats})' if formats else ''}{span}{bad}")
 

@@ -82,13 +82,18 @@ def ledgers(draw: st.DrawFn, ordered: bool) -> tuple[bytes, list[float]]:
             moment = START + timedelta(minutes=30 * index, seconds=jitter)
         else:
             moment = START + timedelta(minutes=draw(st.integers(0, 3000)))
-        stamp = moment.isoformat().replace("+00:00", "Z")
-        key = "startTime" if "call_type" in line else "timestamp"
+        # Each format's own time field: OpenAI's epoch `created`, LiteLLM's `startTime`.
+        line.pop("created", None)
         if draw(st.integers(0, 10)) > 0:
-            line[key] = stamp
+            if line.get("object") == "chat.completion":
+                line["created"] = int(moment.timestamp())
+            else:
+                key = "startTime" if "call_type" in line else "timestamp"
+                line[key] = moment.isoformat().replace("+00:00", "Z")
             times.append(moment.timestamp())
         else:
-            line.pop(key, None)
+            line.pop("startTime", None)
+            line.pop("timestamp", None)
         raw_lines.append(json.dumps(line).encode())
     if draw(st.integers(0, 20)) == 0:
         raw_lines.append(b"\xff\xfe not utf-8")

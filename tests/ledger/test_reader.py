@@ -18,15 +18,17 @@ from cache_gate.ledger.reference import read_plain
 from cache_gate.ledger.window import Window
 from tests.ledgers import backlog, claude_code, jsonl, litellm, openai_chat, write_ledger
 
+EVERYTHING = Selection()
 
-def fast(path: Path, selection: Selection = Selection(), jobs: int = 1,
+
+def fast(path: Path, selection: Selection = EVERYTHING, jobs: int = 1,
          descriptive: bool = False) -> tuple[Tally, LedgerStats]:
     tally, stats = scan(str(path), selection, Tally, jobs=jobs, descriptive=descriptive)
     assert isinstance(tally, Tally)
     return tally, stats
 
 
-def plain(path: Path, selection: Selection = Selection(),
+def plain(path: Path, selection: Selection = EVERYTHING,
           descriptive: bool = False) -> tuple[Tally, LedgerStats]:
     tally, stats = read_plain(str(path), selection, Tally, descriptive=descriptive)
     assert isinstance(tally, Tally)
@@ -50,7 +52,7 @@ def summary(tally: Tally, stats: LedgerStats) -> dict[str, object]:
     }
 
 
-def assert_agree(path: Path, selection: Selection = Selection()) -> dict[str, object]:
+def assert_agree(path: Path, selection: Selection = EVERYTHING) -> dict[str, object]:
     expected = summary(*plain(path, selection))
     for jobs in (1, 2, 3):
         assert summary(*fast(path, selection, jobs)) == expected, f"jobs={jobs}"
@@ -138,7 +140,7 @@ def test_claude_code_requests_count_once(tmp_path: Path, tiny_chunks: None) -> N
         *[backlog()] * 12,
         claude_code(output_tokens=90),
     )
-    tally, stats = fast(ledger, jobs=2)
+    _, stats = fast(ledger, jobs=2)
     assert stats.duplicates == 2
     assert stats.formats["claude-code"] == 2
     assert assert_agree(ledger)["duplicates"] == 2

@@ -1,0 +1,147 @@
+"""Benchmark `cache-gate kpi` on a large backlog ledger, against `grep -c` on the same file.
+
+    python bench/ledger.py                  # 1,000,000 records (about 500 MB)
+    python bench/ledger.py --records 200000
+
+The ledger is generated once (seeded) into bench/.data/ and reused. Every figure
+is the best of --repeat runs, measured in this same run, so that the ratios
+compare like with like on whatever machine runs it. Peak memory is the largest
+sum, over cache-gate's processes (it forks one reader per extra core), of their
+proportional set size (PSS: shared pages split between the processes that share
+them), sampled every 2 ms from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+DATA = Path(__file__).parent / ".data"
+START = datetime(2026, 1, 1, tzinfo=UTC)
+WORKFLOWS = ("implementer", "reviewer", "refinement", "validation", "triage")
+TARGETS = {"kpi / grep": 4.0, "peak memory MB": 64.0, "--days 1 s": 0.5, "--version s": 0.15}
+
+
+def generate(path: Path, records: int) -> None:
+    """A backlog ledger in the seed's key order, one request every 30 s."""
+    rng = random.Random(1)
+    prefixes = {wf: hashlib.sha256(wf.encode()).hexdigest() for wf in WORKFLOWS}
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        for index in range(records):
+            workflow = WORKFLOWS[index % len(WORKFLOWS)]
+            hit = rng.random() < 0.7
+            tokens = rng.randint(2000, 40000)
+            cached = int(tokens * 0.8) if hit else 0
+            moment = START + timedelta(seconds=30 * index)
+            out.write(json.dumps({
+                "timestamp": moment.isoformat().replace("+00:00", "Z"),
+                "workflow": workflow, "phase": "implement", "ticket_id": f"BL-{index % 5000}",
+                "model_alias": "balanced", "provider": "anthropic",
+                "model": "claude-sonnet-4-6", "input_tokens": tokens,
+                "output_tokens": rng.randint(100, 4000), "cached_input_tokens": cached,
+                "cost_usd": round(rng.random() / 10, 6), "cache_hit": hit,
+                "batch_job_id": None, "escalation_reason": None, "status": "ok",
+                "prompt_id": workflow, "prefix_sha256": prefixes[workflow],
+                "response_cache": {"status": rng.choice(("hit", "miss", "bypass")),
+                                   "useful": True},
+            }, separators=(",", ":")) + "\n")
+    tmp.replace(path)
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [child for text in task.read_text().split() for child in _tree(int(text))]
+        except OSError:
+            pass
+    return pids
+
+
+def _pss_kb(pid: int) -> int:
+    for name, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1])
+        except OSError:
+            continue
+    return 0
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak MB summed over the process tree)."""
+    # Output to a file, not /dev/null: GNU grep stops at the first match when its
+    # output is /dev/null, which would flatter the baseline.
+    with tempfile.TemporaryFile() as sink:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, sum(_pss_kb(pid) for pid in _tree(process.pid)))
+            time.sleep(0.002)
+        wall = time.perf_counter() - started
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}: "
+                         f"{process.stderr.read().decode() if process.stderr else ''}")
+    return wall, peak / 1024
+
+
+def best(command: list[str], repeat: int) -> tuple[float, float]:
+    runs = [measure(command) for _ in range(repeat)]
+    return min(wall for wall, _ in runs), max(peak for _, peak in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cache_gate = shutil.which("cache-gate") or sys.exit("cache-gate is not installed")
+    DATA.mkdir(exist_ok=True)
+    ledger = DATA / f"backlog-{args.records}.jsonl"
+    if not ledger.exists():
+        print(f"generating {ledger} ...", flush=True)
+        generate(ledger, args.records)
+    size_mb = ledger.stat().st_size / 1e6
+    last_day = START + timedelta(seconds=30 * args.records)
+    subprocess.run(["cat", str(ledger)], stdout=subprocess.DEVNULL, check=True)  # warm cache
+
+    grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
+    kpi, kpi_peak = best([cache_gate, "kpi", "--ledger", str(ledger), "--format", "json"],
+                         args.repeat)
+    single, single_peak = best([cache_gate, "kpi", "--jobs", "1", "--ledger", str(ledger),
+                                "--format", "json"], args.repeat)
+    window, _ = best([cache_gate, "kpi", "--ledger", str(ledger), "--days", "1", "--now",
+                      last_day.isoformat(), "--format", "json"], args.repeat)
+    version, _ = best([cache_gate, "--version"], args.repeat * 3)
+
+    print(f"ledger: {args.records:,} records, {size_mb:,.0f} MB; {os.cpu_count()} cores")
+    print(f"grep -c '\"cache_hit\":true'      {grep:6.2f} s")
+    print(f"cache-gate kpi                   {kpi:6.2f} s  {kpi / grep:5.1f}x grep  "
+          f"peak {kpi_peak:5.1f} MB")
+    print(f"cache-gate kpi --jobs 1          {single:6.2f} s  {single / grep:5.1f}x grep  "
+          f"peak {single_peak:5.1f} MB")
+    print(f"cache-gate kpi --days 1          {window:6.2f} s")
+    print(f"cache-gate --version             {version:6.3f} s")
+    figures = {"kpi / grep": kpi / grep, "peak memory MB": max(kpi_peak, single_peak),
+               "--days 1 s": window, "--version s": version}
+    print("targets: " + "; ".join(
+        f"{name} {value:.2f} <= {TARGETS[name]} {'met' if value <= TARGETS[name] else 'MISSED'}"
+        for name, value in figures.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

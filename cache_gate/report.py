@@ -1,0 +1,275 @@
+"""`cache-gate report`: cache analytics for people. It never fails the build.
+
+Breakdowns of the KPIs by workflow, phase, model and prompt; the daily prompt
+cache hit rate; duplicate spend (a request repeated within the response-cache
+TTL that missed every cache); runtime prefix drift (CG205); estimated savings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Self
+
+from cache_gate import kpis, rules
+from cache_gate.config import Settings
+from cache_gate.findings import Finding, Result
+from cache_gate.kpi_gate import LedgerOptions, kpi_result
+from cache_gate.kpis import SLOTS, Tally, add_sums, count
+from cache_gate.ledger.reader import scan
+from cache_gate.ledger.record import Record
+from cache_gate.prices import PriceTable, load_prices
+
+SPARKS = "▁▂▃▄▅▆▇█"
+TOP_ROWS = 10
+# Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory.
+PREFIXES_KEPT = 20
+# Requests remembered for duplicate detection before old ones are dropped.
+DUPLICATE_MEMORY = 200_000
+
+
+@dataclass
+class Spend:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: int = 0  # duplicates whose cost the ledger does not report
+
+
+@dataclass
+class CacheTokens:
+    """Per model: what was read from and written to the prompt cache."""
+
+    read: int = 0
+    write_5m: int = 0
+    write_1h: int = 0
+    # Requests whose format does not report cache writes apart (OpenAI, plain backlog).
+    writes_unreported: int = 0
+
+
+@dataclass
+class Analytics:
+    """The report's sink: every breakdown, in one pass over the ledger."""
+
+    ttl: float = 3600.0
+    tally: Tally = field(default_factory=Tally)
+    by_phase: dict[str | None, list[int]] = field(default_factory=dict)
+    by_model: dict[str | None, list[int]] = field(default_factory=dict)
+    by_day: dict[str, list[int]] = field(default_factory=dict)
+    cache_tokens: dict[str | None, CacheTokens] = field(default_factory=dict)
+    prefixes: dict[str, Counter[str]] = field(default_factory=dict)
+    duplicates: Spend = field(default_factory=Spend)
+    last_seen: dict[str, float] = field(default_factory=dict)
+
+    def add(self, records: list[Record]) -> None:
+        self.tally.add(records)
+        for record in records:
+            count(self.by_phase.setdefault(record.phase, [0] * SLOTS), record)
+            count(self.by_model.setdefault(record.model, [0] * SLOTS), record)
+            if record.time is not None:
+                day = datetime.fromtimestamp(record.time, UTC).date().isoformat()
+                count(self.by_day.setdefault(day, [0] * SLOTS), record)
+            if record.eligible and record.cache_read is not None:
+                self._count_cache_tokens(record)
+            if record.prompt_id is not None and record.prefix_sha256 is not None:
+                seen = self.prefixes.setdefault(record.prompt_id, Counter())
+                if record.prefix_sha256 in seen or len(seen) < PREFIXES_KEPT:
+                    seen[record.prefix_sha256] += 1
+            if record.request_sha256 is not None and record.time is not None:
+                self._check_duplicate(record, record.request_sha256, record.time)
+
+    def _count_cache_tokens(self, record: Record) -> None:
+        tokens = self.cache_tokens.setdefault(record.model, CacheTokens())
+        tokens.read += record.cache_read or 0
+        if record.cache_write is None:
+            tokens.writes_unreported += 1
+            return
+        one_hour = record.cache_write_1h or 0
+        tokens.write_1h += one_hour
+        tokens.write_5m += record.cache_write - one_hour
+
+    def _check_duplicate(self, record: Record, request: str, moment: float) -> None:
+        """A repeat within the TTL that no cache served is money spent twice."""
+        previous = self.last_seen.get(request)
+        self.last_seen[request] = moment
+        if previous is None or abs(moment - previous) > self.ttl:
+            return
+        if (record.response_cache == "hit" or record.semantic_cache == "hit"
+                or record.prompt_cache_hit):
+            return
+        spend = self.duplicates
+        spend.requests += 1
+        spend.input_tokens += record.input_total or record.uncached_input or 0
+        spend.output_tokens += record.output_tokens or 0
+        if record.cost is None:
+            spend.unpriced += 1
+        else:
+            spend.cost_usd += record.cost
+        if len(self.last_seen) > DUPLICATE_MEMORY:
+            horizon = moment - self.ttl
+            self.last_seen = {key: t for key, t in self.last_seen.items() if t >= horizon}
+
+    def merge(self, other: Self) -> None:
+        """Combine two halves of a ledger. Duplicates need file order: the report
+        reads in one process, so halves only meet here in tests."""
+        self.tally.merge(other.tally)
+        for mine, theirs in ((self.by_phase, other.by_phase), (self.by_model, other.by_model)):
+            for key, sums in theirs.items():
+                add_sums(mine.setdefault(key, [0] * SLOTS), sums)
+        for day, sums in other.by_day.items():
+            add_sums(self.by_day.setdefault(day, [0] * SLOTS), sums)
+        for model, tokens in other.cache_tokens.items():
+            ours = self.cache_tokens.setdefault(model, CacheTokens())
+            ours.read += tokens.read
+            ours.write_5m += tokens.write_5m
+            ours.write_1h += tokens.write_1h
+            ours.writes_unreported += tokens.writes_unreported
+        for prompt, hashes in other.prefixes.items():
+            self.prefixes.setdefault(prompt, Counter()).update(hashes)
+        self.duplicates.requests += other.duplicates.requests
+        self.duplicates.input_tokens += other.duplicates.input_tokens
+        self.duplicates.output_tokens += other.duplicates.output_tokens
+        self.duplicates.cost_usd += other.duplicates.cost_usd
+        self.duplicates.unpriced += other.duplicates.unpriced
+
+
+def _rate(sums: list[int], name: str) -> float | None:
+    numerator, denominator, _ = kpis.KPI_SLOTS[name]
+    return sums[numerator] / sums[denominator] if sums[denominator] else None
+
+
+def breakdown_rows(groups: dict[str | None, list[int]]) -> dict[str, dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    for key, sums in sorted(groups.items(), key=lambda item: -item[1][kpis.REQUESTS]):
+        rows[key if key is not None else "(none)"] = {
+            "requests": sums[kpis.REQUESTS],
+            "eligible": sums[kpis.ELIGIBLE],
+            **{name: _rounded(_rate(sums, name)) for name in kpis.KPI_SLOTS},
+        }
+    return rows
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def sparkline(values: Iterable[float | None]) -> str:
+    """One character a day: the hit rate from ▁ (0%) to █ (100%); a gap where unknown."""
+    return "".join(" " if v is None else SPARKS[min(int(v * len(SPARKS)), len(SPARKS) - 1)]
+                   for v in values)
+
+
+def savings(analytics: Analytics, prices: PriceTable) -> dict[str, object]:
+    by_model: dict[str, object] = {}
+    total = 0.0
+    unpriced: list[str] = []
+    for model, tokens in sorted(analytics.cache_tokens.items(), key=lambda i: -i[1].read):
+        name = model or "(none)"
+        price = prices.price(model)
+        row: dict[str, object] = {
+            "cache_read_tokens": tokens.read,
+            "cache_write_5m_tokens": tokens.write_5m,
+            "cache_write_1h_tokens": tokens.write_1h,
+            "requests_without_write_counts": tokens.writes_unreported,
+            "base_input_usd_per_mtok": price,
+            "saved_usd": None,
+        }
+        if price is None:
+            unpriced.append(name)
+        else:
+            saved = prices.saved_usd(price, tokens.read, tokens.write_5m, tokens.write_1h)
+            row["saved_usd"] = round(saved, 4)
+            total += saved
+        by_model[name] = row
+    return {"total_saved_usd": round(total, 4), "by_model": by_model,
+            "unpriced_models": unpriced}
+
+
+def drift_findings(analytics: Analytics, path: str) -> list[Finding]:
+    rule = rules.get("CG205")
+    findings = []
+    for prompt, hashes in sorted(analytics.prefixes.items()):
+        if len(hashes) < 2:
+            continue
+        listed = ", ".join(f"{digest[:12]} ×{n:,}" for digest, n in hashes.most_common(5))
+        many = f"at least {PREFIXES_KEPT}" if len(hashes) >= PREFIXES_KEPT else len(hashes)
+        findings.append(Finding(
+            path, None, rule.id, rule.name, rule.severity,
+            f"prompt {prompt} was sent with {many} different prefix hashes in the "
+            f"window ({listed}): every change writes the cache again",
+            prompt_id=prompt, hint=rule.fix, key=prompt))
+    return findings
+
+
+def run_report(options: LedgerOptions, settings: Settings) -> Result:
+    sink, stats = scan(options.ledger, options.selection,
+                       lambda: Analytics(ttl=float(settings.response_cache_ttl)),
+                       descriptive=True, jobs=1)
+    assert isinstance(sink, Analytics)
+    result = kpi_result("report", sink.tally, stats, options)
+    # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
+    result.findings = [f for f in result.findings if f.rule == "CG206"]
+    result.findings += drift_findings(sink, stats.path)
+    days = sorted(sink.by_day.items())
+    trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
+              "prompt_cache_hit_rate": _rounded(_rate(sums, "prompt_cache_hit_rate"))}
+             for day, sums in days]
+    money = savings(sink, load_prices(settings.prices))
+    duplicates = sink.duplicates
+    result.sections.update({
+        "breakdown": {
+            "workflow": breakdown_rows(sink.tally.by(0)),
+            "phase": breakdown_rows(sink.by_phase),
+            "model": breakdown_rows(sink.by_model),
+            "prompt_id": breakdown_rows(sink.tally.by(1)),
+        },
+        "trend": trend,
+        "duplicate_spend": {
+            "ttl_seconds": settings.response_cache_ttl,
+            "requests": duplicates.requests,
+            "input_tokens": duplicates.input_tokens,
+            "output_tokens": duplicates.output_tokens,
+            "cost_usd": round(duplicates.cost_usd, 4),
+            "requests_without_cost": duplicates.unpriced,
+        },
+        "prefix_drift": {prompt: dict(hashes.most_common()) for prompt, hashes in
+                         sorted(sink.prefixes.items()) if len(hashes) > 1},
+        "savings": money,
+    })
+    result.notes = _text(result.sections, trend) + result.notes
+    return result
+
+
+def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[str]:
+    lines: list[str] = []
+    breakdown = sections["breakdown"]
+    assert isinstance(breakdown, dict)
+    for dimension, rows in breakdown.items():
+        lines.append(f"{'by ' + dimension + ':':<32} {'requests':>9}  {'hit rate':>8}  "
+                     f"{'token ratio':>11}")
+        for name, row in list(rows.items())[:TOP_ROWS]:
+            hit = row["prompt_cache_hit_rate"]
+            ratio = row["cached_token_ratio"]
+            lines.append(f"  {name[:30]:<30} {row['requests']:>9,}  "
+                         f"{'n/a' if hit is None else f'{hit:.1%}':>8}  "
+                         f"{'n/a' if ratio is None else f'{ratio:.1%}':>11}")
+        if len(rows) > TOP_ROWS:
+            lines.append(f"  … {len(rows) - TOP_ROWS} more (see --format json)")
+    if trend:
+        rates = [row["prompt_cache_hit_rate"] for row in trend]
+        lines.append(f"daily prompt cache hit rate {trend[0]['date']} → {trend[-1]['date']}: "
+                     f"{sparkline(rates)}")  # type: ignore[arg-type]
+    spend = sections["duplicate_spend"]
+    assert isinstance(spend, dict)
+    lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no cache "
+                 f"hit): {spend['requests']:,} requests, {spend['input_tokens']:,} input "
+                 f"tokens, ${spend['cost_usd']:,.2f}")
+    money = sections["savings"]
+    assert isinstance(money, dict)
+    unpriced = money["unpriced_models"]
+    lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
+                 + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
+    return lines

@@ -1,0 +1,167 @@
+"""KPI definitions: ratios of sums over the records that report each cache layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cache_gate.config import DEFAULT_TARGETS
+from cache_gate.findings import Severity
+from cache_gate.kpi_gate import LedgerOptions, run_kpi
+from cache_gate.kpis import evaluate, meets
+from tests.ledgers import anthropic, backlog, litellm, openai_chat, write_ledger
+
+
+def kpi_run(tmp_path: Path, *lines: object, **options: object) -> dict[str, dict[str, object]]:
+    ledger = write_ledger(tmp_path / "ledger.jsonl", *lines)  # type: ignore[arg-type]
+    settings: dict[str, object] = {"targets": dict(DEFAULT_TARGETS), "min_requests": 0}
+    settings.update(options)
+    result = run_kpi(LedgerOptions(ledger=str(ledger), **settings))  # type: ignore[arg-type]
+    kpis = result.sections["kpis"]
+    assert isinstance(kpis, dict)
+    return kpis
+
+
+def test_prompt_cache_hit_rate_is_a_ratio_of_sums_not_an_average(tmp_path: Path) -> None:
+    lines = [backlog(workflow="a", cache_hit=True)] + [
+        backlog(workflow="b", cache_hit=False, cached_input_tokens=0)] * 9
+    row = kpi_run(tmp_path, *lines)["prompt_cache_hit_rate"]
+    assert (row["numerator"], row["denominator"], row["value"]) == (1, 10, 0.1)
+
+
+def test_unknown_prompt_caching_is_in_no_denominator(tmp_path: Path) -> None:
+    unknown = [backlog(cache_hit=None, cached_input_tokens=...), anthropic(read=None, write=None),
+               openai_chat(cached=None), litellm(read=None, write=None)]
+    rows = kpi_run(tmp_path, backlog(cache_hit=True), *unknown)
+    assert rows["prompt_cache_hit_rate"]["denominator"] == 1
+    assert rows["cached_token_ratio"]["denominator"] == 1000
+
+
+def test_response_and_semantic_cache_hits_are_not_eligible(tmp_path: Path) -> None:
+    rows = kpi_run(
+        tmp_path,
+        backlog(cache_hit=False, cached_input_tokens=0,
+                response_cache={"status": "hit", "useful": True}),
+        backlog(cache_hit=False, cached_input_tokens=0,
+                semantic_cache={"status": "hit", "useful": True}),
+        litellm(cache_hit="True"),
+        backlog(cache_hit=True, response_cache={"status": "miss"}),
+    )
+    assert rows["prompt_cache_hit_rate"]["denominator"] == 1
+    assert rows["prompt_cache_hit_rate"]["value"] == 1.0
+
+
+def test_useful_hit_rates_count_hits_not_marked_useless_over_hits_and_misses(
+        tmp_path: Path) -> None:
+    rows = kpi_run(
+        tmp_path,
+        backlog(response_cache={"status": "hit", "useful": True}),
+        backlog(response_cache={"status": "hit", "useful": False}),
+        backlog(response_cache={"status": "hit"}),  # usefulness not reported: a useful hit
+        backlog(response_cache={"status": "miss"}),
+        backlog(response_cache={"status": "bypass"}),  # not a lookup
+        backlog(semantic_cache={"status": "miss", "useful": None}),
+    )
+    response = rows["response_cache_useful_hit_rate"]
+    assert (response["numerator"], response["denominator"]) == (2, 4)
+    semantic = rows["semantic_cache_useful_hit_rate"]
+    assert (semantic["numerator"], semantic["denominator"], semantic["value"]) == (0, 1, 0.0)
+
+
+def test_cached_token_ratio_sums_tokens_across_formats(tmp_path: Path) -> None:
+    rows = kpi_run(
+        tmp_path,
+        backlog(input_tokens=1000, cached_input_tokens=800),          # 800 / 1000
+        anthropic(input_tokens=100, read=900, write=1000),            # 900 / 2000
+        openai_chat(prompt_tokens=1000, cached=0),                    # 0 / 1000
+        litellm(prompt_tokens=1000, read=500, write=0),               # 500 / 1000
+    )
+    ratio = rows["cached_token_ratio"]
+    assert (ratio["numerator"], ratio["denominator"]) == (2200, 5000)
+    assert ratio["status"] == "pass"
+
+
+def test_an_unused_cache_layer_is_na_and_does_not_fail(tmp_path: Path) -> None:
+    rows = kpi_run(tmp_path, backlog())
+    assert rows["semantic_cache_useful_hit_rate"]["status"] == "n/a"
+    assert rows["semantic_cache_useful_hit_rate"]["value"] is None
+
+
+def test_a_required_layer_with_no_data_fails(tmp_path: Path) -> None:
+    rows = kpi_run(tmp_path, backlog(), required=frozenset({"semantic_cache_useful_hit_rate"}))
+    assert rows["semantic_cache_useful_hit_rate"]["status"] == "fail"
+
+
+def test_too_few_requests_is_insufficient_not_a_failure(tmp_path: Path) -> None:
+    lines = [backlog(cache_hit=False, cached_input_tokens=0)] * 5
+    ledger = write_ledger(tmp_path / "l.jsonl", *lines)
+    lax = run_kpi(LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=30))
+    strict = run_kpi(LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=30,
+                                   strict=True))
+    assert lax.sections["kpis"]["prompt_cache_hit_rate"]["status"] == "insufficient"  # type: ignore[index]
+    assert lax.passed
+    assert not strict.passed
+    assert any("fewer than --min-requests 30" in f.message for f in strict.findings)
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "target", "passes"), [
+    (3, 5, 0.6, True),      # 0.6 >= 0.6 exactly, whatever floats make of 3/5
+    (59, 100, 0.6, False),
+    (1, 3, 0.3333, True),
+    (0, 1, 0.0, True),
+])
+def test_the_threshold_is_exact(numerator: int, denominator: int, target: float,
+                                passes: bool) -> None:
+    assert meets(numerator, denominator, target) is passes
+
+
+def test_evaluate_statuses() -> None:
+    sums = [0] * 10
+    assert evaluate("prompt_cache_hit_rate", sums, 0.6, min_requests=1).status == "n/a"
+    sums[1], sums[2] = 10, 7
+    assert evaluate("prompt_cache_hit_rate", sums, 0.6, min_requests=30).status == "insufficient"
+    assert evaluate("prompt_cache_hit_rate", sums, 0.6, min_requests=10).status == "pass"
+    assert evaluate("prompt_cache_hit_rate", sums, 0.8, min_requests=10).status == "fail"
+
+
+def test_per_workflow_targets_judge_that_workflow_alone(tmp_path: Path) -> None:
+    implementer = [backlog(workflow="implementer", cache_hit=index < 3) for index in range(10)]
+    validation = [backlog(workflow="validation", cache_hit=index < 9) for index in range(10)]
+    ledger = write_ledger(tmp_path / "l.jsonl", *implementer, *validation)
+    options = LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=0,
+                            workflow_targets={"implementer": {"prompt_cache_hit_rate": 0.25}})
+    result = run_kpi(options)
+    pooled = result.sections["kpis"]["prompt_cache_hit_rate"]  # type: ignore[index]
+    assert (pooled["numerator"], pooled["denominator"]) == (9, 10)
+    assert pooled["scope"] == "workflows without their own target"
+    own = result.sections["workflow_kpis"]["implementer"]["prompt_cache_hit_rate"]  # type: ignore[index]
+    assert (own["value"], own["target"], own["status"]) == (0.3, 0.25, "pass")
+    assert result.passed
+    assert result.sections["cache_hit_rate_pct"] == 60.0
+
+
+def test_failing_kpi_names_the_runbook_action_and_who_pulls_it_down(tmp_path: Path) -> None:
+    lines = [backlog(workflow="implementer", prompt_id="impl-v2", cache_hit=False,
+                     cached_input_tokens=0)] * 8 + [backlog(workflow="review")] * 2
+    ledger = write_ledger(tmp_path / "l.jsonl", *lines)
+    result = run_kpi(LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=0))
+    finding = next(f for f in result.findings if f.rule == "CG201")
+    assert finding.severity is Severity.ERROR
+    assert finding.message == ("prompt cache hit rate 20.0% is below the 60% target "
+                               "(2 / 10 requests)")
+    assert finding.hint is not None and "runbook step 2" in finding.hint
+    notes = "\n".join(result.notes)
+    assert "workflow implementer: 0.0% (8 of 8 requests missed)" in notes
+    assert "prompt impl-v2: 0.0% (8 of 8 requests missed)" in notes
+    assert "below 40%: escalate" in notes
+
+
+def test_bad_lines_are_warnings_and_errors_with_strict(tmp_path: Path) -> None:
+    ledger = write_ledger(tmp_path / "l.jsonl", backlog(), "{oops", backlog())
+    lax = run_kpi(LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=0))
+    strict = run_kpi(LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=0,
+                                   strict=True))
+    [warning] = [f for f in lax.findings if f.rule == "CG206"]
+    assert (warning.severity, warning.line) == (Severity.WARNING, 2)
+    assert lax.passed and not strict.passed
