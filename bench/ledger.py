@@ -14,6 +14,7 @@ them), sampled every 2 ms from /proc.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -62,10 +63,8 @@ def generate(path: Path, records: int) -> None:
 def _tree(pid: int) -> list[int]:
     pids = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):
             pids += [child for text in task.read_text().split() for child in _tree(int(text))]
-        except OSError:
-            pass
     return pids
 
 

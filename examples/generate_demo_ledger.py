@@ -1,7 +1,7 @@
 """Write examples/demo/.backlog-ops/usage-ledger.jsonl: a week of a small team's usage.
 
 Deterministic (seeded), so the committed ledger can be regenerated exactly:
-    python examples/generate_demo_ledger.py
+    python examples/generate_demo_ledger.py [OUTPUT]
 It mixes the five formats cache-gate reads, the way a real ledger ends up
 mixing them: the toolkit's own records, LiteLLM SpendLogs rows exported from the
 proxy, a few raw Anthropic and OpenAI responses, and a Claude Code transcript.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def claude_code_lines(moment: datetime) -> list[dict[str, object]]:
     return lines
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     rng = random.Random(7)
     lines: list[str] = []
     moment = START
@@ -122,9 +123,9 @@ def main() -> None:
         if index == 333:
             lines.append('{"timestamp": "2026-11-21T10:00:00Z", "workflow": "reviewer", '
                          '"input_tokens": "n/a"}')
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

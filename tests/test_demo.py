@@ -1,0 +1,48 @@
+"""The bundled example repository works as the README's Quick start says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cache_gate.cli import cli
+
+ROOT = Path(__file__).parent.parent
+DEMO = ROOT / "examples" / "demo"
+
+
+@pytest.fixture
+def in_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DEMO)
+
+
+def test_demo_kpis_pass_with_the_bad_line_reported(in_demo: None) -> None:
+    result = CliRunner().invoke(cli, ["kpi", "--format", "json"])
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert document["cache_hit_rate_pct"] == 79.9
+    assert document["ledger"]["formats"] == {"backlog": 356, "claude-code": 6, "litellm": 70,
+                                             "openai": 1}
+    assert [f["rule"] for f in document["findings"]] == ["CG206"]
+
+
+def test_demo_report_shows_the_drifting_implementer_prefix(in_demo: None) -> None:
+    result = CliRunner().invoke(cli, ["report", "--format", "json"])
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0
+    drift = [f for f in document["findings"] if f["rule"] == "CG205"]
+    assert [f["prompt_id"] for f in drift] == ["implementer"]
+    assert document["duplicate_spend"]["requests"] == 6
+
+
+def test_demo_ledger_is_reproducible(tmp_path: Path) -> None:
+    """The committed ledger is exactly what the seeded generator writes."""
+    script = ROOT / "examples" / "generate_demo_ledger.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "ledger.jsonl")], check=True)
+    committed = DEMO / ".backlog-ops" / "usage-ledger.jsonl"
+    assert (tmp_path / "ledger.jsonl").read_bytes() == committed.read_bytes()

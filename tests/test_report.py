@@ -1,0 +1,137 @@
+"""`cache-gate report`: analytics for people, never a failed build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cache_gate.cli import cli
+from cache_gate.prices import load_prices
+from cache_gate.report import sparkline
+from tests.ledgers import anthropic, backlog, write_ledger
+
+
+def report(ledger: Path, *args: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(cli, ["report", "--ledger", str(ledger), "--format", "json",
+                                      *args], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_report_exits_0_even_when_kpis_fail(tmp_path: Path) -> None:
+    ledger = write_ledger(tmp_path / "l.jsonl",
+                          *[backlog(cache_hit=False, cached_input_tokens=0)] * 40)
+    code, document = report(ledger)
+    assert code == 0
+    assert document["kpis"]["prompt_cache_hit_rate"]["status"] == "fail"  # type: ignore[index]
+
+
+def test_report_on_a_missing_ledger_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", "--ledger", str(tmp_path / "none.jsonl")])
+    assert result.exit_code == 2
+
+
+def test_breakdowns_by_workflow_phase_model_and_prompt(tmp_path: Path) -> None:
+    ledger = write_ledger(
+        tmp_path / "l.jsonl",
+        backlog(workflow="impl", phase="plan", prompt_id="p1", cache_hit=True),
+        backlog(workflow="impl", phase="code", prompt_id="p1", cache_hit=False,
+                cached_input_tokens=0),
+        backlog(workflow="review", phase="plan", prompt_id="p2", model="claude-haiku-4-5"),
+    )
+    _, document = report(ledger)
+    breakdown = document["breakdown"]
+    assert isinstance(breakdown, dict)
+    assert breakdown["workflow"]["impl"]["prompt_cache_hit_rate"] == 0.5
+    assert breakdown["workflow"]["impl"]["requests"] == 2
+    assert set(breakdown["phase"]) == {"plan", "code"}
+    assert breakdown["model"]["claude-haiku-4-5"]["requests"] == 1
+    assert breakdown["prompt_id"]["p2"]["cached_token_ratio"] == 0.8
+
+
+def test_daily_trend_uses_utc_days(tmp_path: Path) -> None:
+    ledger = write_ledger(
+        tmp_path / "l.jsonl",
+        backlog(timestamp="2026-11-20T23:30:00-02:00", cache_hit=False, cached_input_tokens=0),
+        backlog(timestamp="2026-11-21T09:00:00Z"),
+        backlog(timestamp="2026-11-20T09:00:00Z"),
+    )
+    _, document = report(ledger)
+    assert document["trend"] == [
+        {"date": "2026-11-20", "requests": 1, "prompt_cache_hit_rate": 1.0},
+        {"date": "2026-11-21", "requests": 2, "prompt_cache_hit_rate": 0.5},
+    ]
+
+
+def test_duplicate_spend_is_a_repeat_within_the_ttl_that_no_cache_served(
+        tmp_path: Path) -> None:
+    miss = {"cache_hit": False, "cached_input_tokens": 0, "request_sha256": "r1",
+            "input_tokens": 500, "output_tokens": 20, "cost_usd": 0.25}
+    ledger = write_ledger(
+        tmp_path / "l.jsonl",
+        backlog(timestamp="2026-11-20T10:00:00Z", **miss),
+        backlog(timestamp="2026-11-20T10:20:00Z", **miss),                  # duplicate
+        backlog(timestamp="2026-11-20T10:25:00Z", **{**miss, "cache_hit": True,
+                                                   "cached_input_tokens": 400}),  # cached
+        backlog(timestamp="2026-11-20T10:30:00Z", **{**miss, "response_cache": {
+            "status": "hit"}}),                                              # served
+        backlog(timestamp="2026-11-20T12:00:00Z", **miss),                  # past the TTL
+    )
+    _, document = report(ledger)
+    assert document["duplicate_spend"] == {
+        "ttl_seconds": 3600, "requests": 1, "input_tokens": 500, "output_tokens": 20,
+        "cost_usd": 0.25, "requests_without_cost": 0}
+
+
+def test_runtime_prefix_drift_is_a_cg205_warning(tmp_path: Path) -> None:
+    ledger = write_ledger(
+        tmp_path / "l.jsonl",
+        backlog(prompt_id="implementer", prefix_sha256="a" * 64),
+        backlog(prompt_id="implementer", prefix_sha256="a" * 64),
+        backlog(prompt_id="implementer", prefix_sha256="b" * 64),
+        backlog(prompt_id="reviewer", prefix_sha256="c" * 64),
+    )
+    code, document = report(ledger)
+    assert code == 0
+    [finding] = document["findings"]  # type: ignore[misc]
+    assert (finding["rule"], finding["severity"], finding["prompt_id"]) == (
+        "CG205", "warning", "implementer")
+    assert "2 different prefix hashes" in finding["message"]
+    assert document["prefix_drift"] == {"implementer": {"a" * 64: 2, "b" * 64: 1}}
+
+
+def test_savings_price_reads_and_writes_and_list_unpriced_models(tmp_path: Path) -> None:
+    line = anthropic(input_tokens=0, read=1_000_000, write=100_000, model="claude-sonnet-4-6")
+    line["usage"]["cache_creation"] = {"ephemeral_5m_input_tokens": 60_000,
+                                       "ephemeral_1h_input_tokens": 40_000}
+    ledger = write_ledger(tmp_path / "l.jsonl", line,
+                          anthropic(read=1000, write=0, model="some-private-model"))
+    _, document = report(ledger)
+    savings = document["savings"]
+    assert isinstance(savings, dict)
+    sonnet = savings["by_model"]["claude-sonnet-4-6"]
+    # $3/MTok: reads save 0.9 x 1M, 5m writes cost 0.25 x 60k, 1h writes 1.0 x 40k extra.
+    assert sonnet["saved_usd"] == pytest.approx(3 * (0.9 - 0.015 - 0.04))
+    assert savings["unpriced_models"] == ["some-private-model"]
+    assert savings["total_saved_usd"] == pytest.approx(2.535)
+
+
+def test_prices_can_be_overridden_and_match_any_spelling() -> None:
+    prices = load_prices({"some-private-model": 2.0})
+    assert prices.price("anthropic/claude-sonnet-4-5-20250929") == 3.0
+    assert prices.price("some-private-model") == 2.0
+    assert prices.price("gpt-4.1") is None
+
+
+def test_sparkline() -> None:
+    assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "
+
+
+def test_text_report_shows_every_section(tmp_path: Path) -> None:
+    ledger = write_ledger(tmp_path / "l.jsonl", *[backlog()] * 3)
+    result = CliRunner().invoke(cli, ["report", "--ledger", str(ledger)])
+    for heading in ("by workflow:", "by phase:", "by model:", "by prompt_id:",
+                    "daily prompt cache hit rate", "duplicate spend", "estimated savings"):
+        assert heading in result.stdout
