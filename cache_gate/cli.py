@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit", "markdown")
 
 
 def _default_format() -> str:
@@ -129,6 +129,10 @@ def _emit(result: Result, params: dict[str, Any]) -> int:
     context = reporters.RenderContext(code, color, params["verbose"] - params["quiet"])
     report_format = params["report_format"] or _default_format()
     text = reporters.get(report_format)(result, context)
+    if report_format == "github":
+        from cache_gate.reporters.github import write_step_summary
+
+        write_step_summary(result, context)
     if params["output"]:
         target = Path(params["output"])
         try:
@@ -214,6 +218,46 @@ def report(**params: Any) -> None:
         result = run_report(options, settings)
         params["exit_zero"] = True
         return _emit(result, params)
+
+    _run(gate)
+
+
+@cli.command()
+@click.option("--manifest", metavar="PATH",
+              help="Prompt manifest [default: .backlog-ops/prompt-manifest.json].")
+@click.option("--lock", metavar="PATH",
+              help="Prompt lock [default: beside the manifest, prompt-manifest.lock.json].")
+@click.option("--root", metavar="DIR", type=click.Path(file_okay=False),
+              help="Repository root that manifest paths are relative to [default: the "
+                   "directory holding the manifest's .backlog-ops/].")
+@click.option("--update-lock", is_flag=True,
+              help="Write the lock from the current stable prefixes (atomically).")
+@click.option("--no-render", is_flag=True, help="Do not run the prompts' render commands.")
+@click.option("--fix", is_flag=True,
+              help="Normalise line endings, BOM, trailing whitespace and invisible "
+                   "characters in stable-prefix files, and say what changed.")
+@click.option("--select", multiple=True, metavar="RULES",
+              help="Only these rules: IDs, prefixes or names, comma-separated or repeated.")
+@click.option("--ignore", multiple=True, metavar="RULES",
+              help="Skip these rules: IDs, prefixes or names, comma-separated or repeated.")
+@output_options
+def lint(**params: Any) -> None:
+    """Lint the prompt manifest's stable prefixes and check them against the lock.
+
+    \b
+    Fails (exit 1) on a finding of severity error: something in a stable prefix
+    that varies between calls (dates, clock expressions, placeholders, ids,
+    machine paths, invisible bytes), a prefix that can never be cached (dynamic
+    content before the breakpoint, below the model's minimum, a bad breakpoint
+    layout), or drift from the committed lock (CG111). Rules: CG100-CG113.
+    """
+
+    def gate() -> int:
+        from cache_gate.config import load_settings
+        from cache_gate.lint_gate import lint_options, run_lint
+
+        settings = load_settings(params["settings"])
+        return _emit(run_lint(lint_options(settings, params)), params)
 
     _run(gate)
 

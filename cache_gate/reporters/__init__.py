@@ -26,6 +26,11 @@ Render = Callable[[Result, RenderContext], str]
 REPORTERS: dict[str, str] = {
     "text": "text",
     "json": "json_report",
+    "github": "github",
+    "gitlab": "gitlab",
+    "sarif": "sarif",
+    "junit": "junit",
+    "markdown": "markdown",
 }
 
 

@@ -67,12 +67,13 @@ def _ledger_line(ledger: dict[str, Any]) -> str:
 
 
 def _finding(finding: Finding, context: RenderContext) -> str:
-    place = finding.path or "-"
+    place = finding.path or ""
     if finding.line:
         place += f":{finding.line}"
+    place = f"{place}: " if place else ""
     severity = _style(finding.severity.value, _SEVERITY_COLORS[finding.severity], context)
     prompt = f" [prompt {finding.prompt_id}]" if finding.prompt_id else ""
-    line = f"{place}: {finding.rule} {finding.name} {severity}{prompt}: {finding.message}"
+    line = f"{place}{finding.rule} {finding.name} {severity}{prompt}: {finding.message}"
     if finding.hint:
         line += f"\n    fix: {finding.hint}"
     return line
