@@ -18,9 +18,7 @@ from cache_gate import __version__
 from cache_gate.errors import InputError
 
 if TYPE_CHECKING:
-    from cache_gate.config import Settings
     from cache_gate.findings import Result
-    from cache_gate.kpi_gate import LedgerOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +38,9 @@ def output_options(command: F) -> F:
                      help="Report format [default: text; github inside GitHub Actions]."),
         click.option("--output", type=click.Path(dir_okay=False, writable=True),
                      help="Write the report to PATH; print only the one-line verdict."),
+        click.option("--report", "extra_reports", multiple=True, metavar="FORMAT=PATH",
+                     help="Also write a report in FORMAT to PATH, e.g. sarif=cache-gate.sarif "
+                          "(repeatable)."),
         click.option("--exit-zero", is_flag=True,
                      help="Exit 0 even when the gate fails (input errors still exit 2)."),
         click.option("--settings", type=click.Path(dir_okay=False),
@@ -80,45 +81,6 @@ def ledger_options(command: F) -> F:
     return command
 
 
-def _parse_target(text: str) -> tuple[str, float]:
-    from cache_gate.config import kpi_name
-
-    name, sep, raw = text.partition("=")
-    if not sep:
-        raise InputError(f"--target {text!r}: expected NAME=VALUE, e.g. prompt_cache_hit_rate=0.6")
-    try:
-        name = kpi_name(name)
-        value = float(raw.rstrip("%")) / (100 if raw.strip().endswith("%") else 1)
-    except ValueError as exc:
-        raise InputError(f"--target {text!r}: {exc}") from None
-    if not 0 <= value <= 1:
-        raise InputError(f"--target {text!r}: a target is a fraction from 0 to 1 (or 0-100%)")
-    return name, value
-
-
-def _ledger_from(settings: Settings, params: dict[str, Any]) -> LedgerOptions:
-    from cache_gate.kpi_gate import LedgerOptions
-    from cache_gate.ledger.reader import Selection
-    from cache_gate.ledger.window import make_window
-
-    targets = dict(settings.targets)
-    targets.update(_parse_target(text) for text in params["targets"])
-    window = make_window(days=params["days"] or (None if params["since"] else settings.days),
-                         since=params["since"], until=params["until"], now=params["now"])
-    workflows = frozenset(params["workflows"]) if params["workflows"] else None
-    min_requests = params["min_requests"]
-    return LedgerOptions(
-        ledger=params["ledger"] or settings.ledger,
-        selection=Selection(window, workflows),
-        targets=targets,
-        workflow_targets=settings.workflow_targets,
-        required=frozenset(settings.required),
-        min_requests=settings.min_requests if min_requests is None else min_requests,
-        strict=params["strict"] or settings.strict,
-        jobs=params["jobs"],
-    )
-
-
 def _emit(result: Result, params: dict[str, Any]) -> int:
     from cache_gate import reporters
     from cache_gate.reporters.text import verdict
@@ -133,16 +95,34 @@ def _emit(result: Result, params: dict[str, Any]) -> int:
         from cache_gate.reporters.github import write_step_summary
 
         write_step_summary(result, context)
+    extra = [_report_target(spec) for spec in params["extra_reports"]]
+    for extra_format, target in extra:
+        _write_report(target, reporters.get(extra_format)(result, context))
     if params["output"]:
         target = Path(params["output"])
-        try:
-            target.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write report to {target}: {exc.strerror}") from None
+        _write_report(target, text)
         click.echo(verdict(result, context) + f" - report written to {target}")
     else:
         click.echo(text, nl=False)
     return code
+
+
+def _report_target(spec: str) -> tuple[str, Path]:
+    report_format, sep, path = spec.partition("=")
+    if not sep or not path or report_format not in FORMATS:
+        raise InputError(f"--report {spec!r}: expected FORMAT=PATH with FORMAT one of "
+                         f"{', '.join(FORMATS)}")
+    return report_format, Path(path)
+
+
+def _write_report(target: Path, text: str) -> None:
+    """Write atomically: a CI artifact is whole or absent, never half written."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(target)
+    except OSError as exc:
+        raise InputError(f"cannot write report to {target}: {exc.strerror}") from None
 
 
 def _run(gate: Callable[[], int]) -> None:
@@ -189,10 +169,10 @@ def kpi(**params: Any) -> None:
 
     def gate() -> int:
         from cache_gate.config import load_settings
-        from cache_gate.kpi_gate import run_kpi
+        from cache_gate.kpi_gate import ledger_settings, run_kpi
 
         settings = load_settings(params["settings"])
-        return _emit(run_kpi(_ledger_from(settings, params)), params)
+        return _emit(run_kpi(ledger_settings(settings, params)), params)
 
     _run(gate)
 
@@ -211,10 +191,11 @@ def report(**params: Any) -> None:
 
     def gate() -> int:
         from cache_gate.config import load_settings
+        from cache_gate.kpi_gate import ledger_settings
         from cache_gate.report import run_report
 
         settings = load_settings(params["settings"])
-        options = _ledger_from(settings, params)
+        options = ledger_settings(settings, params)
         result = run_report(options, settings)
         params["exit_zero"] = True
         return _emit(result, params)
@@ -258,6 +239,117 @@ def lint(**params: Any) -> None:
 
         settings = load_settings(params["settings"])
         return _emit(run_lint(lint_options(settings, params)), params)
+
+    _run(gate)
+
+
+@cli.command()
+@ledger_options
+@click.option("--manifest", metavar="PATH",
+              help="Prompt manifest [default: .backlog-ops/prompt-manifest.json].")
+@click.option("--lock", metavar="PATH", help="Manifest lock [default: beside the manifest].")
+@click.option("--root", metavar="DIR", type=click.Path(file_okay=False),
+              help="Repository root for the manifest's paths.")
+@click.option("--no-render", is_flag=True, help="Do not run the prompts' render commands.")
+@click.option("--select", multiple=True, metavar="RULES", help="Only these lint rules.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Not these lint rules.")
+@output_options
+def check(**params: Any) -> None:
+    """Run every gate whose input exists; one combined result.
+
+    \b
+    lint    when the prompt manifest exists
+    kpi     when the usage ledger exists
+    Skipped gates are listed with the reason. Exit 1 when any gate fails, 2 when a
+    gate's input exists but cannot be read (the other gates still run).
+    """
+
+    def gate() -> int:
+        from cache_gate.check_gate import run_check
+        from cache_gate.config import load_settings
+
+        settings = load_settings(params["settings"])
+        return _emit(run_check(settings, params), params)
+
+    _run(gate)
+
+
+@cli.command()
+@click.option("--config", metavar="PATH",
+              help="Backlog toolkit config whose llmOps.cachePolicy and llmOps.routing are "
+                   "checked [default: backlog.config.json].")
+@click.option("--litellm-config", metavar="PATH",
+              help="LiteLLM proxy config.yaml (model_list, litellm_settings.cache, "
+                   "cache_params).")
+@output_options
+def policy(**params: Any) -> None:
+    """Check the cache policy: backlog.config.json and the LiteLLM proxy config.
+
+    \b
+    CG301 a config file fails its schema (error)
+    CG302 semantic cache threshold below 0.82, aggressive (warning)
+    CG303 semantic cache threshold 0.92 or above, conservative (info)
+    CG304 response cache TTL below the runbook's 3600 s (info)
+    CG305 a cache layer switched off (warning)
+    CG306 stablePrefixMinTokens below a routed model's minimum cacheable length (error)
+    Fails (exit 1) on a finding of severity error.
+    """
+
+    def gate() -> int:
+        from cache_gate.config import load_settings
+        from cache_gate.policy.gate import policy_options, run_policy
+
+        settings = load_settings(params["settings"])
+        return _emit(run_policy(policy_options(settings, params)), params)
+
+    _run(gate)
+
+
+@cli.command()
+@click.option("--redis-url", metavar="URL",
+              help="The Redis behind LiteLLM's cache, redis[s]://[:PASSWORD@]HOST:PORT/DB "
+                   "[default: REDIS_URL, else the --litellm-config cache_params]. Prefer "
+                   "REDIS_URL: a command line is visible to other users.")
+@click.option("--litellm-config", metavar="PATH",
+              help="LiteLLM proxy config.yaml whose cache_params locate the backend.")
+@click.option("--proxy-url", metavar="URL",
+              help="LiteLLM proxy base URL: also ask its /cache/ping (key from "
+                   "LITELLM_MASTER_KEY).")
+@click.option("--ledger", metavar="PATH",
+              help="Usage ledger for coverage and workload [default: "
+                   ".backlog-ops/usage-ledger.jsonl].")
+@click.option("--manifest", metavar="PATH",
+              help="Prompt manifest [default: .backlog-ops/prompt-manifest.json].")
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="Only the ledger's last N days (before --until, else --now).")
+@click.option("--since", metavar="TIME", help="Only records at or after TIME (ISO-8601).")
+@click.option("--until", metavar="TIME", help="Only records at or before TIME (ISO-8601).")
+@click.option("--now", metavar="TIME", help="Take TIME as the current time.")
+@click.option("--min-requests", type=click.IntRange(min=0), metavar="N",
+              help="Workflows with fewer hashed requests are not judged (CG404) "
+                   "[default: 30].")
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=60), metavar="SECONDS",
+              help="Wait at most this long for each answer of the backend or proxy "
+                   "[default: 3].")
+@output_options
+def doctor(**params: Any) -> None:
+    """The runbook's escalation checks: cache backend, manifest coverage, workload.
+
+    \b
+    CG401 the cache backend (Redis, or the proxy's /cache/ping) does not answer (error)
+    CG402 the backend is degraded: evictions, no eviction policy, slow (warning)
+    CG403 a high-volume prompt or workflow has no manifest entry (warning)
+    CG404 a workflow repeats too little for caching to pay (info)
+    Runs each check whose input is there. Fails (exit 1) on a finding of severity
+    error. Passwords and keys are never printed.
+    """
+
+    def gate() -> int:
+        from cache_gate.config import load_settings
+        from cache_gate.doctor.gate import doctor_options, run_doctor
+
+        settings = load_settings(params["settings"])
+        return _emit(run_doctor(doctor_options(settings, params)), params)
 
     _run(gate)
 

@@ -65,6 +65,8 @@ class Settings:
     prices: dict[str, float] = field(default_factory=dict)
     # Minimum cacheable prompt length in tokens, by model (overrides the shipped table).
     model_minimums: dict[str, int] = field(default_factory=dict)
+    # Seconds one run of a prompt's render command may take (lint, CG112).
+    render_timeout: float = 10.0
     source: str = "defaults"
 
 
@@ -108,6 +110,8 @@ _KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
                          and v >= 0), "a table of model = USD per million input tokens"),
     "model_minimums": (_table_of(lambda v: _is_int(v) and v > 0),
                        "a table of model = minimum cacheable tokens"),
+    "render_timeout": (lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+                       and 0 < v <= 600, "seconds, a number > 0 and <= 600"),
 }
 
 

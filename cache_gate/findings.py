@@ -79,13 +79,19 @@ class Result:
     sections: dict[str, Any] = field(default_factory=dict)
     # Human-oriented sections for the text reporter (rendered by the gate itself).
     notes: list[str] = field(default_factory=list)
+    # Inputs that stopped a part of the run from deciding (`check` goes on past them).
+    undecided: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        return not self.undecided and not any(
+            f.severity is Severity.ERROR for f in self.findings)
 
     def exit_code(self, *, exit_zero: bool = False) -> ExitCode:
-        """The one place a gate's exit code is decided."""
+        """The one place a gate's exit code is decided: could not decide (2) wins over
+        failed (1), which --exit-zero turns into passed (0)."""
+        if self.undecided:
+            return ExitCode.UNDECIDED
         if self.passed or exit_zero:
             return ExitCode.PASSED
         return ExitCode.FAILED

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cache_gate import kpis, rules
+from cache_gate.config import Settings, kpi_name
+from cache_gate.errors import InputError
 from cache_gate.findings import Finding, Result, Severity
 from cache_gate.kpis import KpiResult, Tally
+from cache_gate.ledger.pg_url import is_postgres_url
 from cache_gate.ledger.reader import LedgerStats, Selection, scan
+from cache_gate.ledger.window import make_window
 
 TOP_CONTRIBUTORS = 3
 
@@ -26,10 +32,44 @@ class LedgerOptions:
     jobs: int | None = None
 
 
+def parse_target(text: str) -> tuple[str, float]:
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise InputError(f"--target {text!r}: expected NAME=VALUE, e.g. prompt_cache_hit_rate=0.6")
+    try:
+        name = kpi_name(name)
+        value = float(raw.rstrip("%")) / (100 if raw.strip().endswith("%") else 1)
+    except ValueError as exc:
+        raise InputError(f"--target {text!r}: {exc}") from None
+    if not 0 <= value <= 1:
+        raise InputError(f"--target {text!r}: a target is a fraction from 0 to 1 (or 0-100%)")
+    return name, value
+
+
+def ledger_settings(settings: Settings, params: Mapping[str, Any]) -> LedgerOptions:
+    """Ledger options from the command line over the settings."""
+    targets = dict(settings.targets)
+    targets.update(parse_target(text) for text in params["targets"])
+    window = make_window(days=params["days"] or (None if params["since"] else settings.days),
+                         since=params["since"], until=params["until"], now=params["now"])
+    workflows = frozenset(params["workflows"]) if params["workflows"] else None
+    min_requests = params["min_requests"]
+    return LedgerOptions(
+        ledger=params["ledger"] or settings.ledger,
+        selection=Selection(window, workflows),
+        targets=targets,
+        workflow_targets=settings.workflow_targets,
+        required=frozenset(settings.required),
+        min_requests=settings.min_requests if min_requests is None else min_requests,
+        strict=params["strict"] or settings.strict,
+        jobs=params["jobs"],
+    )
+
+
 def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]:
     """The JSON report's `ledger` section (contract keys first)."""
     window = options.selection.window
-    return {
+    section: dict[str, object] = {
         "path": stats.path,
         "records": stats.records,
         "bad_lines": stats.bad_count,
@@ -47,14 +87,21 @@ def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]
         "other_workflows": stats.other_workflows,
         "partial_last_line": stats.partial_tail,
     }
+    if stats.source is not None:
+        # A database is read through its window's index: rows outside are not counted.
+        section["source"] = stats.source
+        section["window"]["outside"] = None  # type: ignore[index]
+    return section
 
 
 def bad_line_findings(stats: LedgerStats, strict: bool) -> list[Finding]:
     rule = rules.get("CG206")
     severity = Severity.ERROR if strict else rule.severity
     findings = [
-        Finding(stats.path, bad.line, rule.id, rule.name, severity,
-                f"malformed ledger line: {bad.error}", hint=rule.fix, key=f"line {bad.line}")
+        # A table's bad rows have no line number: their message names the request_id.
+        Finding(stats.path, bad.line or None, rule.id, rule.name, severity,
+                f"malformed ledger {'line' if bad.line else 'row'}: {bad.error}",
+                hint=rule.fix, key=f"line {bad.line}" if bad.line else bad.error)
         for bad in stats.bad
     ]
     more = stats.bad_count - len(stats.bad)
@@ -142,7 +189,12 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
 
 
 def run_kpi(options: LedgerOptions) -> Result:
-    tally, stats = scan(options.ledger, options.selection, Tally, jobs=options.jobs)
+    if is_postgres_url(options.ledger):
+        from cache_gate.ledger.postgres import read_tally
+
+        tally, stats = read_tally(options.ledger, options.selection)
+    else:
+        tally, stats = scan(options.ledger, options.selection, Tally, jobs=options.jobs)
     assert isinstance(tally, Tally)
     return kpi_result("kpi", tally, stats, options)
 
