@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO, Protocol, Self
+from typing import BinaryIO, NamedTuple, Protocol, Self
 
 import msgspec
 
@@ -30,6 +30,9 @@ from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import ORDER_SLACK, Window, seek_start
 
 CHUNK_BYTES = 1 << 20
+# A longer line is reported as bad and skipped, not read: memory stays bounded.
+MAX_LINE_BYTES = 16 << 20
+OVERLONG = "line longer than 16 MiB: not read"
 # Below this many bytes a second process costs more than it saves.
 PARALLEL_MIN_BYTES = 48 << 20
 BAD_LINE_SAMPLES = 10
@@ -87,6 +90,10 @@ class LedgerStats:
     partial_tail: bool = False
     seek_offset: int | None = None
     unordered: bool = False
+    # Where the records came from when not a JSONL file (a PostgreSQL table): shown
+    # in the JSON report. Such a source reads the window only and does not count
+    # the rows outside it.
+    source: dict[str, object] | None = None
 
     def add_bad(self, offset: int, error: str) -> None:
         self.bad_count += 1
@@ -245,14 +252,22 @@ def _line_start(handle: BinaryIO, offset: int) -> int:
     return handle.tell()
 
 
-def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes, bool]]:
-    """(offset, bytes, at_eof) of the lines starting in [start, end).
+class Chunk(NamedTuple):
+    offset: int
+    data: bytes
+    # "lines": newline-ended lines (and a partial one that `split_lines` drops);
+    # "tail": the file's last line, without a newline; "overlong": a line longer
+    # than MAX_LINE_BYTES starts at `offset` (not read: it is reported and skipped).
+    kind: str
 
-    A chunk's lines are those its newlines end (`split_lines` drops what follows
-    the last one); that partial line is read again with the next chunk, a seek
-    rather than a copy. A chunk without a newline is a line longer than the
-    buffer, which then grows until the line fits. At the end of the file, a
-    last line without a newline comes alone, with at_eof set.
+
+def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[Chunk]:
+    """The lines starting in [start, end), a chunk at a time.
+
+    A chunk's lines are those its newlines end; the partial line after the last
+    one is read again with the next chunk, a seek rather than a copy. A chunk
+    without a newline is a line longer than the buffer, which then grows until
+    the line fits, up to MAX_LINE_BYTES.
     """
     position = _line_start(handle, start)
     size = CHUNK_BYTES
@@ -265,17 +280,34 @@ def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[tuple[int, bytes
         if position + cut > end:
             # The range ends inside this chunk: stop after the line that spans `end`.
             cut = data.find(b"\n", max(end - position - 1, 0)) + 1
-            yield position, data[:cut], False
+            yield Chunk(position, data[:cut], "lines")
             return
         if cut == 0:
             if len(data) < size:
-                yield position, data, True
+                yield Chunk(position, data, "tail")
                 return
-            size *= 2
+            if size < MAX_LINE_BYTES:
+                size = min(size * 2, MAX_LINE_BYTES)
+                continue
+            yield Chunk(position, b"", "overlong")
+            next_line = _after_next_newline(handle, position + len(data))
+            if next_line is None:
+                return
+            position, size = next_line, CHUNK_BYTES
             continue
-        yield position, data, False
+        yield Chunk(position, data, "lines")
         position += cut
         size = CHUNK_BYTES
+
+
+def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
+    handle.seek(offset)
+    while block := handle.read(CHUNK_BYTES):
+        found = block.find(b"\n")
+        if found >= 0:
+            return offset + found + 1
+        offset += len(block)
+    return None
 
 
 def _read_range(path: str, start: int, end: int, selection: Selection,
@@ -285,8 +317,11 @@ def _read_range(path: str, start: int, end: int, selection: Selection,
     reading = decoders(descriptive=descriptive, timed=descriptive or selection.window.bounded)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
     with Path(path).open("rb") as handle:
-        for offset, chunk, at_eof in _chunks(handle, start, end):
-            if at_eof:
+        for offset, chunk, kind in _chunks(handle, start, end):
+            if kind == "overlong":
+                result.stats.add_bad(offset, OVERLONG)
+                continue
+            if kind == "tail":
                 times = _read_tail(chunk, result, selection, reading)
             else:
                 times = _read_chunk(chunk, offset, result, selection, reading, plain,

@@ -31,6 +31,12 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
         is_last = number == len(lines)
         if is_last and not raw:
             break
+        if len(raw) > reader.MAX_LINE_BYTES:
+            stats.add_bad(offset, reader.OVERLONG)
+            if stats.bad[-1].offset == offset:
+                stats.bad[-1].line = number
+            offset += len(raw) + 1
+            continue
         try:
             record = read_line(raw, decoders)
         except reader.DECODE_ERRORS as exc:

@@ -131,6 +131,17 @@ def test_a_line_longer_than_a_chunk(tmp_path: Path, tiny_chunks: None) -> None:
     assert assert_agree(ledger)["records"] == 3
 
 
+def test_an_overlong_line_is_reported_and_skipped(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 2048)
+    ledger = write_ledger(tmp_path / "l.jsonl", backlog(), backlog(ticket_id="x" * 5000),
+                          backlog(ticket_id="y" * 1500), backlog())
+    result = assert_agree(ledger)
+    assert result["records"] == 3
+    assert result["bad"] == [(2, reader.OVERLONG)]
+
+
 def test_claude_code_requests_count_once(tmp_path: Path, tiny_chunks: None) -> None:
     # One request, three content blocks; the streamed last line has the full output.
     ledger = write_ledger(
