@@ -47,9 +47,21 @@ def _run_kpi(settings: Settings, params: Params) -> Result:
     return run_kpi(ledger_settings(settings, params))
 
 
+def _policy_inputs(settings: Settings, params: Params) -> list[str]:
+    litellm = params.get("litellm_config") or settings.litellm_config
+    return [params.get("config") or settings.config, *([litellm] if litellm else [])]
+
+
+def _run_policy(settings: Settings, params: Params) -> Result:
+    from cache_gate.policy.gate import policy_options, run_policy
+
+    return run_policy(policy_options(settings, params))
+
+
 GATES: tuple[Gate, ...] = (
     Gate("lint", _lint_inputs, _run_lint),
     Gate("kpi", _kpi_inputs, _run_kpi),
+    Gate("policy", _policy_inputs, _run_policy),
 )
 
 

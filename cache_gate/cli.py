@@ -253,6 +253,9 @@ def lint(**params: Any) -> None:
 @click.option("--no-render", is_flag=True, help="Do not run the prompts' render commands.")
 @click.option("--select", multiple=True, metavar="RULES", help="Only these lint rules.")
 @click.option("--ignore", multiple=True, metavar="RULES", help="Not these lint rules.")
+@click.option("--config", metavar="PATH",
+              help="Backlog toolkit config for the policy gate [default: backlog.config.json].")
+@click.option("--litellm-config", metavar="PATH", help="LiteLLM proxy config for the policy gate.")
 @output_options
 def check(**params: Any) -> None:
     """Run every gate whose input exists; one combined result.
@@ -260,6 +263,7 @@ def check(**params: Any) -> None:
     \b
     lint    when the prompt manifest exists
     kpi     when the usage ledger exists
+    policy  when backlog.config.json (or --config / --litellm-config) exists
     Skipped gates are listed with the reason. Exit 1 when any gate fails, 2 when a
     gate's input exists but cannot be read (the other gates still run).
     """

@@ -1,0 +1,130 @@
+"""CG306 prefix-min-below-model.
+
+`llmOps.cachePolicy.stablePrefixMinTokens` is the length from which the toolkit
+marks a stable prefix for caching. Each model has its own minimum cacheable
+prompt length (1,024 tokens for Sonnet 4.5 and 4.6, 4,096 for Haiku 4.5 and Opus
+4.5: the table ships in `cache_gate/data/model_minimums.json`, overridable with
+`[tool.cache-gate.model-minimums]`). When the setting is below the minimum of a
+model the routing sends requests to, every prefix in between carries a cache
+breakpoint and is processed without caching, silently: an error.
+
+"The routing" is `llmOps.routing` (each `entryModel*` and `escalationModel`, the
+toolkit's default alias where a key is absent). An alias such as `cheap` is
+resolved through the LiteLLM `model_list` (every deployment of it); without a
+LiteLLM config, only routing values that are model ids themselves can be checked.
+Models with no known minimum (local or non-Anthropic models) are listed as not
+checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from cache_gate.findings import Finding
+from cache_gate.manifest.positions import format_path
+from cache_gate.models import normalise_model_id
+from cache_gate.policy.engine import PolicyInputs, flag
+
+
+@dataclass
+class RoutedModel:
+    """A model the routing sends requests to, and which routing entries send them."""
+
+    model: str
+    minimum: int | None
+    via: str  # how the alias led here, for messages: "cheap → bedrock/..."
+    routes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {"model": self.model, "normalised": normalise_model_id(self.model),
+                "minimum_tokens": self.minimum, "via": self.via, "routing": self.routes}
+
+
+def routed_models(inputs: PolicyInputs) -> list[RoutedModel]:
+    """The models behind the routing, each once; notes for aliases that do not resolve."""
+    backlog, litellm, minimums = inputs.backlog, inputs.litellm, inputs.minimums
+    if backlog is None:
+        return []
+    found: dict[str, RoutedModel] = {}
+    unresolved: dict[str, list[str]] = {}
+    wildcard: dict[str, list[str]] = {}
+    for route in backlog.routes:
+        label = format_path(route.path) + ("" if route.explicit else " (default)")
+        deployments = litellm.deployments_of(route.alias) if litellm is not None else []
+        if deployments and litellm is not None:
+            targets = [(d.model, f"{route.alias} → {d.model} in {litellm.display}")
+                       for d in deployments]
+        elif minimums.minimum_for(route.alias) is not None:
+            targets = [(route.alias, route.alias)]
+        elif litellm is not None and route.alias in litellm.model_names:
+            continue  # its model_list entry is broken: CG301 says so
+        elif litellm is not None and any(fnmatchcase(route.alias, d.alias)
+                                         for d in litellm.deployments if "*" in d.alias):
+            wildcard.setdefault(route.alias, []).append(label)
+            continue
+        else:
+            unresolved.setdefault(route.alias, []).append(label)
+            continue
+        for model, via in targets:
+            key = normalise_model_id(model)
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = RoutedModel(model, minimums.minimum_for(model), via)
+            entry.routes.append(label)
+    _note_unresolved(inputs, unresolved, wildcard)
+    for entry in found.values():
+        if entry.minimum is None:
+            inputs.notes.append(
+                f"CG306 not checked for {entry.via} ({', '.join(entry.routes)}): no minimum "
+                "cacheable length is known for this model; if it caches prompts, add it "
+                "under [tool.cache-gate.model-minimums]")
+    return list(found.values())
+
+
+def _note_unresolved(inputs: PolicyInputs, unresolved: dict[str, list[str]],
+                     wildcard: dict[str, list[str]]) -> None:
+    litellm = inputs.litellm
+    for alias, labels in unresolved.items():
+        if litellm is None:
+            inputs.notes.append(
+                f"CG306 not checked for alias {alias!r} ({', '.join(labels)}): pass "
+                "--litellm-config to resolve it through the proxy's model_list")
+        else:
+            known = ", ".join(litellm.aliases) or "none"
+            inputs.notes.append(
+                f"routing alias {alias!r} ({', '.join(labels)}) is not a model_name in "
+                f"{litellm.display} (defined: {known}): the proxy rejects requests to it, "
+                "and CG306 cannot check it")
+    for alias, labels in wildcard.items():
+        inputs.notes.append(f"CG306 not checked for alias {alias!r} ({', '.join(labels)}): "
+                            "it reaches the proxy through a wildcard model_name")
+
+
+def check(inputs: PolicyInputs) -> Iterator[Finding]:
+    backlog = inputs.backlog
+    if backlog is None:
+        return
+    setting = backlog.stable_prefix_min_tokens
+    models = routed_models(inputs)
+    prompt = backlog.provider_prompt_caching
+    if setting is None or (prompt is not None and prompt.value is False):
+        return
+    below = [m for m in models if m.minimum is not None and m.minimum > setting.value]
+    if not below:
+        return
+    needed = max(m.minimum or 0 for m in below)
+    for entry in below:
+        assert entry.minimum is not None
+        yield flag(
+            "CG306",
+            f"{setting.described} is below the {entry.minimum:,}-token minimum cacheable "
+            f"prompt of {normalise_model_id(entry.model)}, which {', '.join(entry.routes)} "
+            f"send{'s' * (len(entry.routes) == 1)} to ({entry.via}): a stable prefix of "
+            f"{setting.value:,} to {entry.minimum - 1:,} tokens gets a cache breakpoint and "
+            "is silently never cached",
+            path=backlog.document.display, line=backlog.line_of(setting.path),
+            key=normalise_model_id(entry.model),
+            hint=f"Raise stablePrefixMinTokens to {needed} (the largest minimum among the "
+                 "routed models), or route those phases to a model with a lower minimum.")
