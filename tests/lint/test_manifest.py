@@ -90,7 +90,7 @@ def test_invalid_prompts_do_not_stop_the_valid_ones(tmp_path: Path) -> None:
 def test_top_level_problems(tmp_path: Path) -> None:
     _write_manifest(tmp_path, json.dumps({"version": 2, "prompt": []}))
     messages = _messages(tmp_path)
-    assert "version: \"version\" must be 1 (the only manifest version)" in messages
+    assert "version: \"version\" must be 1 (the only manifest version), got 2" in messages
     assert any(m.startswith("prompt: unknown key 'prompt' (did you mean 'prompts'?)")
                for m in messages)
     assert "(top level): missing required key 'prompts'" in messages

@@ -1,0 +1,126 @@
+"""JSON Schema violations in a user's words, for every schema shipped in
+`cache_gate/schemas/` (the prompt manifest, CG100; the policy configs, CG301).
+
+Each violation names the key (a JSON path) and says what was expected: an
+`x-message` in the schema replaces jsonschema's wording where that would be vague
+(`anyOf`, `oneOf`), an unknown key gets a "did you mean", and values are quoted
+short. A value of the wrong type fails every other check of that key too: only
+the type is reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+JsonPath = tuple[str | int, ...]
+
+_TYPE_NAMES = {"string": "a string", "array": "a list", "integer": "a whole number",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    path: JsonPath
+    message: str
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("cache_gate").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(name))
+
+
+def quote(value: Any) -> str:
+    """A value as JSON, cut to 40 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _unknown_key(error: Any, path: JsonPath) -> tuple[JsonPath, str]:
+    schema = error.schema
+    allowed = sorted(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    extra = sorted(str(key) for key in error.instance if str(key) not in allowed
+                   and not any(re.search(pattern, str(key)) for pattern in patterns))
+    key = extra[0] if extra else "?"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    also = f", or a key matching {' or '.join(patterns)}" if patterns else ""
+    return (*path, key), f"unknown key {key!r}{hint}; expected one of: {', '.join(allowed)}{also}"
+
+
+def _explain(error: Any, object_word: str) -> tuple[JsonPath, str]:
+    path: JsonPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    validator, expected = error.validator, error.validator_value
+    if validator == "additionalProperties":
+        return _unknown_key(error, path)
+    if "x-message" in schema:
+        if validator == "required":
+            return path, str(schema["x-message"])
+        return path, f"{schema['x-message']}, got {quote(error.instance)}"
+    if validator == "type":
+        wanted = expected if isinstance(expected, str) else expected[0]
+        name = object_word if wanted == "object" else _TYPE_NAMES.get(wanted, wanted)
+        return path, f"must be {name}, got {quote(error.instance)}"
+    if validator == "required":
+        missing = [key for key in expected if key not in error.instance]
+        return path, f"missing required key {missing[0]!r}" if missing else error.message
+    if validator == "enum":
+        close = difflib.get_close_matches(str(error.instance), [str(v) for v in expected], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return path, (f"must be one of {', '.join(json.dumps(v) for v in expected)}, "
+                      f"got {quote(error.instance)}{hint}")
+    if validator in _BOUNDS:
+        return path, f"must be {_BOUNDS[validator]} {expected}, got {quote(error.instance)}"
+    if validator == "minItems":
+        return path, "must not be empty"
+    if validator == "minLength":
+        return path, "must not be an empty string"
+    if validator == "pattern":
+        return path, f"got {quote(error.instance)}, which is not of the expected form"
+    return path, str(error.message)
+
+
+def _flatten(errors: Any) -> Iterator[Any]:
+    """The most specific errors: inside anyOf/oneOf, those that point deeper (else
+    the anyOf/oneOf itself, worded by its x-message)."""
+    for error in errors:
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            deeper = [sub for sub in error.context if sub.relative_path]
+            if deeper:
+                yield from _flatten(deeper)
+                continue
+        yield error
+
+
+def violations(schema_name: str, document: Any, *,
+               object_word: str = "an object") -> list[SchemaViolation]:
+    """Every violation of the named schema, in document order; empty when valid."""
+    found: dict[tuple[JsonPath, str], str] = {}
+    for error in _flatten(_validator(schema_name).iter_errors(document)):
+        found.setdefault(_explain(error, object_word), error.validator)
+    mistyped = {path for (path, _), validator in found.items() if validator == "type"}
+    kept = [SchemaViolation(path, message) for (path, message), validator in found.items()
+            if validator == "type" or path not in mistyped]
+    kept.sort(key=lambda v: [str(p).zfill(8) if isinstance(p, int) else p for p in v.path])
+    return kept
