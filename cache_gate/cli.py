@@ -58,7 +58,8 @@ def ledger_options(command: F) -> F:
     """Options of the gates that read the usage ledger."""
     for option in reversed([
         click.option("--ledger", metavar="PATH",
-                     help="Usage ledger, JSON lines [default: .backlog-ops/usage-ledger.jsonl]."),
+                     help="Usage ledger, JSON lines [default: .backlog-ops/usage-ledger.jsonl]; "
+                          "or postgresql://... to read LiteLLM's SpendLogs table."),
         click.option("--days", type=click.IntRange(min=1), metavar="N",
                      help="Only the last N days (before --until, else --now)."),
         click.option("--since", metavar="TIME", help="Only records at or after TIME (ISO-8601)."),

@@ -12,7 +12,7 @@ from cache_gate.errors import InputError
 from cache_gate.findings import Finding, Result, Severity
 from cache_gate.kpis import KpiResult, Tally
 from cache_gate.ledger.pg_url import is_postgres_url
-from cache_gate.ledger.reader import LedgerStats, Selection, scan
+from cache_gate.ledger.reader import LedgerStats, Selection, Sink, scan
 from cache_gate.ledger.window import make_window
 
 TOP_CONTRIBUTORS = 3
@@ -189,6 +189,7 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
 
 
 def run_kpi(options: LedgerOptions) -> Result:
+    tally: Sink
     if is_postgres_url(options.ledger):
         from cache_gate.ledger.postgres import read_tally
 

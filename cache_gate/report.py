@@ -18,7 +18,8 @@ from cache_gate.config import Settings
 from cache_gate.findings import Finding, Result
 from cache_gate.kpi_gate import LedgerOptions, kpi_result
 from cache_gate.kpis import SLOTS, Tally, add_sums, count
-from cache_gate.ledger.reader import scan
+from cache_gate.ledger.pg_url import is_postgres_url
+from cache_gate.ledger.reader import Sink, scan
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable, load_prices
 
@@ -28,6 +29,11 @@ TOP_ROWS = 10
 PREFIXES_KEPT = 20
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
+# In place of duplicate spend and prefix drift, for a ledger that cannot show them.
+NO_HASHES: dict[str, object] = {
+    "available": False,
+    "reason": "this ledger records no request or prefix hashes (LiteLLM SpendLogs)",
+}
 
 
 @dataclass
@@ -63,6 +69,9 @@ class Analytics:
     prefixes: dict[str, Counter[str]] = field(default_factory=dict)
     duplicates: Spend = field(default_factory=Spend)
     last_seen: dict[str, float] = field(default_factory=dict)
+    # Whether the ledger can show duplicates and drift at all: LiteLLM's SpendLogs
+    # table records no request or prefix hashes (a zero there would be no measurement).
+    hashes_recorded: bool = True
 
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
@@ -205,9 +214,17 @@ def drift_findings(analytics: Analytics, path: str) -> list[Finding]:
 
 
 def run_report(options: LedgerOptions, settings: Settings) -> Result:
-    sink, stats = scan(options.ledger, options.selection,
-                       lambda: Analytics(ttl=float(settings.response_cache_ttl)),
-                       descriptive=True, jobs=1)
+    def make_sink() -> Analytics:
+        return Analytics(ttl=float(settings.response_cache_ttl))
+
+    sink: Sink
+    if is_postgres_url(options.ledger):
+        from cache_gate.ledger.postgres import read_analytics
+
+        sink, stats = read_analytics(options.ledger, options.selection, make_sink)
+    else:
+        sink, stats = scan(options.ledger, options.selection, make_sink, descriptive=True,
+                           jobs=1)
     assert isinstance(sink, Analytics)
     result = kpi_result("report", sink.tally, stats, options)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
@@ -234,9 +251,10 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
             "output_tokens": duplicates.output_tokens,
             "cost_usd": round(duplicates.cost_usd, 4),
             "requests_without_cost": duplicates.unpriced,
-        },
+        } if sink.hashes_recorded else NO_HASHES,
         "prefix_drift": {prompt: dict(hashes.most_common()) for prompt, hashes in
-                         sorted(sink.prefixes.items()) if len(hashes) > 1},
+                         sorted(sink.prefixes.items()) if len(hashes) > 1}
+        if sink.hashes_recorded else NO_HASHES,
         "savings": money,
     })
     result.notes = _text(result.sections, trend) + result.notes
@@ -264,9 +282,13 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[s
                      f"{sparkline(rates)}")  # type: ignore[arg-type]
     spend = sections["duplicate_spend"]
     assert isinstance(spend, dict)
-    lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no cache "
-                 f"hit): {spend['requests']:,} requests, {spend['input_tokens']:,} input "
-                 f"tokens, ${spend['cost_usd']:,.2f}")
+    if spend is NO_HASHES:
+        lines.append(f"duplicate spend and runtime prefix drift: not available "
+                     f"({NO_HASHES['reason']})")
+    else:
+        lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no "
+                     f"cache hit): {spend['requests']:,} requests, {spend['input_tokens']:,} "
+                     f"input tokens, ${spend['cost_usd']:,.2f}")
     money = sections["savings"]
     assert isinstance(money, dict)
     unpriced = money["unpriced_models"]

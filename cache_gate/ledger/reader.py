@@ -26,6 +26,7 @@ import msgspec
 from cache_gate.errors import InputError
 from cache_gate.ledger.formats import LineError, epoch, normalise, normalise_plain, read_line
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
+from cache_gate.ledger.pg_url import is_postgres_url, redact
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import ORDER_SLACK, Window, seek_start
 
@@ -391,6 +392,10 @@ def _probe(handle: BinaryIO) -> Callable[[int], tuple[int, float] | None]:
 
 def open_ledger(path: str) -> int:
     """The ledger's size; a clear InputError when it cannot be read."""
+    if is_postgres_url(path):
+        # Only `kpi` and `report` read a database; never echo the URL's password.
+        raise InputError(f"ledger {redact(path)}: this command reads a JSONL ledger file, "
+                         "not a PostgreSQL table")
     ledger = Path(path)
     try:
         with ledger.open("rb") as handle:

@@ -1,0 +1,114 @@
+"""SQL that tells, for a jsonb value, whether msgspec would decode it into a ledger struct.
+
+The JSONL reader rejects a line whose `metadata.additional_usage_values` holds, say,
+`"12"` or `1.0` or `-3` where a token count belongs: msgspec's typed decode fails and
+the line is counted bad. The PostgreSQL reader must reject the same rows. Rather than
+restating the structs' fields in SQL by hand, the checks are generated from the
+structs themselves (`msgspec.inspect`), so that a field added to `lines.Usage` is
+checked in both back ends at once.
+
+The JSON that msgspec sees is PostgreSQL's own rendering of the jsonb value (the
+JSONL export of a row), so the SQL asks what that rendering would say: a jsonb
+number prints with the scale it was stored with (`1.0` stays `1.0`, `1e3` prints
+`1000`), and msgspec takes only a number printed without a fraction as an int.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+from psycopg import sql
+
+_INSPECT = msgspec.inspect
+
+
+def _unwrap_optional(info: _INSPECT.Type) -> tuple[_INSPECT.Type, bool]:
+    """(the type, whether JSON null is accepted) of `T | None`."""
+    if isinstance(info, _INSPECT.UnionType):
+        kinds = [kind for kind in info.types if not isinstance(kind, _INSPECT.NoneType)]
+        if len(kinds) != 1:
+            raise NotImplementedError(f"no SQL check for the union {info}")
+        return kinds[0], len(kinds) < len(info.types)
+    return info, False
+
+
+def _int_check(value: sql.Composable, info: _INSPECT.IntType, *, nullable: bool,
+               required: bool) -> sql.Composable:
+    """An int as msgspec reads one, tested on PostgreSQL's JSON rendering of the value:
+    digits only (no fraction, no exponent: jsonb prints 1e3 as 1000), a sign if
+    negatives are allowed, `null` if the field is optional. One regex on a short
+    string costs less than the jsonb function calls that would take it apart."""
+    if info.gt is not None or info.lt is not None or info.le is not None or (
+            info.multiple_of is not None) or info.ge not in (None, 0):
+        raise NotImplementedError(f"no SQL check for {info}")
+    number = "[0-9]+" if info.ge == 0 else "-?[0-9]+"
+    pattern = f"^({number}|null)$" if nullable else f"^{number}$"
+    return sql.SQL("coalesce(({})::text ~ {}, {})").format(
+        value, sql.Literal(pattern), sql.SQL("false" if required else "true"))
+
+
+def fields_decode(value: sql.Composable, struct: type[msgspec.Struct],
+                  known: Mapping[str, sql.Composable] | None = None) -> sql.Composable:
+    """SQL true when every field of `struct` in the jsonb object `value` decodes.
+
+    `known` gives, by dotted JSON path (`additional_usage_values.cache_creation`),
+    a column that already holds that member, to be read instead of extracted again.
+    Keys that the struct does not declare are ignored, as msgspec ignores them.
+    """
+    info = _INSPECT.type_info(struct)
+    assert isinstance(info, _INSPECT.StructType)
+    return _struct_fields(value, info, known or {}, "")
+
+
+def decodes(value: sql.Composable, info: _INSPECT.Type, *, required: bool = False,
+            known: Mapping[str, sql.Composable] | None = None,
+            path: str = "") -> sql.Composable:
+    """SQL true when the jsonb `value` would decode as `info`; SQL NULL stands for a
+    missing key, which decodes to the field's default unless it is `required`."""
+    kind, nullable = _unwrap_optional(info)
+    if isinstance(kind, _INSPECT.IntType):
+        return _int_check(value, kind, nullable=nullable, required=required)
+    if isinstance(kind, _INSPECT.StructType):
+        json_type, check = "object", _struct_fields(value, kind, known or {}, path)
+    else:
+        raise NotImplementedError(f"no SQL check for {kind}")
+    return sql.SQL(
+        "(CASE jsonb_typeof({value}) WHEN {json_type} THEN {check} WHEN 'null' THEN {null} "
+        "ELSE {absent} END)"
+    ).format(
+        value=value, json_type=sql.Literal(json_type), check=check,
+        null=sql.SQL("true" if nullable else "false"),
+        absent=sql.SQL("false") if required else sql.SQL("{} IS NULL").format(value),
+    )
+
+
+def _struct_fields(value: sql.Composable, info: _INSPECT.StructType,
+                   known: Mapping[str, sql.Composable], path: str) -> sql.Composable:
+    checks = []
+    for field in info.fields:
+        field_path = f"{path}.{field.encode_name}" if path else field.encode_name
+        member = known[field_path] if field_path in known else sql.SQL("({} -> {})").format(
+            value, sql.Literal(field.encode_name))
+        checks.append(decodes(member, field.type, required=field.required, known=known,
+                              path=field_path))
+    return sql.SQL("({})").format(sql.SQL(" AND ").join(checks)) if checks else sql.SQL("true")
+
+
+def members(struct: type[msgspec.Struct]) -> list[tuple[tuple[str, ...], bool]]:
+    """Every field of `struct`, nested structs' fields too, depth first: (the JSON keys
+    that lead to it, whether it is itself a struct)."""
+    info = _INSPECT.type_info(struct)
+    assert isinstance(info, _INSPECT.StructType)
+    found: list[tuple[tuple[str, ...], bool]] = []
+
+    def walk(node: _INSPECT.StructType, keys: tuple[str, ...]) -> None:
+        for field in node.fields:
+            kind, _ = _unwrap_optional(field.type)
+            path = (*keys, field.encode_name)
+            found.append((path, isinstance(kind, _INSPECT.StructType)))
+            if isinstance(kind, _INSPECT.StructType):
+                walk(kind, path)
+
+    walk(info, ())
+    return found

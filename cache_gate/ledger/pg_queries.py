@@ -1,0 +1,114 @@
+"""The aggregate queries of the PostgreSQL ledger: Records summed as `kpis.count`
+sums them, and the report's breakdowns; over the rows of `pg_rows`.
+
+PostgreSQL does the summing: a gate over millions of rows returns a few dozen.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from cache_gate import kpis
+from cache_gate.ledger.pg_rows import RECORD, Scope, row_pipeline
+
+_ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
+# kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
+# usefulness: every response-cache hit counts as useful.
+SLOT_SUMS: dict[int, str] = {
+    kpis.REQUESTS: "count(*)",
+    kpis.ELIGIBLE: "count(*) FILTER (WHERE r.eligible)",
+    kpis.PROMPT_HITS: "count(*) FILTER (WHERE r.eligible AND r.cache_read > 0)",
+    kpis.TOKEN_REQUESTS: f"count(*) FILTER (WHERE {_ELIGIBLE_TOKENS})",
+    kpis.CACHE_READ: f"coalesce(sum(r.cache_read) FILTER (WHERE {_ELIGIBLE_TOKENS}), 0)",
+    kpis.INPUT_TOTAL: "coalesce(sum(r.uncached + r.cache_read + r.cache_write) "
+                      f"FILTER (WHERE {_ELIGIBLE_TOKENS}), 0)",
+    kpis.RESPONSE_LOOKUPS: "count(*) FILTER (WHERE r.response IS NOT NULL)",
+    kpis.RESPONSE_USEFUL: "count(*) FILTER (WHERE r.response = 'hit')",
+    kpis.SEMANTIC_LOOKUPS: "0",
+    kpis.SEMANTIC_USEFUL: "0",
+}
+assert sorted(SLOT_SUMS) == list(range(kpis.SLOTS))
+
+# report.Analytics._count_cache_tokens, per model: eligible LiteLLM rows always
+# report their writes (`cache_write` is 0, not unknown, when absent).
+CACHE_TOKEN_SUMS = (
+    ("cache_token_requests", "count(*) FILTER (WHERE r.eligible)"),
+    ("read", "coalesce(sum(r.cache_read) FILTER (WHERE r.eligible), 0)"),
+    ("write_5m", "coalesce(sum(r.cache_write - coalesce(r.write_1h, 0)) "
+                 "FILTER (WHERE r.eligible), 0)"),
+    ("write_1h", "coalesce(sum(coalesce(r.write_1h, 0)) FILTER (WHERE r.eligible), 0)"),
+)
+
+
+def _sums() -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(SLOT_SUMS[slot]) for slot in range(kpis.SLOTS))
+
+
+def tally_query(scope: Scope) -> sql.Composed:
+    """One row per (kind, workflow, prompt_id): the Tally's groups, and the counts of
+    rows that are not records, each in its kind's single group."""
+    return sql.SQL("""
+SELECT r.kind, r.group_workflow, r.group_prompt_id, {sums}
+FROM (
+    SELECT d.*,
+        CASE WHEN d.kind = {record} THEN d.workflow END AS group_workflow,
+        CASE WHEN d.kind = {record} THEN d.prompt_id END AS group_prompt_id
+    FROM ({rows}) AS d
+) AS r
+GROUP BY r.kind, r.group_workflow, r.group_prompt_id
+""").format(sums=_sums(), record=sql.Literal(RECORD), rows=row_pipeline(scope))
+
+
+def report_query(scope: Scope) -> sql.Composed:
+    """The report's breakdowns in one pass: (workflow, prompt_id), phase, model (with
+    the cache token sums) and UTC day, one grouping set each; the first also counts
+    the rows of the other kinds. A plain GROUP BY over all five keys first (grouping
+    sets alone would keep PostgreSQL from reading the rows in parallel workers),
+    then the grouping sets over its few rows."""
+    fine_sums = [*(SLOT_SUMS[slot] for slot in range(kpis.SLOTS)),
+                 *(expression for _, expression in CACHE_TOKEN_SUMS)]
+    names = [f"s{index}" for index in range(len(fine_sums))]
+    fine = sql.SQL(", ").join(sql.SQL("{} AS {}").format(sql.SQL(expression),
+                                                         sql.Identifier(name))
+                              for expression, name in zip(fine_sums, names, strict=True))
+    rolled = sql.SQL(", ").join(sql.SQL("sum(f.{})").format(sql.Identifier(name))
+                                for name in names)
+    return sql.SQL("""
+SELECT f.kind,
+    GROUPING(f.workflow, f.prompt_id) = 0 AS by_workflow_prompt,
+    GROUPING(f.phase) = 0 AS by_phase,
+    GROUPING(f.model) = 0 AS by_model,
+    GROUPING(f.day) = 0 AS by_day,
+    f.workflow, f.prompt_id, f.phase, f.model, f.day, {rolled}
+FROM (
+    SELECT r.kind, r.group_workflow AS workflow, r.group_prompt_id AS prompt_id,
+        r.group_phase AS phase, r.group_model AS model, r.group_day AS day, {fine}
+    FROM (
+        SELECT d.*,
+            CASE WHEN d.kind = {record} THEN d.workflow END AS group_workflow,
+            CASE WHEN d.kind = {record} THEN d.prompt_id END AS group_prompt_id,
+            CASE WHEN d.kind = {record} THEN d.phase END AS group_phase,
+            CASE WHEN d.kind = {record} THEN
+                CASE WHEN d.model <> '' THEN d.model ELSE d.model_group END
+            END AS group_model,
+            CASE WHEN d.kind = {record} THEN d.start_time::date END AS group_day
+        FROM ({rows}) AS d
+    ) AS r
+    GROUP BY 1, 2, 3, 4, 5, 6
+) AS f
+GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
+                        (f.kind, f.model), (f.kind, f.day))
+""").format(rolled=rolled, fine=fine, record=sql.Literal(RECORD), rows=row_pipeline(scope))
+
+
+def rows_of_kind_query(scope: Scope, kind: str, limit: int | None = None) -> sql.Composed:
+    """The rows of one kind, rendered as JSON, in time order (bad samples, or the
+    rows that Python reads itself)."""
+    return sql.SQL("""
+SELECT d.request_id, extract(epoch FROM d.start_time)::float8 AS moment, d.row_json
+FROM ({rows}) AS d
+WHERE d.kind = {kind}
+ORDER BY d.start_time, d.request_id
+{limit}
+""").format(rows=row_pipeline(scope, with_json=True), kind=sql.Literal(kind),
+            limit=sql.SQL("LIMIT {}").format(sql.Literal(limit)) if limit else sql.SQL(""))

@@ -1,0 +1,272 @@
+"""Each SpendLogs row read in SQL as `formats._litellm` reads a JSONL line.
+
+Every expression here restates a line of `formats._litellm` / `_litellm_tokens`,
+and the tests hold the two to each other over the same rows.
+
+A row goes through four nested SELECTs, each computing its values once:
+
+- `A`: the table's columns in the window, `metadata` detoasted once. LiteLLM's
+  metadata is a compressed jsonb of one to several KB, and every function that
+  reads a toasted value decompresses it again: it is copied out once, into an
+  array (`unnest(ARRAY[x])`: arrays hold their elements detoasted);
+- `B`: `metadata.additional_usage_values` and the objects in it that
+  `lines.Usage` declares;
+- `C`: the token counts, the tags, the response-cache status, and whether
+  msgspec would decode the row at all (`pg_checks`, generated from the structs);
+- `D`: what the row is (`kind`) and what it adds to the sums.
+
+Each level has a set-returning function in its SELECT list (a one-element
+`unnest`): that keeps the planner from inlining it into the next and computing
+its expressions again wherever they are used, and it keeps parallel plans.
+
+`kind` is `record` for a request that counts, `bad` for a row the JSONL reader
+would reject as a bad line, `undated` / `other` for one that a window without a
+time / a --workflow filter leaves out, and `python` for the rare rows whose shape
+the SQL does not model (metadata or request_tags stored as a JSON string, as
+older writers did): those are fetched and read by `formats.read_line` itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import sql
+
+from cache_gate.ledger.lines import SpendMetadata, Usage
+from cache_gate.ledger.pg_checks import fields_decode, members
+
+RECORD, BAD, UNDATED, OTHER_WORKFLOW, IRREGULAR = "record", "bad", "undated", "other", "python"
+
+# SpendLogs columns that the JSONL reader reads from an exported row (`lines.Line`
+# fields), in LiteLLM's spelling: a fetched row is rendered with these.
+READ_COLUMNS = ("request_id", "call_type", "spend", "prompt_tokens", "completion_tokens",
+                "startTime", "model", "model_group", "metadata", "cache_hit", "cache_key",
+                "request_tags")
+
+# What Python's str.strip() strips: LiteLLM's cache_hit " True " is a hit.
+WHITESPACE = "".join(char for char in map(chr, range(1, sys.maxunicode + 1)) if char.isspace())
+
+# Tag prefixes, as `formats._litellm` reads them.
+WORKFLOW_TAG, SKILL_TAG, PHASE_TAG, PROMPT_TAG = "workflow:", "skill:", "phase:", "prompt:"
+
+USAGE_KEY = "additional_usage_values"
+# Every field of `lines.Usage`, nested ones too: (JSON keys, is a struct).
+USAGE_MEMBERS = members(Usage)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows a query reads and how strictly, as the JSONL reader would."""
+
+    table: sql.Composable
+    # Every field typed, as `report`'s decoders check them (completion_tokens, spend).
+    descriptive: bool = False
+    # startTime typed: a window is set, or `report`.
+    timed: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    # A window is set (even one wider than any timestamp): undated rows are left out.
+    windowed: bool = False
+    # startTime may be NULL in this table (LiteLLM's own schema says NOT NULL).
+    nullable_time: bool = False
+    workflows: tuple[str, ...] | None = None
+
+    def params(self) -> dict[str, object]:
+        return {"since": self.since, "until": self.until, "whitespace": WHITESPACE,
+                "workflows": list(self.workflows or ())}
+
+
+def _member(keys: tuple[str, ...]) -> sql.Identifier:
+    """The column holding `additional_usage_values.<keys>` (jsonb)."""
+    return sql.Identifier("u__" + "__".join(keys))
+
+
+def _window(scope: Scope) -> sql.Composable:
+    bounds = []
+    if scope.since is not None:
+        bounds.append(sql.SQL('s."startTime" >= %(since)s'))
+    if scope.until is not None:
+        bounds.append(sql.SQL('s."startTime" <= %(until)s'))
+    if not bounds:
+        return sql.SQL("")
+    condition = sql.SQL(" AND ").join(bounds)
+    if scope.nullable_time:
+        # The JSONL reader counts undated records apart: find them too.
+        condition = sql.SQL('({}) OR s."startTime" IS NULL').format(condition)
+    return sql.SQL("WHERE {}").format(condition)
+
+
+def _row_json() -> sql.Composable:
+    """The row as the JSONL export renders it (`to_jsonb`), for `formats.read_line`."""
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{}, s.{}").format(sql.Literal(column), sql.Identifier(column))
+        for column in READ_COLUMNS)
+    return sql.SQL("jsonb_build_object({})::text").format(pairs)
+
+
+def _level_a(scope: Scope, with_json: bool) -> sql.Composable:
+    return sql.SQL("""
+SELECT
+    s.request_id::text AS request_id,
+    s.call_type::text AS call_type,
+    s."startTime" AS start_time,
+    s.prompt_tokens AS prompt,
+    s.completion_tokens AS completion,
+    s.spend AS spend,
+    s.cache_hit::text AS cache_hit,
+    s.cache_key::text AS cache_key,
+    s.model::text AS model,
+    s.model_group::text AS model_group,
+    -- `::jsonb` costs nothing on LiteLLM's jsonb; it parses a json or text column.
+    s.request_tags::jsonb AS tags,
+    {row_json} AS row_json,
+    unnest(ARRAY[s.metadata::jsonb]) AS metadata
+FROM {table} AS s
+{window}""").format(table=scope.table, window=_window(scope),
+                    row_json=_row_json() if with_json else sql.SQL("NULL::text"))
+
+
+_PASSED_ON = ("request_id", "call_type", "start_time", "prompt", "completion", "spend",
+              "cache_hit", "cache_key", "model", "model_group", "row_json")
+
+
+def _columns(alias: str, names: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(name))
+                              for name in names)
+
+
+def _level_b(level_a: sql.Composable) -> sql.Composable:
+    structs = [sql.SQL("a.metadata #> {} AS {}").format(
+        sql.Literal("{" + ",".join((USAGE_KEY, *keys)) + "}"), _member(keys))
+        for keys, is_struct in USAGE_MEMBERS if is_struct]
+    return sql.SQL("""
+SELECT {passed}, a.tags, a.metadata,
+    jsonb_typeof(a.tags) AS tags_type,
+    jsonb_typeof(a.metadata) AS metadata_type,
+    {structs},
+    unnest(ARRAY[a.metadata -> {usage_key}]) AS usage
+FROM ({level_a}) AS a""").format(
+        passed=_columns("a", _PASSED_ON), structs=sql.SQL(",\n    ").join(structs),
+        usage_key=sql.Literal(USAGE_KEY), level_a=level_a)
+
+
+def _tag(prefix: str) -> sql.Composable:
+    """formats._tag_value: the rest of the first tag that starts with `prefix`."""
+    path = f'strict $[*] ? (@ starts with "{prefix}")'
+    return sql.SQL(
+        "(CASE WHEN b.tags_type = 'array' THEN "
+        "substr(jsonb_path_query_first(b.tags, {path}::jsonpath) #>> '{{}}', {start}) END)"
+    ).format(path=sql.Literal(path), start=sql.Literal(len(prefix) + 1))
+
+
+def _level_c(scope: Scope, level_b: sql.Composable) -> sql.Composable:
+    return sql.SQL("""
+SELECT {passed}, b.metadata_type, b.tags_type,
+    -- formats._litellm_tokens: the Anthropic names first, else OpenAI's details
+    coalesce({cache_read}, {cached_tokens}) AS read_reported,
+    coalesce({cache_creation}, {cache_creation_tokens}) AS write_reported,
+    {text_tokens} AS text_tokens,
+    {write_1h} AS write_1h,
+    b.prompt IS NOT NULL AND jsonb_typeof(b.usage) = 'object' AS usage_reported,
+    -- `workflow:` or else `skill:`, as Python's `or` reads them (an empty value is no value)
+    coalesce(nullif({workflow_tag}, ''), {skill_tag}) AS workflow,
+    {prompt_tag} AS prompt_id,
+    {phase_tag} AS phase,
+    -- formats._litellm: cache_hit is LiteLLM's response cache; "Cache OFF", none at all
+    CASE WHEN b.cache_key IS DISTINCT FROM 'Cache OFF' THEN
+        CASE lower(btrim(b.cache_hit, %(whitespace)s) COLLATE "C")
+        WHEN 'true' THEN 'hit' WHEN 'false' THEN 'miss' END
+    END AS response,
+    unnest(ARRAY[{decodes}]) AS decodes
+FROM ({level_b}) AS b""").format(
+        passed=_columns("b", _PASSED_ON),
+        cache_read=_number("cache_read_input_tokens"),
+        cached_tokens=_number("prompt_tokens_details", "cached_tokens"),
+        cache_creation=_number("cache_creation_input_tokens"),
+        cache_creation_tokens=_number("prompt_tokens_details", "cache_creation_tokens"),
+        text_tokens=_number("prompt_tokens_details", "text_tokens"),
+        write_1h=_number("cache_creation", "ephemeral_1h_input_tokens"),
+        workflow_tag=_tag(WORKFLOW_TAG), skill_tag=_tag(SKILL_TAG), prompt_tag=_tag(PROMPT_TAG),
+        phase_tag=_tag(PHASE_TAG) if scope.descriptive else sql.SQL("NULL::text"),
+        decodes=_decodes(scope), level_b=level_b)
+
+
+def _number(*keys: str) -> sql.Composable:
+    """A usage field as numeric; NULL when absent or not a number (then the row is bad)."""
+    parent = _member(keys[:-1]) if len(keys) > 1 else sql.Identifier("usage")
+    value = sql.SQL("(b.{} -> {})").format(parent, sql.Literal(keys[-1]))
+    return sql.SQL("(CASE WHEN jsonb_typeof({0}) = 'number' THEN ({0})::numeric END)"
+                   ).format(value)
+
+
+def _decodes(scope: Scope) -> sql.Composable:
+    """Whether msgspec decodes the exported row: the typed fields the reader reads."""
+    known: dict[str, sql.Composable] = {USAGE_KEY: sql.SQL("b.usage")}
+    known.update((".".join((USAGE_KEY, *keys)), sql.SQL("b.{}").format(_member(keys)))
+                 for keys, is_struct in USAGE_MEMBERS if is_struct)
+    checks: list[sql.Composable] = [
+        sql.SQL("(b.prompt IS NULL OR b.prompt >= 0)"),
+        # A JSON-string metadata is read by Python (kind `python`), not checked here.
+        sql.SQL("(b.metadata_type IS NULL OR b.metadata_type = 'null' "
+                "OR (b.metadata_type = 'object' AND {}))").format(
+            fields_decode(sql.SQL("b.metadata"), SpendMetadata, known=known)),
+        # msgspec's list[str]
+        sql.SQL("(b.tags_type IS NULL OR b.tags_type = 'null' OR (b.tags_type = 'array' AND "
+                "NOT jsonb_path_exists(b.tags, 'strict $[*] ? (@.type() != \"string\")')))"),
+    ]
+    if scope.descriptive:
+        checks += [
+            sql.SQL("(b.completion IS NULL OR b.completion >= 0)"),
+            # JSON has no NaN or infinity: PostgreSQL renders them as strings.
+            sql.SQL("(b.spend IS NULL OR b.spend NOT IN ('NaN', 'Infinity', '-Infinity'))"),
+        ]
+    if scope.timed:
+        # msgspec reads RFC 3339 times: years 1 to 9999, no infinity.
+        checks.append(sql.SQL(
+            "(b.start_time IS NULL OR (isfinite(b.start_time) "
+            "AND b.start_time >= '0001-01-01' AND b.start_time < '10000-01-01'))"))
+    return sql.SQL(" AND ").join(checks)
+
+
+# formats._litellm_tokens: prompt caching is reported when the usage names a cache
+# read or a write (the other, absent, is then 0).
+_REPORTS = "(d.usage_reported AND (d.read_reported IS NOT NULL OR d.write_reported IS NOT NULL))"
+_READ, _WRITE = "coalesce(d.read_reported, 0)", "coalesce(d.write_reported, 0)"
+
+LEVEL_D = f"""
+SELECT d.request_id, d.start_time, d.row_json, d.workflow, d.prompt_id, d.phase,
+    d.model, d.model_group, d.write_1h, d.response,
+    CASE WHEN {_REPORTS} THEN {_READ} END AS cache_read,
+    CASE WHEN {_REPORTS} THEN {_WRITE} END AS cache_write,
+    {_REPORTS} AND d.response IS DISTINCT FROM 'hit' AS eligible,
+    CASE WHEN NOT {_REPORTS} THEN NULL
+         WHEN d.text_tokens IS NOT NULL THEN d.text_tokens
+         WHEN {_READ} + {_WRITE} <= d.prompt THEN d.prompt - {_READ} - {_WRITE}
+         WHEN {_READ} <= d.prompt THEN d.prompt - {_READ}
+    END AS uncached,
+    unnest(ARRAY[CASE
+        WHEN d.request_id IS NULL OR d.call_type IS NULL
+            OR d.metadata_type = 'string' OR d.tags_type = 'string' THEN {{irregular}}
+        WHEN NOT d.decodes
+            -- formats._litellm_tokens: cache reads beyond prompt_tokens make the line bad
+            OR ({_REPORTS} AND d.text_tokens IS NULL AND {_READ} > d.prompt) THEN {{bad}}
+        WHEN {{windowed}} AND d.start_time IS NULL THEN {{undated}}
+        WHEN NOT {{selected}} THEN {{other}}
+        ELSE {{record}}
+    END]) AS kind
+FROM ({{level_c}}) AS d"""
+
+
+def row_pipeline(scope: Scope, *, with_json: bool = False) -> sql.Composed:
+    """Every row of the window with its `kind` and the values it adds to the sums."""
+    level_c = _level_c(scope, _level_b(_level_a(scope, with_json)))
+    # A record without a workflow is in no --workflow selection (NULL = ANY(...) is NULL).
+    selected = (sql.SQL("coalesce(d.workflow = ANY(%(workflows)s::text[]), false)")
+                if scope.workflows is not None else sql.SQL("true"))
+    return sql.SQL(LEVEL_D).format(
+        level_c=level_c, irregular=sql.Literal(IRREGULAR), bad=sql.Literal(BAD),
+        undated=sql.Literal(UNDATED), other=sql.Literal(OTHER_WORKFLOW),
+        record=sql.Literal(RECORD), windowed=sql.SQL("true" if scope.windowed else "false"),
+        selected=selected)
