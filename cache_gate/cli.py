@@ -18,6 +18,7 @@ from cache_gate import __version__
 from cache_gate.errors import InputError
 
 if TYPE_CHECKING:
+    from cache_gate.config import Settings
     from cache_gate.findings import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +127,17 @@ def _write_report(target: Path, text: str) -> None:
         raise InputError(f"cannot write report to {target}: {exc.strerror}") from None
 
 
+def _run_gate(params: dict[str, Any], build: Callable[[Settings], Result]) -> None:
+    """Load the settings, build the gate's result, report it, exit with its code."""
+
+    def gate() -> int:
+        from cache_gate.config import load_settings
+
+        return _emit(build(load_settings(params["settings"])), params)
+
+    _run(gate)
+
+
 def _run(gate: Callable[[], int]) -> None:
     """Run a gate; user errors become one line on stderr and exit 2."""
     try:
@@ -168,14 +180,12 @@ def kpi(**params: Any) -> None:
     Fails (exit 1) when a KPI is below its target.
     """
 
-    def gate() -> int:
-        from cache_gate.config import load_settings
+    def build(settings: Settings) -> Result:
         from cache_gate.kpi_gate import ledger_settings, run_kpi
 
-        settings = load_settings(params["settings"])
-        return _emit(run_kpi(ledger_settings(settings, params)), params)
+        return run_kpi(ledger_settings(settings, params))
 
-    _run(gate)
+    _run_gate(params, build)
 
 
 @cli.command()
@@ -190,38 +200,47 @@ def report(**params: Any) -> None:
     Never fails the build: exits 0 unless the input cannot be read.
     """
 
-    def gate() -> int:
-        from cache_gate.config import load_settings
+    def build(settings: Settings) -> Result:
         from cache_gate.kpi_gate import ledger_settings
         from cache_gate.report import run_report
 
-        settings = load_settings(params["settings"])
-        options = ledger_settings(settings, params)
-        result = run_report(options, settings)
-        params["exit_zero"] = True
-        return _emit(result, params)
+        params["exit_zero"] = True  # the report informs; it never fails the build
+        return run_report(ledger_settings(settings, params), settings)
 
-    _run(gate)
+    _run_gate(params, build)
+
+
+def manifest_options(command: F) -> F:
+    """Options of the gates that read the prompt manifest (lint, check)."""
+    for option in reversed([
+        click.option("--manifest", metavar="PATH",
+                      help="Prompt manifest [default: .backlog-ops/prompt-manifest.json]."),
+        click.option("--lock", metavar="PATH",
+                     help="Prompt lock [default: beside the manifest, "
+                          "prompt-manifest.lock.json]."),
+        click.option("--root", metavar="DIR", type=click.Path(file_okay=False),
+                     help="Repository root that manifest paths are relative to [default: the "
+                          "directory holding the manifest's .backlog-ops/]."),
+        click.option("--no-render", is_flag=True,
+                     help="Do not run the prompts' render commands."),
+        click.option("--select", multiple=True, metavar="RULES",
+                     help="Only these rules: IDs, prefixes or names, comma-separated or "
+                          "repeated."),
+        click.option("--ignore", multiple=True, metavar="RULES",
+                     help="Skip these rules: IDs, prefixes or names, comma-separated or "
+                          "repeated."),
+    ]):
+        command = option(command)
+    return command
 
 
 @cli.command()
-@click.option("--manifest", metavar="PATH",
-              help="Prompt manifest [default: .backlog-ops/prompt-manifest.json].")
-@click.option("--lock", metavar="PATH",
-              help="Prompt lock [default: beside the manifest, prompt-manifest.lock.json].")
-@click.option("--root", metavar="DIR", type=click.Path(file_okay=False),
-              help="Repository root that manifest paths are relative to [default: the "
-                   "directory holding the manifest's .backlog-ops/].")
+@manifest_options
 @click.option("--update-lock", is_flag=True,
               help="Write the lock from the current stable prefixes (atomically).")
-@click.option("--no-render", is_flag=True, help="Do not run the prompts' render commands.")
 @click.option("--fix", is_flag=True,
               help="Normalise line endings, BOM, trailing whitespace and invisible "
                    "characters in stable-prefix files, and say what changed.")
-@click.option("--select", multiple=True, metavar="RULES",
-              help="Only these rules: IDs, prefixes or names, comma-separated or repeated.")
-@click.option("--ignore", multiple=True, metavar="RULES",
-              help="Skip these rules: IDs, prefixes or names, comma-separated or repeated.")
 @output_options
 def lint(**params: Any) -> None:
     """Lint the prompt manifest's stable prefixes and check them against the lock.
@@ -234,26 +253,17 @@ def lint(**params: Any) -> None:
     layout), or drift from the committed lock (CG111). Rules: CG100-CG113.
     """
 
-    def gate() -> int:
-        from cache_gate.config import load_settings
+    def build(settings: Settings) -> Result:
         from cache_gate.lint_gate import lint_options, run_lint
 
-        settings = load_settings(params["settings"])
-        return _emit(run_lint(lint_options(settings, params)), params)
+        return run_lint(lint_options(settings, params))
 
-    _run(gate)
+    _run_gate(params, build)
 
 
 @cli.command()
 @ledger_options
-@click.option("--manifest", metavar="PATH",
-              help="Prompt manifest [default: .backlog-ops/prompt-manifest.json].")
-@click.option("--lock", metavar="PATH", help="Manifest lock [default: beside the manifest].")
-@click.option("--root", metavar="DIR", type=click.Path(file_okay=False),
-              help="Repository root for the manifest's paths.")
-@click.option("--no-render", is_flag=True, help="Do not run the prompts' render commands.")
-@click.option("--select", multiple=True, metavar="RULES", help="Only these lint rules.")
-@click.option("--ignore", multiple=True, metavar="RULES", help="Not these lint rules.")
+@manifest_options
 @click.option("--config", metavar="PATH",
               help="Backlog toolkit config for the policy gate [default: backlog.config.json].")
 @click.option("--litellm-config", metavar="PATH", help="LiteLLM proxy config for the policy gate.")
@@ -269,14 +279,12 @@ def check(**params: Any) -> None:
     gate's input exists but cannot be read (the other gates still run).
     """
 
-    def gate() -> int:
+    def build(settings: Settings) -> Result:
         from cache_gate.check_gate import run_check
-        from cache_gate.config import load_settings
 
-        settings = load_settings(params["settings"])
-        return _emit(run_check(settings, params), params)
+        return run_check(settings, params)
 
-    _run(gate)
+    _run_gate(params, build)
 
 
 @cli.command()
@@ -300,14 +308,12 @@ def policy(**params: Any) -> None:
     Fails (exit 1) on a finding of severity error.
     """
 
-    def gate() -> int:
-        from cache_gate.config import load_settings
+    def build(settings: Settings) -> Result:
         from cache_gate.policy.gate import policy_options, run_policy
 
-        settings = load_settings(params["settings"])
-        return _emit(run_policy(policy_options(settings, params)), params)
+        return run_policy(policy_options(settings, params))
 
-    _run(gate)
+    _run_gate(params, build)
 
 
 @cli.command()
@@ -349,14 +355,12 @@ def doctor(**params: Any) -> None:
     error. Passwords and keys are never printed.
     """
 
-    def gate() -> int:
-        from cache_gate.config import load_settings
+    def build(settings: Settings) -> Result:
         from cache_gate.doctor.gate import doctor_options, run_doctor
 
-        settings = load_settings(params["settings"])
-        return _emit(run_doctor(doctor_options(settings, params)), params)
+        return run_doctor(doctor_options(settings, params))
 
-    _run(gate)
+    _run_gate(params, build)
 
 
 def main(argv: list[str] | None = None) -> int:
