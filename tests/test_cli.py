@@ -165,3 +165,16 @@ def test_console_script_and_module_entry_points() -> None:
     version = subprocess.run([sys.executable, "-m", "cache_gate", "--version"],
                              capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"cache-gate, version {__version__}"
+
+
+def test_github_format_is_the_default_inside_github_actions(failing: Path,
+                                                            tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    code, out, _ = run("kpi", "--ledger", str(failing),
+                       env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert code == 1
+    assert "::error file=" in out and "title=CG201 prompt-cache-hit-rate::" in out
+    assert summary.read_text().startswith("### cache-gate kpi: ❌ failed")
+    _, plain_out, _ = run("kpi", "--ledger", str(failing), "--format", "text",
+                          env={"GITHUB_ACTIONS": "true"})
+    assert "::error" not in plain_out
