@@ -178,3 +178,24 @@ def test_github_format_is_the_default_inside_github_actions(failing: Path,
     _, plain_out, _ = run("kpi", "--ledger", str(failing), "--format", "text",
                           env={"GITHUB_ACTIONS": "true"})
     assert "::error" not in plain_out
+
+
+def test_the_ledger_can_come_from_standard_input(healthy: Path) -> None:
+    result = CliRunner().invoke(cli, ["kpi", "--ledger", "-", "--format", "json"],
+                                input=healthy.read_bytes(), catch_exceptions=False)
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert (document["ledger"]["path"], document["ledger"]["records"]) == ("-", 40)
+
+
+def test_a_named_pipe_is_read_whole(healthy: Path, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "ledger.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(healthy.read_bytes()))
+    writer.start()
+    code, out, _ = run("kpi", "--ledger", str(fifo), "--format", "json")
+    writer.join()
+    assert code == 0 and json.loads(out)["ledger"]["records"] == 40

@@ -10,10 +10,15 @@ this one must agree with on every input.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pickle
 import re
+import shutil
+import stat
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -428,8 +433,42 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
     """Read the ledger at `path` into a fresh sink; never writes to the ledger.
 
     `descriptive` decodes every field (phase, model, cost, hashes); without it only
-    what the KPIs need.
+    what the KPIs need. `-`, a pipe or another stream is first copied to a
+    temporary file, since the reader seeks.
     """
+    with _seekable(path) as local:
+        sink, stats = _scan_file(local, selection, make_sink, descriptive, jobs)
+    stats.path = path
+    return sink, stats
+
+
+@contextlib.contextmanager
+def _seekable(path: str) -> Iterator[str]:
+    if path != "-":
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError:
+            mode = 0
+        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
+            open_ledger(path)  # a file, or the clear error for what is there instead
+            yield path
+            return
+    with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
+        copy = Path(folder) / "ledger.jsonl"
+        try:
+            with copy.open("wb") as out:
+                if path == "-":
+                    shutil.copyfileobj(sys.stdin.buffer, out, CHUNK_BYTES)
+                else:
+                    with Path(path).open("rb") as stream:  # opened once: a pipe is read once
+                        shutil.copyfileobj(stream, out, CHUNK_BYTES)
+        except OSError as exc:
+            raise InputError(f"cannot read ledger {path}: {exc.strerror}") from None
+        yield str(copy)
+
+
+def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
+               descriptive: bool, jobs: int | None) -> tuple[Sink, LedgerStats]:
     size = open_ledger(path)
     start = 0
     window = selection.window
