@@ -11,13 +11,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Self
 
 from cache_gate import kpis, rules
 from cache_gate.config import Settings
 from cache_gate.findings import Finding, Result
 from cache_gate.kpi_gate import LedgerOptions, kpi_result
-from cache_gate.kpis import SLOTS, Tally, add_sums, count
+from cache_gate.kpis import SLOTS, Tally, count
 from cache_gate.ledger.pg_url import is_postgres_url
 from cache_gate.ledger.reader import Sink, scan
 from cache_gate.ledger.record import Record
@@ -58,7 +57,8 @@ class CacheTokens:
 
 @dataclass
 class Analytics:
-    """The report's sink: every breakdown, in one pass over the ledger."""
+    """The report's sink: every breakdown, in one pass over the ledger, in file order
+    (duplicate spend needs it: it has no `merge`, so the reader uses one process)."""
 
     ttl: float = 3600.0
     tally: Tally = field(default_factory=Tally)
@@ -120,29 +120,6 @@ class Analytics:
         if len(self.last_seen) > DUPLICATE_MEMORY:
             horizon = moment - self.ttl
             self.last_seen = {key: t for key, t in self.last_seen.items() if t >= horizon}
-
-    def merge(self, other: Self) -> None:
-        """Combine two halves of a ledger. Duplicates need file order: the report
-        reads in one process, so halves only meet here in tests."""
-        self.tally.merge(other.tally)
-        for mine, theirs in ((self.by_phase, other.by_phase), (self.by_model, other.by_model)):
-            for key, sums in theirs.items():
-                add_sums(mine.setdefault(key, [0] * SLOTS), sums)
-        for day, sums in other.by_day.items():
-            add_sums(self.by_day.setdefault(day, [0] * SLOTS), sums)
-        for model, tokens in other.cache_tokens.items():
-            ours = self.cache_tokens.setdefault(model, CacheTokens())
-            ours.read += tokens.read
-            ours.write_5m += tokens.write_5m
-            ours.write_1h += tokens.write_1h
-            ours.writes_unreported += tokens.writes_unreported
-        for prompt, hashes in other.prefixes.items():
-            self.prefixes.setdefault(prompt, Counter()).update(hashes)
-        self.duplicates.requests += other.duplicates.requests
-        self.duplicates.input_tokens += other.duplicates.input_tokens
-        self.duplicates.output_tokens += other.duplicates.output_tokens
-        self.duplicates.cost_usd += other.duplicates.cost_usd
-        self.duplicates.unpriced += other.duplicates.unpriced
 
 
 def _rate(sums: list[int], name: str) -> float | None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Protocol, Self
+from typing import BinaryIO, NamedTuple, Protocol, Self, runtime_checkable
 
 import msgspec
 
@@ -48,9 +48,15 @@ _format_of = attrgetter("format")
 
 
 class Sink(Protocol):
-    """Where records go: an accumulator that two halves of a ledger can merge."""
+    """Where records go: an accumulator of the records that count."""
 
     def add(self, records: list[Record]) -> None: ...
+
+
+@runtime_checkable
+class MergeableSink(Sink, Protocol):
+    """A sink whose sums do not depend on file order: parts of a ledger read by
+    several processes merge into it. A sink without `merge` is read in one process."""
 
     def merge(self, other: Self) -> None: ...
 
@@ -483,14 +489,15 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
         else:
             start = seek_offset = found
     workers = _workers(size - start, jobs)
-    if workers > 1 and stop_after is None:
+    if workers > 1 and stop_after is None and isinstance(make_sink(), MergeableSink):
         ranges = _read_parallel(path, start, size, selection, make_sink, workers,
                                 descriptive)
     else:
         ranges = [_read_range(path, start, size, selection, make_sink, stop_after,
                                descriptive)]
     sink, stats = ranges[0].sink, ranges[0].stats
-    for part in ranges[1:]:
+    for part in ranges[1:]:  # only a MergeableSink is read by several processes
+        assert isinstance(sink, MergeableSink) and isinstance(part.sink, MergeableSink)
         sink.merge(part.sink)
         stats.merge(part.stats)
     sink.add(finish_repeated([part.repeated for part in ranges], stats))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cache_gate.errors import InputError
-from cache_gate.manifest.positions import JsonPath
+from cache_gate.manifest.positions import JsonPath, format_path
 from cache_gate.policy.loading import ConfigDocument
 
 ENV_PREFIX = "os.environ/"
@@ -99,6 +99,18 @@ class LiteLLMConfig:
 
     def param_path(self, name: str) -> JsonPath:
         return (*CACHE_PARAMS, name)
+
+    def number_param(self, name: str, notes: list[str], rules: str) -> float | None:
+        """A numeric `cache_params` value to check, or None. A value the proxy reads
+        from its environment at start-up is noted as not checked by `rules`."""
+        value = self.param(name)
+        if env_reference(value):
+            notes.append(f"{self.display}: {format_path(self.param_path(name))} is {value}: "
+                         f"set at start-up, so {rules} is not checked")
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        return None
 
 
 def read_litellm_config(document: ConfigDocument) -> LiteLLMConfig:

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from cache_gate.findings import Finding
 from cache_gate.manifest.positions import format_path
 from cache_gate.policy.engine import PolicyInputs, flag
-from cache_gate.policy.litellm_config import env_reference
 
 RUNBOOK_TTL = 3600
 LONG_SESSION_TTL = 7200
@@ -50,10 +49,7 @@ def check(inputs: PolicyInputs) -> Iterator[Finding]:
     if litellm is None or litellm.cache is not True:
         return
     path = litellm.param_path("ttl")
-    value = litellm.param("ttl")
-    if env_reference(value):
-        inputs.notes.append(f"{litellm.display}: {format_path(path)} is {value}: set at "
-                            "start-up, so CG304 is not checked")
-    elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+    value = litellm.number_param("ttl", inputs.notes, "CG304")
+    if value is not None and value > 0:
         yield from judge(value, format_path(path), path=litellm.display,
                          line=litellm.line_of(path))

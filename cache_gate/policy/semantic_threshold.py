@@ -23,7 +23,7 @@ from decimal import Decimal
 from cache_gate.findings import Finding
 from cache_gate.manifest.positions import format_path
 from cache_gate.policy.engine import PolicyInputs, flag
-from cache_gate.policy.litellm_config import SEMANTIC_TYPES, env_reference
+from cache_gate.policy.litellm_config import SEMANTIC_TYPES
 
 AGGRESSIVE_BELOW = Decimal("0.82")
 BALANCED = Decimal("0.88")
@@ -58,10 +58,8 @@ def check(inputs: PolicyInputs) -> Iterator[Finding]:
     if litellm is None or litellm.cache_type not in SEMANTIC_TYPES:
         return
     path = litellm.param_path("similarity_threshold")
-    value = litellm.param("similarity_threshold")
-    if env_reference(value):
-        inputs.notes.append(f"{litellm.display}: {format_path(path)} is {value}: set at "
-                            "start-up, so its band (CG302/CG303) is not checked")
-    elif isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+    value = litellm.number_param("similarity_threshold", inputs.notes,
+                                 "its band (CG302/CG303)")
+    if value is not None and 0 <= value <= 1:
         yield from judge(value, format_path(path), path=litellm.display,
                          line=litellm.line_of(path))
