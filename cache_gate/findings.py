@@ -69,6 +69,44 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.path or "", f.line or 0, f.rule, f.message))
 
 
+def errors_first(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first, then the stable report order: what a consumer that shows only
+    the first N findings must show."""
+    return sorted(sort_findings(findings), key=lambda f: -f.severity.rank)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The findings that fit a consumer's limit, and how many of each severity did not."""
+
+    shown: list[Finding]
+    left_out: dict[Severity, int]
+
+    @property
+    def left_out_total(self) -> int:
+        return sum(self.left_out.values())
+
+    def describe_left_out(self) -> str:
+        """`3 errors, 120 warnings`: what the cut left out, most severe first."""
+        parts = []
+        for severity in sorted(self.left_out, key=lambda s: -s.rank):
+            count = self.left_out[severity]
+            plural = "s" * (count != 1)
+            parts.append(f"{count:,} {severity.value}{plural}" if severity is not Severity.INFO
+                         else f"{count:,} note{plural}")
+        return ", ".join(parts)
+
+
+def cut(findings: Iterable[Finding], limit: int) -> Cut:
+    """The first `limit` findings, errors first (a list cut to fit a consumer's limit
+    must never hide an error behind warnings), and the count left out by severity."""
+    ordered = errors_first(findings)
+    left_out: dict[Severity, int] = {}
+    for finding in ordered[limit:]:
+        left_out[finding.severity] = left_out.get(finding.severity, 0) + 1
+    return Cut(ordered[:limit], left_out)
+
+
 @dataclass
 class Result:
     """What one gate (or `check`, several) decided, ready for any reporter."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogLine, Decoders, Line, Message, SpendMetadata, Usage
 from cache_gate.ledger.record import Record
 
@@ -25,10 +26,6 @@ FORMATS = ("backlog", "anthropic", "openai", "litellm", "claude-code")
 
 _METADATA = msgspec.json.Decoder(SpendMetadata)
 _TAGS = msgspec.json.Decoder(list[str])
-
-
-class LineError(ValueError):
-    """A line that decodes but cannot be a request as its format defines one."""
 
 
 def epoch(moment: datetime | None) -> float | None:
@@ -218,8 +215,8 @@ def _spend_metadata(metadata: SpendMetadata | str | None) -> SpendMetadata | Non
         try:
             return _METADATA.decode(metadata)
         except (msgspec.DecodeError, UnicodeEncodeError) as exc:
-            raise LineError(f"metadata is a string but not a JSON object of metadata: {exc}"
-                            ) from None
+            raise LineError("metadata is a string but not a JSON object of metadata: "
+                            + describe(exc)) from None
     return metadata
 
 
@@ -228,8 +225,8 @@ def _request_tags(tags: list[str] | str | None) -> list[str]:
         try:
             return _TAGS.decode(tags)
         except (msgspec.DecodeError, UnicodeEncodeError) as exc:
-            raise LineError(f"request_tags is a string but not a JSON list of strings: {exc}"
-                            ) from None
+            raise LineError("request_tags is a string but not a JSON list of strings: "
+                            + describe(exc)) from None
     return tags or []
 
 

@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - the [postgres] extra is not ins
 from cache_gate.kpis import SLOTS, Tally
 from cache_gate.ledger import pg_queries, pg_rows
 from cache_gate.ledger.formats import epoch, read_line
+from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.lines import decoders
 from cache_gate.ledger.pg_session import (
     BadRow,
@@ -50,7 +51,6 @@ from cache_gate.ledger.reader import (
     DECODE_ERRORS,
     LedgerStats,
     Selection,
-    describe,
     keep,
 )
 from cache_gate.ledger.record import Record

@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import os
 import pickle
-import re
 import shutil
 import stat
 import sys
@@ -29,7 +28,8 @@ from typing import BinaryIO, NamedTuple, Protocol, Self, runtime_checkable
 import msgspec
 
 from cache_gate.errors import InputError
-from cache_gate.ledger.formats import LineError, epoch, normalise, normalise_plain, read_line
+from cache_gate.ledger.formats import epoch, normalise, normalise_plain, read_line
+from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.pg_url import is_postgres_url, redact
 from cache_gate.ledger.record import Record
@@ -180,23 +180,6 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
                 stats.add_bad(offset, describe(exc))
         offset += len(raw) + 1
     return records
-
-
-def describe(exc: Exception) -> str:
-    """A bad line's error in a user's words: which field, what was expected."""
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
-    text = str(exc).replace("`", "")
-    if text.startswith("Expected object"):
-        return "not a JSON object"
-    located = _AT_FIELD.fullmatch(text)
-    if located:
-        problem, where = located.groups()
-        return f"{where}: {problem[0].lower()}{problem[1:]}"
-    return text
-
-
-_AT_FIELD = re.compile(r"(.*) - at \$\.?(.+)")
 
 
 def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cache_gate.ledger import reader
 from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.lines import decoders as decoders_for
 from cache_gate.ledger.reader import LedgerStats, Selection, Sink
 from cache_gate.ledger.record import Record
@@ -43,7 +44,7 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
             if is_last:
                 stats.partial_tail = True
             elif raw.strip(reader.JSON_BLANK):
-                stats.add_bad(offset, reader.describe(exc))
+                stats.add_bad(offset, describe(exc))
                 if stats.bad[-1].offset == offset:
                     stats.bad[-1].line = number
         else:

@@ -13,6 +13,7 @@ import redis
 from cache_gate.doctor import redis_backend
 from cache_gate.doctor.gate import DoctorOptions, run_doctor
 from cache_gate.findings import Severity
+from tests import consumers
 from tests.doctor.conftest import RedisServer, StartRedis
 from tests.doctor.helpers import doctor, doctor_json, findings_of
 from tests.policy.helpers import REALWORLD
@@ -216,9 +217,8 @@ def test_a_non_redis_cache_has_no_backend_to_check(tmp_path: Path) -> None:
 
 
 def test_a_compose_service_name_does_not_resolve_here() -> None:
-    docker = REALWORLD / "litellm" / "proxy-config.docker.yaml"
-    if not docker.exists():
-        pytest.skip(f"real-world config {docker} is not on this machine")
+    docker = consumers.shared_path(
+        str((REALWORLD / "litellm" / "proxy-config.docker.yaml").relative_to(consumers.SHARED)))
     try:
         socket.getaddrinfo("redis", 6379)
     except OSError:

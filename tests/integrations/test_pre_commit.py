@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def user_repository(path: Path, files: dict[str, str]) -> Path:
 
 def try_repo(user: Path, hook_repository: Path, hook: str,
              env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pre-commit", "try-repo", str(hook_repository), hook, "--ref", "HEAD",
-                           "--all-files", "--verbose"],
+    # pre-commit from the environment running the tests (the one the README installs),
+    # never whatever PATH holds: an unactivated .venv/bin is not on it.
+    return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(hook_repository),
+                           hook, "--ref", "HEAD", "--all-files", "--verbose"],
                           cwd=user, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
+from tests import consumers
 from tests.lint.repo import lint_json
 
-REALWORLD = Path("/work/shared/realworld/backlog-agents")
+REALWORLD = consumers.REALWORLD / "backlog-agents"
 TEMPLATES = "skills/backlog-implementer/templates"
 
-pytestmark = pytest.mark.skipif(
-    not (REALWORLD / TEMPLATES).is_dir(),
-    reason=f"real-world prompt files not present at {REALWORLD}")
+
+@pytest.fixture(autouse=True)
+def _real_world_files() -> None:
+    consumers.shared_path(f"realworld/backlog-agents/{TEMPLATES}")
 
 
 def _lint(tmp_path: Path, *prompts: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cache_gate.manifest.tokens import MARGIN, approx, estimate_tokens
+from tests import consumers
 
-REALWORLD = Path("/work/shared/realworld/backlog-agents/skills/backlog-implementer/templates")
+TEMPLATES = "realworld/backlog-agents/skills/backlog-implementer/templates"
 
 # Counts by Anthropic's published tokenizer (@anthropic-ai/tokenizer, the legacy Claude
 # vocabulary), measured once when the estimator's weights were fitted.
@@ -37,9 +36,7 @@ def test_non_ascii_text_counts() -> None:
 
 @pytest.mark.parametrize(("name", "legacy"), sorted(LEGACY_COUNTS.items()))
 def test_within_ten_percent_of_a_real_tokenizer(name: str, legacy: int) -> None:
-    path = REALWORLD / name
-    if not path.is_file():
-        pytest.skip(f"real-world prompt files not present ({REALWORLD})")
+    path = consumers.shared_path(f"{TEMPLATES}/{name}")
     assert estimate_tokens(path.read_bytes()) == pytest.approx(legacy, rel=0.10)
     assert MARGIN >= 0.10  # the margin decisions leave covers that error
 

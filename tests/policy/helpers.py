@@ -10,9 +10,12 @@ import yaml
 from click.testing import CliRunner
 
 from cache_gate.cli import cli
+from tests import consumers
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "policy"
-REALWORLD = Path("/work/shared/realworld/backlog-agents/config")
+# The backlog-agents configs in the team's ../shared (tests.consumers.shared_path skips
+# where a clone has none beside it, and fails in CI).
+REALWORLD = consumers.REALWORLD / "backlog-agents" / "config"
 
 
 def backlog_config(stable_prefix_min_tokens: int = 4096, **cache_policy: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from cache_gate.policy.schema import BACKLOG_SCHEMA, load_schema
+from tests import consumers
 from tests.policy.helpers import REALWORLD, policy, policy_json
 
 PRESET = REALWORLD / "presets" / "default.json"
@@ -27,8 +28,7 @@ SCHEMA = REALWORLD / "backlog.config.schema.json"
 
 def need(*paths: Path) -> None:
     for path in paths:
-        if not path.exists():
-            pytest.skip(f"real-world config {path} is not on this machine")
+        consumers.shared_path(str(path.relative_to(consumers.SHARED)))
 
 
 def line_of(path: Path, text: str) -> int:

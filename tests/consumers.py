@@ -1,0 +1,76 @@
+"""The real consumers of cache-gate's output, for tests to validate against: the
+published schemas in the team's `../shared/schemas`, and tools installed beside the
+repository by `.ci/run`.
+
+A newcomer's clone has neither: such tests skip, saying why. CI sets
+`CACHE_GATE_REQUIRE_CONSUMERS=1`, and there a missing consumer fails the test instead,
+so a green CI always means the real consumer said yes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SHARED = ROOT.parent / "shared"
+SCHEMAS = SHARED / "schemas"
+REALWORLD = SHARED / "realworld"
+# npm tools (SARIF multitool, gitlab-ci-local) that .ci/run installs here.
+NODE_TOOLS = ROOT / ".ci" / "tools" / "node_modules" / ".bin"
+
+
+def unavailable(reason: str) -> None:
+    """Skip, saying why; in CI, where every consumer must run, fail instead."""
+    if os.environ.get("CACHE_GATE_REQUIRE_CONSUMERS") == "1":
+        pytest.fail(f"{reason} (CACHE_GATE_REQUIRE_CONSUMERS=1: .ci/run must provide it)")
+    pytest.skip(reason)
+
+
+def shared_path(relative: str) -> Path:
+    """A file of the team's `../shared`, or a skip where this clone has none beside it."""
+    path = SHARED / relative
+    if not path.exists():
+        unavailable(f"{path} is absent: this clone has no ../shared beside it")
+    return path
+
+
+@cache
+def _load_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(shared_path(f"schemas/{name}").read_text())
+    return schema
+
+
+def schema_validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for the published schema `name`, checked first to reject `{}`: a
+    schema that accepts an empty object validates nothing."""
+    schema = _load_schema(name)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    assert not validator.is_valid({}), f"{name} accepts {{}}: it would validate nothing"
+    return validator
+
+
+def schema_errors(name: str, document: object) -> list[str]:
+    """Every violation of the published schema `name`, as `path: message` lines."""
+    validator = schema_validator(name)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+            for error in validator.iter_errors(document)]
+
+
+def node_tool(name: str) -> Path:
+    """An npm tool .ci/run installed under .ci/tools, or a skip (CI: a failure)."""
+    path = NODE_TOOLS / name
+    if not path.exists():
+        unavailable(f"{name} is not installed under {NODE_TOOLS} (.ci/run installs it)")
+    if shutil.which("node") is None:
+        unavailable("node is not installed")
+    return path
