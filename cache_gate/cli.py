@@ -118,13 +118,9 @@ def _report_target(spec: str) -> tuple[str, Path]:
 
 
 def _write_report(target: Path, text: str) -> None:
-    """Write atomically: a CI artifact is whole or absent, never half written."""
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
-    except OSError as exc:
-        raise InputError(f"cannot write report to {target}: {exc.strerror}") from None
+    from cache_gate.reporters.destination import write_report
+
+    write_report(target, text)
 
 
 def _run_gate(params: dict[str, Any], build: Callable[[Settings], Result]) -> None:
