@@ -11,6 +11,7 @@ from cache_gate.config import Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Finding, Result, Severity
 from cache_gate.kpis import KpiResult, Tally
+from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.pg_url import is_postgres_url
 from cache_gate.ledger.reader import LedgerStats, Selection, Sink, scan
 from cache_gate.ledger.window import make_window
@@ -78,8 +79,6 @@ def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]
             **window.to_json(),
             "undated_excluded": stats.undated,
             "outside": stats.outside_window,
-            "seeked": stats.seek_offset is not None,
-            "time_ordered": not stats.unordered,
         },
         "bad_line_samples": [bad.to_json() for bad in stats.bad],
         "not_requests": stats.not_requests,
@@ -200,7 +199,32 @@ def run_kpi(options: LedgerOptions) -> Result:
     return kpi_result("kpi", tally, stats, options)
 
 
+def require_evidence(stats: LedgerStats) -> None:
+    """No evidence is no pass: a ledger whose lines hold no valid request, or more
+    malformed lines than valid records, cannot decide a gate (exit 2), however its
+    KPIs would come out. An empty window in a valid ledger is not this: its KPIs are
+    `n/a` or `insufficient`, and the report says the window is empty."""
+    valid = (stats.records + stats.outside_window + stats.undated + stats.other_workflows
+             + stats.duplicates)
+    if valid and stats.bad_count <= valid:
+        return
+    if stats.bad_count:
+        first = stats.bad[0]
+        where = f"line {first.line}" if first.line else "first bad row"
+        raise InputError(
+            f"ledger {stats.path}: no evidence to decide on: {stats.bad_count:,} malformed "
+            f"line{'s' * (stats.bad_count != 1)} against {valid:,} valid record"
+            f"{'s' * (valid != 1)} ({where}: {first.error}); fix what writes the ledger, "
+            "or point --ledger at the usage ledger")
+    if stats.not_requests:
+        raise InputError(
+            f"ledger {stats.path}: no evidence to decide on: none of its "
+            f"{stats.not_requests:,} JSON objects is a request in a format cache-gate reads "
+            f"({', '.join(FORMATS)}); point --ledger at the usage ledger")
+
+
 def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOptions) -> Result:
+    require_evidence(stats)
     results, per_workflow = evaluate_all(tally, options)
     findings = bad_line_findings(stats, options.strict)
     findings += kpi_findings(results, per_workflow, tally, options, stats.path)
@@ -216,9 +240,6 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
     if stats.partial_tail:
         notes.append("The ledger's last line has no newline and is not valid JSON yet "
                      "(a writer mid-append?): it was ignored.")
-    if stats.unordered:
-        notes.append("The ledger is not in time order: it was read in full to apply the "
-                     "window.")
     kpi_rows = {name: result.to_json() for name, result in results.items()}
     for name in kpi_rows:
         if per_workflow and any(name in own for own in per_workflow.values()):

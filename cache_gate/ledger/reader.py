@@ -28,12 +28,12 @@ from typing import BinaryIO, NamedTuple, Protocol, Self, runtime_checkable
 import msgspec
 
 from cache_gate.errors import InputError
-from cache_gate.ledger.formats import epoch, normalise, normalise_plain, read_line
+from cache_gate.ledger.formats import normalise, normalise_plain, read_line
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.pg_url import is_postgres_url, redact
 from cache_gate.ledger.record import Record
-from cache_gate.ledger.window import ORDER_SLACK, Window, seek_start
+from cache_gate.ledger.window import Window
 
 CHUNK_BYTES = 1 << 20
 # A longer line is reported as bad and skipped, not read: memory stays bounded.
@@ -100,8 +100,6 @@ class LedgerStats:
     other_workflows: int = 0
     duplicates: int = 0
     partial_tail: bool = False
-    seek_offset: int | None = None
-    unordered: bool = False
     # Where the records came from when not a JSONL file (a PostgreSQL table): shown
     # in the JSON report. Such a source reads the window only and does not count
     # the rows outside it.
@@ -306,8 +304,7 @@ def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
 
 
 def _read_range(path: str, start: int, end: int, selection: Selection,
-                make_sink: Callable[[], Sink], stop_after: float | None,
-                descriptive: bool) -> _Range:
+                make_sink: Callable[[], Sink], descriptive: bool) -> _Range:
     result = _Range(make_sink(), LedgerStats(path))
     reading = decoders(descriptive=descriptive, timed=descriptive or selection.window.bounded)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
@@ -317,19 +314,15 @@ def _read_range(path: str, start: int, end: int, selection: Selection,
                 result.stats.add_bad(offset, OVERLONG)
                 continue
             if kind == "tail":
-                times = _read_tail(chunk, result, selection, reading)
+                _read_tail(chunk, result, selection, reading)
             else:
-                times = _read_chunk(chunk, offset, result, selection, reading, plain,
-                                    stop_after is not None)
-            if stop_after is not None and _all_later(times, stop_after):
-                break
+                _read_chunk(chunk, offset, result, selection, reading, plain)
     return result
 
 
 def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
-                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None,
-                timed: bool) -> list[float | None]:
-    """Read a chunk's lines into the range's sink; their times, if `timed`."""
+                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None) -> None:
+    """Read a chunk's lines into the range's sink."""
     lines = split_lines(chunk)
     if plain is not None:
         try:
@@ -339,49 +332,19 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
         counts = plain(firsts, selection.window, selection.workflows) if firsts else None
         if counts is not None:
             result.stats.add_plain(counts)
-            return [epoch(line.timestamp) for line in firsts] if timed else []
+            return
     records = read_records(lines, offset, result.stats, decoders)
     result.sink.add(keep(records, selection, result.stats, result.repeated))
-    return [record.time for record in records if record is not None] if timed else []
 
 
-def _read_tail(tail: bytes, result: _Range, selection: Selection,
-               decoders: Decoders) -> list[float | None]:
+def _read_tail(tail: bytes, result: _Range, selection: Selection, decoders: Decoders) -> None:
     """The last line has no newline: whole (count it), or a writer mid-append (note it)."""
     try:
         record = read_line(tail, decoders)
     except DECODE_ERRORS:
         result.stats.partial_tail = True
-        return []
+        return
     result.sink.add(keep([record], selection, result.stats, result.repeated))
-    return [record.time if record is not None else None]
-
-
-def _all_later(times: list[float | None], moment: float) -> bool:
-    """True when a chunk's dated lines are all past `moment`: in a time-ordered ledger,
-    nothing after it can be in the window."""
-    dated = [time for time in times if time is not None]
-    return bool(dated) and min(dated) > moment
-
-
-def _probe(handle: BinaryIO) -> Callable[[int], tuple[int, float] | None]:
-    def time_at(offset: int) -> tuple[int, float] | None:
-        start = _line_start(handle, offset)
-        handle.seek(start)
-        for _ in range(64):
-            raw = handle.readline()
-            if not raw:
-                return None
-            try:
-                record = read_line(raw.rstrip(b"\n"), decoders(descriptive=False, timed=True))
-            except DECODE_ERRORS:
-                record = None
-            if record is not None and record.time is not None:
-                return start, record.time
-            start += len(raw)
-        return None
-
-    return time_at
 
 
 def open_ledger(path: str) -> int:
@@ -459,32 +422,19 @@ def _seekable(path: str) -> Iterator[str]:
 def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
                descriptive: bool, jobs: int | None) -> tuple[Sink, LedgerStats]:
     size = open_ledger(path)
-    start = 0
-    window = selection.window
-    stop_after = window.until + ORDER_SLACK if window.until is not None else None
-    seek_offset = None
-    unordered = False
-    if window.since is not None and size > 4 * CHUNK_BYTES:
-        with Path(path).open("rb") as handle:
-            found = seek_start(size, window.since, _probe(handle), granularity=CHUNK_BYTES)
-        if found is None:
-            unordered, stop_after = True, None
-        else:
-            start = seek_offset = found
-    workers = _workers(size - start, jobs)
-    if workers > 1 and stop_after is None and isinstance(make_sink(), MergeableSink):
-        ranges = _read_parallel(path, start, size, selection, make_sink, workers,
-                                descriptive)
+    # The whole ledger, always: a window filters records, it never skips bytes (see
+    # window.py for why).
+    workers = _workers(size, jobs)
+    if workers > 1 and isinstance(make_sink(), MergeableSink):
+        ranges = _read_parallel(path, 0, size, selection, make_sink, workers, descriptive)
     else:
-        ranges = [_read_range(path, start, size, selection, make_sink, stop_after,
-                               descriptive)]
+        ranges = [_read_range(path, 0, size, selection, make_sink, descriptive)]
     sink, stats = ranges[0].sink, ranges[0].stats
     for part in ranges[1:]:  # only a MergeableSink is read by several processes
         assert isinstance(sink, MergeableSink) and isinstance(part.sink, MergeableSink)
         sink.merge(part.sink)
         stats.merge(part.stats)
     sink.add(finish_repeated([part.repeated for part in ranges], stats))
-    stats.seek_offset, stats.unordered = seek_offset, unordered
     number_bad_lines(path, stats)
     return sink, stats
 
@@ -500,7 +450,7 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
     try:
         for low, high in itertools.pairwise(bounds[1:]):
             children.append(_fork_reader(path, low, high, selection, make_sink, descriptive))
-        ranges = [_read_range(path, bounds[0], bounds[1], selection, make_sink, None,
+        ranges = [_read_range(path, bounds[0], bounds[1], selection, make_sink,
                               descriptive)]
     finally:
         results = [_collect(pid, pipe) for pid, pipe in children]
@@ -515,7 +465,7 @@ def _fork_reader(path: str, start: int, end: int, selection: Selection,
         os.close(receive)
         try:
             payload = pickle.dumps(
-                (True, _read_range(path, start, end, selection, make_sink, None, descriptive)))
+                (True, _read_range(path, start, end, selection, make_sink, descriptive)))
         except BaseException as exc:
             payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
         with os.fdopen(send, "wb") as pipe:

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cache_gate.manifest.assemble import Part
 from cache_gate.atomic import replace_atomically
+from cache_gate.manifest.assemble import Part
 from cache_gate.rules.cg107_whitespace_hazard import FIXABLE_INVISIBLE, is_hazard
 
 _TRAILING = re.compile(r"[ \t]+$")

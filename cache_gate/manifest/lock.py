@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cache_gate.manifest.assemble import AssembledBlock, AssembledPrompt, Part
 from cache_gate.atomic import replace_atomically
+from cache_gate.manifest.assemble import AssembledBlock, AssembledPrompt, Part
 from cache_gate.manifest.tokens import ESTIMATOR
 
 LOCK_VERSION = 1

@@ -204,21 +204,24 @@ def ordered_ledger(path: Path, count: int, *, jitter: int = 0) -> Path:
     return write_ledger(path, *lines)
 
 
-def test_a_window_seeks_into_a_time_ordered_ledger(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_window_counts_records_after_a_later_block(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported bug: a first block dated after the window, then in-window records.
+    Stopping at the first chunk past `--until` lost all of them and passed on zero."""
     monkeypatch.setattr(reader, "CHUNK_BYTES", 4096)
-    ledger = ordered_ledger(tmp_path / "l.jsonl", 2000, jitter=50)
-    since = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
-    selection = Selection(Window(since, since + 86400 * 3))
-    expected = summary(*plain(ledger, selection))
-    tally, stats = fast(ledger, selection)
-    assert stats.seek_offset is not None and stats.seek_offset > ledger.stat().st_size // 2
-    assert summary(tally, stats)["groups"] == expected["groups"]
-    assert stats.records == expected["records"] == 73
+    late = ordered_ledger(tmp_path / "late.jsonl", 500)        # from 2026-01-01
+    early = [backlog(timestamp=f"2025-12-{day:02d}T12:00:00Z", cache_hit=True)
+             for day in range(1, 31)]
+    ledger = tmp_path / "l.jsonl"
+    ledger.write_bytes(late.read_bytes() + jsonl(*early).encode())
+    until = datetime(2025, 12, 31, tzinfo=UTC).timestamp()
+    for jobs in (1, 2):
+        _, stats = fast(ledger, Selection(Window(None, until)), jobs)
+        assert stats.records == 30 and stats.outside_window == 500
 
 
-def test_an_unordered_ledger_is_read_in_full(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_appended_sessions_are_read_in_full(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "CHUNK_BYTES", 4096)
     first = ordered_ledger(tmp_path / "a.jsonl", 1000)
     second = ordered_ledger(tmp_path / "b.jsonl", 1000)
@@ -227,10 +230,8 @@ def test_an_unordered_ledger_is_read_in_full(tmp_path: Path,
     since = datetime(2026, 1, 20, tzinfo=UTC).timestamp()
     selection = Selection(Window(since, None))
     expected = summary(*plain(ledger, selection))
-    tally, stats = fast(ledger, selection)
-    assert stats.unordered and stats.seek_offset is None
-    assert summary(tally, stats)["records"] == expected["records"]
-    assert tally.groups == expected["groups"]
+    assert expected["records"] == 2 * (1000 - 19 * 24)
+    assert summary(*fast(ledger, selection, 2)) == expected
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
