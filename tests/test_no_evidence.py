@@ -60,7 +60,7 @@ def test_an_empty_window_in_a_valid_ledger_is_not_an_error(tmp_path: Path) -> No
 def test_the_window_does_not_hide_malformed_lines(tmp_path: Path) -> None:
     """All malformed lines count, in the window or not: the reported bug was a windowed
     `kpi --days 7` passing on zero requests when every row was malformed."""
-    ledger = write_ledger(tmp_path / "l.jsonl", *['{"timestamp": 7}'] * 5)
+    ledger = write_ledger(tmp_path / "l.jsonl", *[backlog(input_tokens="12")] * 5)
     code, _, err = run("kpi", "--ledger", str(ledger), "--days", "7")
     assert code == 2 and "5 malformed lines against 0 valid records" in err
 

@@ -7,19 +7,34 @@ Token semantics differ by format and are easy to get wrong:
   in which case `input_tokens` is the uncached part only. An explicit `cache_hit`
   decides whether the request hit the prompt cache.
 - anthropic / claude-code: `input_tokens` EXCLUDES cache reads and writes.
-- openai: `prompt_tokens` / `input_tokens` INCLUDE the cached tokens; no write count.
+- openai: `prompt_tokens` / `input_tokens` INCLUDE the cached tokens, and newer
+  models' `cache_write_tokens` (older ones report no writes). A LiteLLM
+  `ModelResponse` dump (`usage.prompt_tokens`, no `input_tokens`) reads the same way.
 - litellm: `cache_hit` is LiteLLM's RESPONSE cache; prompt-cache tokens live in
   `metadata.additional_usage_values`; `prompt_tokens` includes them.
+- claude-code: one request per `message.id`; `<synthetic>` messages are API errors
+  Claude Code wrote itself, not requests.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import msgspec
 
 from cache_gate.ledger.line_errors import LineError, describe
-from cache_gate.ledger.lines import BacklogLine, Decoders, Line, Message, SpendMetadata, Usage
+from cache_gate.ledger.lines import (
+    LENIENT_FIELDS,
+    BacklogLine,
+    CacheCreation,
+    Decoders,
+    Line,
+    Message,
+    SpendMetadata,
+    TokenDetails,
+    Usage,
+)
 from cache_gate.ledger.record import Record
 
 FORMATS = ("backlog", "anthropic", "openai", "litellm", "claude-code")
@@ -43,12 +58,18 @@ def normalise(line: Line) -> Record | None:
     if message is not None and not isinstance(message, str) and (
         line.requestId is not None or line.sessionId is not None
     ):
-        return _claude_code(line, message.usage, message) if message.usage else None
+        if message.usage is None or message.model == SYNTHETIC_MODEL:
+            return None
+        return _claude_code(line, message.usage, message)
     if line.request_id is not None and line.call_type is not None:
         return _litellm(line)
     usage = line.usage
     if usage is None or _is_backlog(line):
         return normalise_plain(line)
+    if usage.prompt_tokens is not None and usage.input_tokens is None:
+        # OpenAI's chat completions, and LiteLLM's ModelResponse, which adds the
+        # Anthropic names beside `prompt_tokens` but counts them inside it.
+        return _openai(line, usage)
     if (
         usage.cache_read_input_tokens is not None
         or usage.cache_creation_input_tokens is not None
@@ -84,6 +105,7 @@ def normalise_plain(line: BacklogLine | Line) -> Record | None:
             output_tokens=line.output_tokens,
             cache_read_input_tokens=line.cache_read_input_tokens,
             cache_creation_input_tokens=line.cache_creation_input_tokens,
+            cache_creation=line.cache_creation,
         ))
     return None
 
@@ -171,14 +193,36 @@ def _anthropic(line: BacklogLine | Line, usage: Usage, fmt: str = "anthropic") -
     )
 
 
+# The model Claude Code names on the assistant lines it writes for an API error.
+SYNTHETIC_MODEL = "<synthetic>"
+
+
 def _claude_code(line: Line, usage: Usage, message: Message) -> Record:
     record = _anthropic(line, usage, "claude-code")
     record.model = message.model
-    if message.id is not None and line.requestId is not None:
-        # Claude Code writes one line per content block, each with the request's
-        # usage: the reader keeps one line per (message.id, requestId).
-        record.dedup_key = f"{message.id}\x1f{line.requestId}"
+    # Claude Code writes one line per content block, each with the request's usage,
+    # and a sidechain (subagent) transcript may replay a message under another
+    # requestId: one API response is one request, so `message.id` identifies it.
+    if message.id is not None:
+        record.dedup_key = f"message\x1f{message.id}"
+    elif line.requestId is not None:
+        record.dedup_key = f"request\x1f{line.requestId}"
     return record
+
+
+def _openai_writes(usage: Usage, details: TokenDetails | None) -> tuple[int | None, int | None]:
+    """(cache writes, of which 1-hour) inside the prompt tokens; None when unreported.
+
+    OpenAI's newer models report `cache_write_tokens`; LiteLLM's ModelResponse carries
+    Anthropic's `cache_creation_input_tokens` and its TTL split."""
+    write = details.cache_write_tokens if details else None
+    if write is None and details is not None:
+        write = details.cache_creation_tokens
+    if write is None:
+        write = usage.cache_creation_input_tokens
+    creation: CacheCreation | None = usage.cache_creation or (
+        details.cache_creation_token_details if details else None)
+    return write, creation.ephemeral_1h_input_tokens if creation else None
 
 
 def _openai(line: Line, usage: Usage) -> Record:
@@ -187,13 +231,17 @@ def _openai(line: Line, usage: Usage) -> Record:
     output = usage.completion_tokens if usage.completion_tokens is not None else (
         usage.output_tokens)
     read = details.cached_tokens if details else None
+    if read is None:
+        read = usage.cache_read_input_tokens
+    write, write_1h = _openai_writes(usage, details)
     uncached = None
     if read is not None and prompt is not None:
-        if read > prompt:
-            raise LineError(f"cached_tokens ({read}) exceeds the prompt tokens ({prompt})")
-        uncached = prompt - read
+        if read + (write or 0) > prompt:
+            raise LineError(f"cached tokens ({read}) and cache writes ({write or 0}) exceed "
+                            f"the prompt tokens ({prompt})")
+        uncached = prompt - read - (write or 0)
     else:
-        read = None
+        read = write = write_1h = None
     created = line.created if line.created is not None else line.created_at
     return Record(
         format="openai",
@@ -204,6 +252,8 @@ def _openai(line: Line, usage: Usage) -> Record:
         model=line.model,
         uncached_input=uncached,
         cache_read=read,
+        cache_write=write,
+        cache_write_1h=write_1h,
         output_tokens=output,
         prompt_cache_hit=None if read is None else read > 0,
         cost=line.cost_usd,
@@ -256,8 +306,13 @@ def _litellm_tokens(line: Line, extra: Usage | None) -> tuple[
     if read is None and write is None:
         return None, None, None, None
     read, write = read or 0, write or 0
-    creation = extra.cache_creation
-    write_1h = creation.ephemeral_1h_input_tokens if creation else None
+    write_1h = None
+    if extra.cache_creation is not None:
+        write_1h = extra.cache_creation.ephemeral_1h_input_tokens
+    if write_1h is None and details is not None and (
+            details.cache_creation_token_details is not None):
+        # Where LiteLLM puts Anthropic's 1-hour writes today.
+        write_1h = details.cache_creation_token_details.ephemeral_1h_input_tokens
     if details is not None and details.text_tokens is not None:
         uncached = details.text_tokens
     elif read + write <= prompt:
@@ -274,12 +329,7 @@ def _litellm(line: Line) -> Record:
     tags = _request_tags(line.request_tags)
     extra = metadata.additional_usage_values if metadata else None
     uncached, read, write, write_1h = _litellm_tokens(line, extra)
-    response_hit = line.cache_hit
-    if isinstance(response_hit, str):
-        response_hit = {"true": True, "false": False}.get(response_hit.strip().lower())
-    response = None
-    if line.cache_key != "Cache OFF" and response_hit is not None:
-        response = "hit" if response_hit else "miss"
+    response = _litellm_response_cache(line.cache_hit, line.cache_key)
     return Record(
         format="litellm",
         time=epoch(line.startTime),
@@ -298,9 +348,51 @@ def _litellm(line: Line) -> Record:
     )
 
 
+def _litellm_response_cache(cache_hit: bool | str | None, cache_key: str | None) -> str | None:
+    """LiteLLM's response cache: "hit", "miss", or None when none applies.
+
+    `cache_key` "Cache OFF" means no response cache applied; `cache_hit` "True" is a
+    hit. With a response cache configured (any other, non-empty `cache_key`),
+    anything else is a miss: LiteLLM writes "None" for a non-streaming miss and
+    "False" for a streaming one. Without a `cache_key`, only "False" says miss.
+    """
+    if cache_key == "Cache OFF":
+        return None
+    said = cache_hit.strip().lower() if isinstance(cache_hit, str) else cache_hit
+    if said is True or said == "true":
+        return "hit"
+    if cache_key or said is False or said == "false":
+        return "miss"
+    return None
+
+
+_LENIENT_AT = re.compile(r" - at `\$\.(\w+)`")
+
+
+def _lenient_field(exc: msgspec.ValidationError, decoders: Decoders) -> str | None:
+    """The top-level lenient field a type error is in, if it is one not yet left out."""
+    found = _LENIENT_AT.search(str(exc))
+    if found and found.group(1) in LENIENT_FIELDS and found.group(1) not in decoders.skipped:
+        return found.group(1)
+    return None
+
+
 def read_line(raw: bytes, decoders: Decoders) -> Record | None:
-    """Decode and normalise one line: a first look as a backlog line, the rest in full."""
-    first = decoders.backlog.decode(raw)
-    if first.other_format:
-        return normalise(decoders.general.decode(raw))
-    return normalise_plain(first)
+    """Decode and normalise one line: a first look as a backlog line, the rest in full.
+
+    Invalid UTF-8 anywhere makes the line bad, even in a field no format uses (msgspec
+    skips such values unchecked). A line whose only type errors are in lenient fields
+    is decoded again without them (see `lines`)."""
+    if not raw.isascii():
+        raw.decode()
+    while True:
+        try:
+            first = decoders.backlog.decode(raw)
+            if first.other_format:
+                return normalise(decoders.general.decode(raw))
+            return normalise_plain(first)
+        except msgspec.ValidationError as exc:
+            field_name = _lenient_field(exc, decoders)
+            if field_name is None:
+                raise
+            decoders = decoders.without(field_name)

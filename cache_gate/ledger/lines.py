@@ -2,8 +2,18 @@
 
 One struct holds the union of the top-level fields the five formats use, so a
 line is decoded once, in C, by msgspec, and fields that no format uses are skipped
-without being built. A field of the wrong type (a string where tokens belong,
-a negative count) makes the line bad, reported with its line number.
+without being built.
+
+Which fields make a line bad is the same for `kpi` and `report` (forward
+compatibility): a field that decides a KPI (tokens, cache flags, workflow,
+prompt_id, the format's own keys) of the wrong type (a string where tokens belong, a
+negative count) makes the line bad, reported with its line number; a field no
+format uses never does, whatever its type. The LENIENT fields are those `kpi` does
+not always read: times (a wrong one makes the record undated), the descriptive
+fields only `report` shows (a wrong one is unknown) and the keys that only tell one
+format from another (`created_at` is a number in OpenAI's Responses, a date string
+in a LiteLLM export). They stay typed, so the common line decodes once, in C; a line
+whose only errors are in lenient fields is decoded again without them.
 """
 
 from __future__ import annotations
@@ -38,7 +48,11 @@ class TokenDetails(msgspec.Struct, gc=False):
     """OpenAI `prompt_tokens_details` / `input_tokens_details` (LiteLLM adds the rest)."""
 
     cached_tokens: Tokens | None = None
+    # OpenAI's newer models: tokens written to the cache, inside the prompt tokens.
+    cache_write_tokens: Tokens | None = None
     cache_creation_tokens: Tokens | None = None
+    # LiteLLM: Anthropic's TTL split of the writes (1-hour writes cost 2x, not 1.25x).
+    cache_creation_token_details: CacheCreation | None = None
     # LiteLLM: the provider's own uncached input count, where it reports one.
     text_tokens: Tokens | None = None
 
@@ -87,7 +101,8 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
 
     timestamp: datetime | None = None
     workflow: str | None = None
-    model_alias: str | None = None
+    # Only its presence tells a backlog line: any JSON value will do.
+    model_alias: Any = None
     input_tokens: Tokens | None = None
     cached_input_tokens: Tokens | None = None
     # bool in backlog records; "True"/"False" (the response cache) in LiteLLM rows.
@@ -97,6 +112,8 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
     semantic_cache: CacheLayer | None = None
     cache_read_input_tokens: Tokens | None = None
     cache_creation_input_tokens: Tokens | None = None
+    # A bare Anthropic usage object's TTL split of its writes.
+    cache_creation: CacheCreation | None = None
     usage: msgspec.Raw = ABSENT
     message: msgspec.Raw = ABSENT
     request_id: msgspec.Raw = ABSENT
@@ -125,7 +142,7 @@ class Line(msgspec.Struct, gc=False):
     timestamp: datetime | None = None
     workflow: str | None = None
     phase: str | None = None
-    model_alias: str | None = None
+    model_alias: Any = None
     model: str | None = None
     input_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
@@ -139,6 +156,7 @@ class Line(msgspec.Struct, gc=False):
     semantic_cache: CacheLayer | None = None
     cache_read_input_tokens: Tokens | None = None
     cache_creation_input_tokens: Tokens | None = None
+    cache_creation: CacheCreation | None = None
     usage: Usage | None = None
     # anthropic / openai responses
     type: str | None = None
@@ -172,30 +190,27 @@ DESCRIPTIVE_FIELDS = (
 )
 # Read only when a time window or a trend needs them.
 TIME_FIELDS = ("timestamp", "startTime", "created", "created_at")
+# Keys that only tell one format from another.
+FORMAT_KEYS = ("type", "object")
+# Fields whose wrong type does not make a line bad (see the module's docstring).
+LENIENT_FIELDS = frozenset(DESCRIPTIVE_FIELDS + TIME_FIELDS + FORMAT_KEYS)
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
-def _variant(struct: type[_S], skip: tuple[str, ...], untyped: tuple[str, ...] = ()) -> type[_S]:
-    """A subclass of `struct` that skips some fields and takes others untyped.
-
-    An untyped field is only tested for presence (backlog's `model_alias`): any
-    JSON value will do.
-    """
+def _variant(struct: type[_S], skip: tuple[str, ...]) -> type[_S]:
+    """A subclass of `struct` that skips some fields: their JSON keys are renamed to
+    keys no ledger uses, so they stay None and their values are never built."""
     hints = typing.get_type_hints(struct)
     skipped = [name for name in skip if name in hints]
-    kept_untyped = [name for name in untyped if name in hints]
+    if not skipped:
+        return struct
 
     def body(namespace: dict[str, Any]) -> None:
         namespace["__module__"] = __name__
-        namespace["__annotations__"] = {
-            **{name: hints[name] for name in skipped},
-            **dict.fromkeys(kept_untyped, Any),
-        }
+        namespace["__annotations__"] = {name: hints[name] for name in skipped}
         for name in skipped:
             namespace[name] = msgspec.field(default=None, name=f"{name} (skipped)")
-        for name in kept_untyped:
-            namespace[name] = None
 
     return cast(type[_S], types.new_class(f"{struct.__name__}Variant", (struct,),
                                           {"gc": False}, body))
@@ -211,18 +226,30 @@ class Decoders:
     backlog: msgspec.json.Decoder[BacklogLine]
     # A line of another format, in full.
     general: msgspec.json.Decoder[Line]
+    descriptive: bool
+    timed: bool
+    # Lenient fields left out after a line had them wrong (see `without`).
+    skipped: frozenset[str] = frozenset()
+
+    def without(self, field_name: str) -> Decoders:
+        """These decoders, leaving out one more lenient field."""
+        return decoders(descriptive=self.descriptive, timed=self.timed,
+                        skipped=self.skipped | {field_name})
 
 
 @functools.cache
-def decoders(*, descriptive: bool, timed: bool) -> Decoders:
+def decoders(*, descriptive: bool, timed: bool, skipped: frozenset[str] = frozenset()
+             ) -> Decoders:
     """Every field (descriptive, for `report`), or only what the KPIs need; times too
-    when a window needs them."""
-    if descriptive:
-        return Decoders(msgspec.json.Decoder(BacklogKpiLine), msgspec.json.Decoder(BacklogLine),
-                        msgspec.json.Decoder(Line))
-    skip = DESCRIPTIVE_FIELDS + (() if timed else TIME_FIELDS)
+    when a window needs them; never the `skipped` ones."""
+    skip = tuple(sorted(skipped))
+    if not descriptive:
+        skip += DESCRIPTIVE_FIELDS
+    if not (descriptive or timed):
+        skip += TIME_FIELDS
     return Decoders(
         msgspec.json.Decoder(_variant(BacklogKpiLine, (*skip, "model_alias"))),
-        msgspec.json.Decoder(_variant(BacklogLine, skip, untyped=("model_alias",))),
-        msgspec.json.Decoder(_variant(Line, skip, untyped=("model_alias",))),
+        msgspec.json.Decoder(_variant(BacklogLine, skip)),
+        msgspec.json.Decoder(_variant(Line, skip)),
+        descriptive, timed, skipped,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from cache_gate import kpis
-from cache_gate.ledger.pg_rows import RECORD, Scope, row_pipeline
+from cache_gate.ledger.pg_rows import KNOWN_TIME, RECORD, Scope, row_pipeline
 
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
@@ -91,14 +91,16 @@ FROM (
             CASE WHEN d.kind = {record} THEN
                 CASE WHEN d.model <> '' THEN d.model ELSE d.model_group END
             END AS group_model,
-            CASE WHEN d.kind = {record} THEN d.start_time::date END AS group_day
+            CASE WHEN d.kind = {record} AND {known_time} THEN d.start_time::date
+            END AS group_day
         FROM ({rows}) AS d
     ) AS r
     GROUP BY 1, 2, 3, 4, 5, 6
 ) AS f
 GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
                         (f.kind, f.model), (f.kind, f.day))
-""").format(rolled=rolled, fine=fine, record=sql.Literal(RECORD), rows=row_pipeline(scope))
+""").format(rolled=rolled, fine=fine, record=sql.Literal(RECORD), rows=row_pipeline(scope),
+            known_time=sql.SQL(KNOWN_TIME))
 
 
 def rows_of_kind_query(scope: Scope, kind: str, limit: int | None = None) -> sql.Composed:

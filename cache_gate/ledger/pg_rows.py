@@ -92,9 +92,13 @@ def _window(scope: Scope) -> sql.Composable:
     if not bounds:
         return sql.SQL("")
     condition = sql.SQL(" AND ").join(bounds)
+    # The JSONL reader counts undated records apart: find them too (a time it cannot
+    # read is none; each of these is a range of the startTime index).
+    condition = sql.SQL(
+        '({}) OR s."startTime" < \'0001-01-01\' OR s."startTime" >= \'10000-01-01\''
+    ).format(condition)
     if scope.nullable_time:
-        # The JSONL reader counts undated records apart: find them too.
-        condition = sql.SQL('({}) OR s."startTime" IS NULL').format(condition)
+        condition = sql.SQL('{} OR s."startTime" IS NULL').format(condition)
     return sql.SQL("WHERE {}").format(condition)
 
 
@@ -168,16 +172,19 @@ SELECT {passed}, b.metadata_type, b.tags_type,
     coalesce({cache_read}, {cached_tokens}) AS read_reported,
     coalesce({cache_creation}, {cache_creation_tokens}) AS write_reported,
     {text_tokens} AS text_tokens,
-    {write_1h} AS write_1h,
+    -- where LiteLLM put Anthropic's 1-hour writes then, and where it puts them now
+    coalesce({write_1h}, {write_1h_details}) AS write_1h,
     b.prompt IS NOT NULL AND jsonb_typeof(b.usage) = 'object' AS usage_reported,
     -- `workflow:` or else `skill:`, as Python's `or` reads them (an empty value is no value)
     coalesce(nullif({workflow_tag}, ''), {skill_tag}) AS workflow,
     {prompt_tag} AS prompt_id,
     {phase_tag} AS phase,
-    -- formats._litellm: cache_hit is LiteLLM's response cache; "Cache OFF", none at all
-    CASE WHEN b.cache_key IS DISTINCT FROM 'Cache OFF' THEN
-        CASE lower(btrim(b.cache_hit, %(whitespace)s) COLLATE "C")
-        WHEN 'true' THEN 'hit' WHEN 'false' THEN 'miss' END
+    -- formats._litellm_response_cache: "Cache OFF" is none at all; "True" a hit; with
+    -- a cache key, anything else a miss ("None" non-streaming, "False" streaming)
+    CASE WHEN b.cache_key IS NOT DISTINCT FROM 'Cache OFF' THEN NULL
+        WHEN lower(btrim(b.cache_hit, %(whitespace)s) COLLATE "C") = 'true' THEN 'hit'
+        WHEN coalesce(b.cache_key, '') <> '' THEN 'miss'
+        WHEN lower(btrim(b.cache_hit, %(whitespace)s) COLLATE "C") = 'false' THEN 'miss'
     END AS response,
     unnest(ARRAY[{decodes}]) AS decodes
 FROM ({level_b}) AS b""").format(
@@ -188,6 +195,8 @@ FROM ({level_b}) AS b""").format(
         cache_creation_tokens=_number("prompt_tokens_details", "cache_creation_tokens"),
         text_tokens=_number("prompt_tokens_details", "text_tokens"),
         write_1h=_number("cache_creation", "ephemeral_1h_input_tokens"),
+        write_1h_details=_number("prompt_tokens_details", "cache_creation_token_details",
+                                 "ephemeral_1h_input_tokens"),
         workflow_tag=_tag(WORKFLOW_TAG), skill_tag=_tag(SKILL_TAG), prompt_tag=_tag(PROMPT_TAG),
         phase_tag=_tag(PHASE_TAG) if scope.descriptive else sql.SQL("NULL::text"),
         decodes=_decodes(scope), level_b=level_b)
@@ -216,17 +225,8 @@ def _decodes(scope: Scope) -> sql.Composable:
         sql.SQL("(b.tags_type IS NULL OR b.tags_type = 'null' OR (b.tags_type = 'array' AND "
                 "NOT jsonb_path_exists(b.tags, 'strict $[*] ? (@.type() != \"string\")')))"),
     ]
-    if scope.descriptive:
-        checks += [
-            sql.SQL("(b.completion IS NULL OR b.completion >= 0)"),
-            # JSON has no NaN or infinity: PostgreSQL renders them as strings.
-            sql.SQL("(b.spend IS NULL OR b.spend NOT IN ('NaN', 'Infinity', '-Infinity'))"),
-        ]
-    if scope.timed:
-        # msgspec reads RFC 3339 times: years 1 to 9999, no infinity.
-        checks.append(sql.SQL(
-            "(b.start_time IS NULL OR (isfinite(b.start_time) "
-            "AND b.start_time >= '0001-01-01' AND b.start_time < '10000-01-01'))"))
+    # completion_tokens, spend and startTime are lenient (lines.LENIENT_FIELDS): a value
+    # the JSONL reader cannot read is unknown there, never a bad line.
     return sql.SQL(" AND ").join(checks)
 
 
@@ -235,6 +235,10 @@ def _decodes(scope: Scope) -> sql.Composable:
 _REPORTS = "(d.usage_reported AND (d.read_reported IS NOT NULL OR d.write_reported IS NOT NULL))"
 _READ, _WRITE = "coalesce(d.read_reported, 0)", "coalesce(d.write_reported, 0)"
 
+# msgspec reads RFC 3339 times, years 1 to 9999: any other time (infinity, year
+# 10000) is no time, as in a JSONL line (lines.LENIENT_FIELDS).
+KNOWN_TIME = ("coalesce(d.start_time >= '0001-01-01' AND d.start_time < '10000-01-01', "
+              "false)")
 LEVEL_D = f"""
 SELECT d.request_id, d.start_time, d.row_json, d.workflow, d.prompt_id, d.phase,
     d.model, d.model_group, d.write_1h, d.response,
@@ -252,7 +256,7 @@ SELECT d.request_id, d.start_time, d.row_json, d.workflow, d.prompt_id, d.phase,
         WHEN NOT d.decodes
             -- formats._litellm_tokens: cache reads beyond prompt_tokens make the line bad
             OR ({_REPORTS} AND d.text_tokens IS NULL AND {_READ} > d.prompt) THEN {{bad}}
-        WHEN {{windowed}} AND d.start_time IS NULL THEN {{undated}}
+        WHEN {{windowed}} AND NOT {KNOWN_TIME} THEN {{undated}}
         WHEN NOT {{selected}} THEN {{other}}
         ELSE {{record}}
     END]) AS kind

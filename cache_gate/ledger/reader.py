@@ -324,7 +324,10 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
                 decoders: Decoders, plain: Callable[..., PlainCounts | None] | None) -> None:
     """Read a chunk's lines into the range's sink."""
     lines = split_lines(chunk)
-    if plain is not None:
+    # The hot path decodes plain lines skipping fields unchecked, so it takes only a
+    # chunk that is valid UTF-8 (nearly always ASCII: a fast check); the lines of any
+    # other chunk are read one by one, each checked (formats.read_line).
+    if plain is not None and (chunk.isascii() or _is_utf8(chunk)):
         try:
             firsts = list(map(decoders.plain.decode, lines))
         except DECODE_ERRORS:
@@ -335,6 +338,14 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
             return
     records = read_records(lines, offset, result.stats, decoders)
     result.sink.add(keep(records, selection, result.stats, result.repeated))
+
+
+def _is_utf8(chunk: bytes) -> bool:
+    try:
+        chunk.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_tail(tail: bytes, result: _Range, selection: Selection, decoders: Decoders) -> None:

@@ -185,7 +185,7 @@ def test_claude_code_assistant_line_with_anthropic_semantics() -> None:
     assert (record.format, record.uncached_input, record.cache_read, record.cache_write) == (
         "claude-code", 10, 5000, 200)
     assert record.model == "claude-opus-4-6"
-    assert record.dedup_key == "msg_01\x1freq_01"
+    assert record.dedup_key == "message\x1fmsg_01"
 
 
 def test_claude_code_lines_without_usage_are_not_requests() -> None:
@@ -201,7 +201,6 @@ def test_claude_code_lines_without_usage_are_not_requests() -> None:
     b'{"input_tokens": -1, "cache_hit": true}',
     b'{"input_tokens": 1.5, "cache_hit": true}',
     b'{"workflow": 3}',
-    b'{"timestamp": "yesterday", "cache_hit": true}',
     b'[1, 2]',
     b'"a string"',
     b'{"cache_hit": true',
@@ -212,3 +211,69 @@ def test_wrong_types_and_malformed_json_are_errors(raw: bytes) -> None:
     with pytest.raises(Exception) as caught:
         read_line(raw, FULL)
     assert not isinstance(caught.value, AssertionError)
+
+
+def test_anthropic_bare_usage_keeps_its_ttl_split() -> None:
+    usage = {"input_tokens": 12, "cache_creation_input_tokens": 3000,
+             "cache_read_input_tokens": 0, "output_tokens": 80, "service_tier": "standard",
+             "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                "ephemeral_1h_input_tokens": 2000}}
+    record = read(usage)
+    assert record is not None
+    assert (record.format, record.cache_write, record.cache_write_1h) == ("anthropic", 3000, 2000)
+
+
+def test_openai_newer_models_report_cache_writes_inside_the_prompt_tokens() -> None:
+    line = openai_chat(prompt_tokens=5000, cached=1024)
+    line["usage"]["prompt_tokens_details"]["cache_write_tokens"] = 2976  # type: ignore[index]
+    record = read(line)
+    assert record is not None
+    assert (record.uncached_input, record.cache_read, record.cache_write) == (1000, 1024, 2976)
+    assert record.input_total == 5000
+
+
+def test_litellm_model_response_dump_has_openai_semantics() -> None:
+    """LiteLLM's ModelResponse (Anthropic behind it) adds the Anthropic names beside
+    `prompt_tokens`, and counts reads and writes inside it."""
+    dump = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1795600000,
+            "model": "claude-sonnet-4-6", "usage": {
+                "prompt_tokens": 4020, "completion_tokens": 50, "total_tokens": 4070,
+                "prompt_tokens_details": {"cached_tokens": 3000, "text_tokens": None},
+                "cache_read_input_tokens": 3000, "cache_creation_input_tokens": 1000}}
+    record = read(dump)
+    assert record is not None
+    assert (record.format, record.uncached_input, record.cache_read, record.cache_write) == (
+        "openai", 20, 3000, 1000)
+    assert record.prompt_cache_hit is True
+
+
+@pytest.mark.parametrize(("cache_hit", "cache_key", "status"), [
+    ("True", "k1", "hit"),
+    ("None", "k1", "miss"),       # a non-streaming miss
+    ("False", "k1", "miss"),      # a streaming miss
+    (None, "k1", "miss"),
+    ("None", "Cache OFF", None),  # no response cache applied
+    ("True", "Cache OFF", None),
+    ("None", None, None),         # nothing says a response cache is configured
+    ("False", None, "miss"),
+])
+def test_litellm_response_cache_status(cache_hit: str | None, cache_key: str | None,
+                                       status: str | None) -> None:
+    record = read(litellm(cache_hit=cache_hit, cache_key=cache_key))
+    assert record is not None and record.response_cache == status
+
+
+def test_litellm_one_hour_writes_under_the_token_details() -> None:
+    line = litellm(prompt_tokens=5000, read=0, write=4000)
+    line["metadata"]["additional_usage_values"]["prompt_tokens_details"] = {  # type: ignore[index]
+        "cached_tokens": 0,
+        "cache_creation_token_details": {"ephemeral_5m_input_tokens": 0,
+                                         "ephemeral_1h_input_tokens": 4000}}
+    record = read(line)
+    assert record is not None and (record.cache_write, record.cache_write_1h) == (4000, 4000)
+
+
+def test_claude_code_synthetic_api_errors_are_not_requests() -> None:
+    line = claude_code(isApiErrorMessage=True)
+    line["message"]["model"] = "<synthetic>"  # type: ignore[index]
+    assert read(line) is None

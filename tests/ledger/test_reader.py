@@ -157,12 +157,25 @@ def test_claude_code_requests_count_once(tmp_path: Path, tiny_chunks: None) -> N
     assert assert_agree(ledger)["duplicates"] == 2
 
 
-def test_claude_code_lines_without_request_id_are_not_deduplicated(tmp_path: Path) -> None:
-    line = claude_code()
-    del line["requestId"]
-    ledger = write_ledger(tmp_path / "l.jsonl", line, line)
+def test_claude_code_lines_of_one_message_are_one_request_whatever_their_request_id(
+        tmp_path: Path) -> None:
+    """A sidechain (subagent) transcript replays a message under another requestId:
+    one API response, one request."""
+    replay = claude_code(request_id="req_02", isSidechain=True)
+    no_request_id = claude_code()
+    del no_request_id["requestId"]
+    ledger = write_ledger(tmp_path / "l.jsonl", claude_code(), replay, no_request_id)
     result = assert_agree(ledger)
-    assert result["duplicates"] == 0 and result["records"] == 2
+    assert result["duplicates"] == 2 and result["records"] == 1
+
+
+def test_claude_code_lines_without_message_id_are_one_request_per_request_id(
+        tmp_path: Path) -> None:
+    line = claude_code()
+    del line["message"]["id"]
+    ledger = write_ledger(tmp_path / "l.jsonl", line, line, claude_code(request_id="req_02"))
+    result = assert_agree(ledger)
+    assert result["duplicates"] == 1 and result["records"] == 2
 
 
 def test_window_bounds_are_inclusive_and_undated_records_are_counted(tmp_path: Path) -> None:

@@ -65,7 +65,11 @@ def _window_rows(selection: Selection) -> tuple[sql.Composable, dict[str, Any]]:
         conditions.append(sql.SQL("{} >= %(since)s").format(moment))
     if window.until is not None:
         conditions.append(sql.SQL("{} <= %(until)s").format(moment))
-    return (sql.SQL('({}) OR s."startTime" IS NULL').format(sql.SQL(" AND ").join(conditions)),
+    # Rows with no time, or one the JSONL reader cannot read (infinity, year 10000),
+    # are undated: the table is read for them too.
+    return (sql.SQL('({}) OR s."startTime" IS NULL OR s."startTime" < \'0001-01-01\' '
+                    'OR s."startTime" >= \'10000-01-01\'').format(
+                        sql.SQL(" AND ").join(conditions)),
             {"since": window.since, "until": window.until})
 
 

@@ -51,6 +51,10 @@ CREATE TABLE {table} (
     "mcp_namespaced_tool_name" TEXT,
     "agent_id" TEXT,
     "proxy_server_request" JSONB DEFAULT '{{}}',
+    -- Added by newer LiteLLM migrations: an export renders them as date strings, where
+    -- OpenAI's `created_at` is a number (lines.LENIENT_FIELDS).
+    "created_at" TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT {pkey} PRIMARY KEY ("request_id")
 );
 CREATE INDEX {time_index} ON {table} ("startTime");

@@ -35,7 +35,8 @@ def team_rows(count: int = 240) -> list[dict[str, Any]]:
         hit = index % 5 != 0
         row = litellm(
             prompt_tokens=4000 + index, read=3000 if hit else 0, write=0 if hit else 3500,
-            cache_hit="True" if index % 9 == 0 else "False",
+            # "None" is LiteLLM's non-streaming miss, "False" its streaming one.
+            cache_hit="True" if index % 9 == 0 else ("None" if index % 4 == 0 else "False"),
             cache_key="Cache OFF" if index % 13 == 0 else f"key-{index}", tags=tags,
             request_id=f"chatcmpl-{index:05d}",
             startTime=(START + timedelta(minutes=17 * index)).isoformat(timespec="milliseconds"),
@@ -49,8 +50,12 @@ def team_rows(count: int = 240) -> list[dict[str, Any]]:
         elif index % 3 == 1:
             extra["prompt_tokens_details"] = {"cached_tokens": 3000, "text_tokens": 1000 + index,
                                               "cache_creation_tokens": 0}
-            extra["cache_creation"] = {"ephemeral_5m_input_tokens": extra[
-                "cache_creation_input_tokens"], "ephemeral_1h_input_tokens": index % 2 * 100}
+            split = {"ephemeral_5m_input_tokens": extra["cache_creation_input_tokens"],
+                     "ephemeral_1h_input_tokens": index % 2 * 100}
+            if index % 4 == 1:
+                extra["cache_creation"] = split
+            else:  # where LiteLLM puts the TTL split today
+                extra["prompt_tokens_details"]["cache_creation_token_details"] = split
         if index % 19 == 0:
             row["metadata"] = {"user_api_key_alias": "ci"}  # no cache usage reported
         if index % 23 == 0:
