@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands, so `cache-gate --version` and
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -30,6 +31,14 @@ def _default_format() -> str:
     if os.environ.get("GITHUB_ACTIONS") == "true" and "github" in FORMATS:
         return "github"
     return "text"
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A FloatRange lets NaN through (every comparison with it is false)."""
+    del ctx
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param=param)
+    return value
 
 
 def output_options(command: F) -> F:
@@ -145,7 +154,29 @@ def _run(gate: Callable[[], int]) -> None:
         # Reader of our output went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()
         code = 0
+    except Exception as exc:
+        # The last line of defence: whatever the input, never a traceback. The
+        # exception's text may hold input data, so only its type and place are shown.
+        if os.environ.get("CACHE_GATE_DEBUG") == "1":
+            raise
+        click.echo(f"cache-gate: error: internal error ({_where(exc)}): nothing was "
+                   "decided; please report it (CACHE_GATE_DEBUG=1 shows the traceback)",
+                   err=True)
+        code = 2
     sys.exit(code)
+
+
+def _where(exc: BaseException) -> str:
+    """`RecursionError in cache_gate/ledger/reader.py:180`: the innermost frame of ours."""
+    import traceback
+
+    place = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        marker = f"{os.sep}cache_gate{os.sep}"
+        if marker in frame.filename:
+            relative = frame.filename[frame.filename.rindex(marker) + 1:]
+            place = f" in {relative}:{frame.lineno}"
+    return f"{type(exc).__name__}{place}"
 
 
 @click.group(name="cache-gate",
@@ -336,6 +367,7 @@ def policy(**params: Any) -> None:
               help="Workflows with fewer hashed requests are not judged (CG404) "
                    "[default: 30].")
 @click.option("--timeout", type=click.FloatRange(min=0.1, max=60), metavar="SECONDS",
+              callback=_finite,
               help="Wait at most this long for each answer of the backend or proxy "
                    "[default: 3].")
 @output_options
@@ -362,7 +394,24 @@ def doctor(**params: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
     try:
-        cli.main(args=argv, prog_name="cache-gate")
+        cli.main(args=argv, prog_name="cache-gate", standalone_mode=False)
+    except click.exceptions.Exit as done:  # --help, --version
+        return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # `cache-gate` alone
+        click.echo(exc.format_message(), err=True)
+        return 2
+    except click.UsageError as exc:
+        # One line, as for every other error, with where to read more.
+        message = " ".join(exc.format_message().split())
+        command = exc.ctx.command_path if exc.ctx is not None else "cache-gate"
+        click.echo(f"cache-gate: error: {message} (see '{command} --help')", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"cache-gate: error: {' '.join(exc.format_message().split())}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("cache-gate: interrupted", err=True)
+        return 130
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 2
     return 0

@@ -122,18 +122,42 @@ def find_settings_file(start: Path) -> tuple[Path, Mapping[str, Any]] | None:
         return dedicated, _read_toml(dedicated)
     pyproject = start / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("cache-gate")
+        table = _tool_table(_read_toml(pyproject), pyproject)
         if table is not None:
             return pyproject, table
     return None
 
 
+def _tool_table(document: Mapping[str, Any], path: Path) -> Mapping[str, Any] | None:
+    """`[tool.cache-gate]` of a pyproject-like document, None when it has none."""
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "cache-gate" not in tool:
+        return None
+    table = tool["cache-gate"]
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: [tool.cache-gate] must be a table of settings, "
+                         f"not a {type(table).__name__}")
+    return table
+
+
+# A settings file is a few lines; anything far larger is not one.
+SETTINGS_MAX_BYTES = 1 << 20
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read(SETTINGS_MAX_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read settings file {path}: {exc.strerror}") from None
+    if len(data) > SETTINGS_MAX_BYTES:
+        raise InputError(f"settings file {path} is over 1 MiB: not a settings file")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (TOML files are UTF-8)") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None
 
@@ -145,9 +169,8 @@ def load_settings(explicit: str | None = None, start: Path | None = None) -> Set
         if not path.is_file():
             raise InputError(f"settings file {explicit} does not exist (--settings)")
         document = _read_toml(path)
-        table = document["tool"]["cache-gate"] if "cache-gate" in document.get(
-            "tool", {}) else document
-        return settings_from_table(table, str(path))
+        table = _tool_table(document, path)
+        return settings_from_table(document if table is None else table, str(path))
     found = find_settings_file(start or Path.cwd())
     if found is None:
         return Settings()

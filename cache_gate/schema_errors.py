@@ -49,10 +49,36 @@ def _validator(name: str) -> Any:
 def quote(value: Any) -> str:
     """A value as JSON, cut to 40 characters."""
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# Keys whose values are credentials: never echoed, whatever they hold.
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)(pass(word|wd)?|secret|token|api_?key|master_?key|auth|credentials?)$")
+_KINDS = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
+          int: "a number", float: "a number", type(None): "null"}
+
+
+def kind_of(value: Any) -> str:
+    """A value by its type alone: `a string of 2,048 characters`, `a list`."""
+    kind = _KINDS.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, str):
+        return f"{kind} of {len(value):,} characters"
+    return kind
+
+
+def shown(value: Any, path: JsonPath) -> str:
+    """A config value as a message may show it: credentials by type only; the whole
+    document (which may be a file that is no config at all, `/etc/passwd`) by type;
+    anything else as a short excerpt."""
+    if not path:
+        return kind_of(value)
+    if isinstance(path[-1], str) and _CREDENTIAL_KEY.search(path[-1]):
+        return kind_of(value)
+    return quote(value)
 
 
 def _unknown_key(error: Any, path: JsonPath) -> tuple[JsonPath, str]:
@@ -77,11 +103,11 @@ def _explain(error: Any, object_word: str) -> tuple[JsonPath, str]:
     if "x-message" in schema:
         if validator == "required":
             return path, str(schema["x-message"])
-        return path, f"{schema['x-message']}, got {quote(error.instance)}"
+        return path, f"{schema['x-message']}, got {shown(error.instance, path)}"
     if validator == "type":
         wanted = expected if isinstance(expected, str) else expected[0]
         name = object_word if wanted == "object" else _TYPE_NAMES.get(wanted, wanted)
-        return path, f"must be {name}, got {quote(error.instance)}"
+        return path, f"must be {name}, got {shown(error.instance, path)}"
     if validator == "required":
         missing = [key for key in expected if key not in error.instance]
         return path, f"missing required key {missing[0]!r}" if missing else error.message
@@ -89,15 +115,16 @@ def _explain(error: Any, object_word: str) -> tuple[JsonPath, str]:
         close = difflib.get_close_matches(str(error.instance), [str(v) for v in expected], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return path, (f"must be one of {', '.join(json.dumps(v) for v in expected)}, "
-                      f"got {quote(error.instance)}{hint}")
+                      f"got {shown(error.instance, path)}{hint}")
     if validator in _BOUNDS:
-        return path, f"must be {_BOUNDS[validator]} {expected}, got {quote(error.instance)}"
+        return path, (f"must be {_BOUNDS[validator]} {expected}, "
+                      f"got {shown(error.instance, path)}")
     if validator == "minItems":
         return path, "must not be empty"
     if validator == "minLength":
         return path, "must not be an empty string"
     if validator == "pattern":
-        return path, f"got {quote(error.instance)}, which is not of the expected form"
+        return path, f"got {shown(error.instance, path)}, which is not of the expected form"
     return path, str(error.message)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from cache_gate.findings import Result
+from cache_gate.redaction import mask_credentials, secrets_in
 
 MASK = "***"
 # Query parameters whose values are credentials (?password=..., ?token=...).
@@ -41,6 +42,13 @@ class Redactor:
                 self.add(unquote(found.group(1).partition(":")[2] or found.group(1)))
             return "(malformed URL)"
         netloc = parts.netloc
+        if not netloc:
+            # No `scheme://` (`:password@host:6379`): nothing parsed as user info, so
+            # mask by shape.
+            for secret in secrets_in(url):
+                self.add(unquote(secret))
+                self.add(secret)
+            return mask_credentials(url)
         if "@" in netloc:
             userinfo, _, host = netloc.rpartition("@")
             user, colon, password = userinfo.partition(":")

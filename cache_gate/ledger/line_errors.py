@@ -20,6 +20,8 @@ def describe(exc: Exception) -> str:
     """A bad line's error: which field, and what was wrong with it."""
     if isinstance(exc, UnicodeDecodeError):
         return NOT_UTF8
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
     if isinstance(exc, LineError):
         return str(exc)
     text = str(exc).replace("`", "")

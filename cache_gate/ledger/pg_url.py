@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from cache_gate.errors import InputError
+from cache_gate.redaction import mask_credentials, secrets_in
 
 SCHEMES = ("postgresql", "postgres")
 DEFAULT_TABLE = "LiteLLM_SpendLogs"
@@ -59,7 +60,10 @@ class SpendLogsSource:
 
 def redact(url: str) -> str:
     """The URL with any password (in the user part or a `password=` parameter) as ***."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (an unclosed `[`): masked by shape instead
+        return mask_credentials(url)
     userinfo, at, hosts = parts.netloc.rpartition("@")
     netloc = parts.netloc
     if at and ":" in userinfo:
@@ -78,7 +82,10 @@ def _params(query: str) -> list[tuple[str, str]]:
 
 
 def _secrets(url: str) -> tuple[str, ...]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return tuple(secrets_in(url))
     userinfo, at, _ = parts.netloc.rpartition("@")
     found = []
     if at and ":" in userinfo:

@@ -34,6 +34,7 @@ from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.pg_url import is_postgres_url, redact
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import Window
+from cache_gate.redaction import mask_credentials
 
 CHUNK_BYTES = 1 << 20
 # A longer line is reported as bad and skipped, not read: memory stays bounded.
@@ -42,7 +43,8 @@ OVERLONG = "line longer than 16 MiB: not read"
 # Below this many bytes a second process costs more than it saves.
 PARALLEL_MIN_BYTES = 48 << 20
 BAD_LINE_SAMPLES = 10
-DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, LineError)
+# RecursionError: msgspec's answer to JSON nested deeper than Python's stack allows.
+DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, LineError, RecursionError)
 JSON_BLANK = b" \t\r"
 _format_of = attrgetter("format")
 
@@ -365,30 +367,43 @@ def open_ledger(path: str) -> int:
         raise InputError(f"ledger {redact(path)}: this command reads a JSONL ledger file, "
                          "not a PostgreSQL table")
     ledger = Path(path)
+    # A mistyped URL (`postgresq://user:password@...`) is taken for a path: shown masked.
+    shown = mask_credentials(path)
     try:
         with ledger.open("rb") as handle:
             return os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
-        raise InputError(f"ledger {path} not found: pass --ledger PATH, or set `ledger` "
+        raise InputError(f"ledger {shown} not found: pass --ledger PATH, or set `ledger` "
                          "in [tool.cache-gate]") from None
     except IsADirectoryError:
-        raise InputError(f"ledger {path} is a directory, not a JSONL file") from None
+        raise InputError(f"ledger {shown} is a directory, not a JSONL file") from None
     except PermissionError:
-        raise InputError(f"ledger {path} is not readable (permission denied)") from None
+        raise InputError(f"ledger {shown} is not readable (permission denied)") from None
     except OSError as exc:
-        raise InputError(f"cannot read ledger {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read ledger {shown}: {exc.strerror}") from None
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def cap_jobs(jobs: int | None) -> int | None:
+    """`--jobs` as a run may use it: never more readers than cores (`--jobs 1000` on a
+    small file once forked 999 processes)."""
+    return None if jobs is None else max(1, min(jobs, cores()))
 
 
 def _workers(size: int, jobs: int | None) -> int:
+    """Readers for a ledger of `size` bytes: `jobs` if given, else one per core (at
+    most 8), and one for a small file."""
     if jobs is not None:
         return max(1, jobs)
     if size < PARALLEL_MIN_BYTES:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, min(cores(), 8))
 
 
 def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
@@ -436,10 +451,20 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
     # The whole ledger, always: a window filters records, it never skips bytes (see
     # window.py for why).
     workers = _workers(size, jobs)
-    if workers > 1 and isinstance(make_sink(), MergeableSink):
-        ranges = _read_parallel(path, 0, size, selection, make_sink, workers, descriptive)
-    else:
-        ranges = [_read_range(path, 0, size, selection, make_sink, descriptive)]
+    try:
+        if workers > 1 and isinstance(make_sink(), MergeableSink):
+            ranges = _read_parallel(path, 0, size, selection, make_sink, workers,
+                                    descriptive)
+        else:
+            ranges = [_read_range(path, 0, size, selection, make_sink, descriptive)]
+        return _finish(path, ranges)
+    except OSError as exc:
+        raise InputError(f"ledger {path} could not be read to the end ({exc.strerror}): "
+                         "was it rotated or removed while cache-gate read it? Run again"
+                         ) from None
+
+
+def _finish(path: str, ranges: list[_Range]) -> tuple[Sink, LedgerStats]:
     sink, stats = ranges[0].sink, ranges[0].stats
     for part in ranges[1:]:  # only a MergeableSink is read by several processes
         assert isinstance(sink, MergeableSink) and isinstance(part.sink, MergeableSink)

@@ -209,6 +209,9 @@ def load_yaml(path: Path, display: str, what: str) -> ConfigDocument:
         raise _yaml_error(display, what, exc) from None
     except RecursionError:
         raise InputError(f"{display}: {what} is nested too deeply to read") from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits (int_max_str_digits).
+        raise InputError(f"{display}: {what} holds a number too long to read") from None
 
     def line_of(where: JsonPath) -> int | None:
         for end in range(len(where), -1, -1):
