@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -391,8 +392,16 @@ def doctor(**params: Any) -> None:
     _run_gate(params, build)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # SIGTERM (a CI job cancelled, a timeout) unwinds like an exception, so temporary
+    # files (a piped ledger's copy, render directories) are removed on the way out.
+    del frame
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         cli.main(args=argv, prog_name="cache-gate", standalone_mode=False)
     except click.exceptions.Exit as done:  # --help, --version

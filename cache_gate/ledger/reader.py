@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import os
 import pickle
-import shutil
 import stat
 import sys
 import tempfile
@@ -422,7 +421,18 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 
 @contextlib.contextmanager
 def _seekable(path: str) -> Iterator[str]:
-    if path != "-":
+    if path == "-":
+        try:
+            descriptor = os.dup(sys.stdin.fileno())
+        except (OSError, ValueError):  # a stdin with no descriptor (an embedding caller)
+            with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
+                copy = Path(folder) / "ledger.jsonl"
+                _copy_blocks(iter(lambda: sys.stdin.buffer.read(CHUNK_BYTES), b""), copy,
+                             "standard input")
+                yield str(copy)
+            return
+        mode = os.fstat(descriptor).st_mode
+    else:
         try:
             mode = Path(path).stat().st_mode
         except OSError:
@@ -431,18 +441,56 @@ def _seekable(path: str) -> Iterator[str]:
             open_ledger(path)  # a file, or the clear error for what is there instead
             yield path
             return
+        descriptor = -1
+    shown = "standard input" if path == "-" else mask_credentials(path)
+    if stat.S_ISCHR(mode):
+        # A terminal waits for a person; /dev/zero never ends; /dev/null is empty.
+        if descriptor >= 0:
+            os.close(descriptor)
+        raise InputError(f"ledger {shown} is a terminal or a device, not a ledger: pass "
+                         "--ledger PATH, or pipe the ledger in")
+    if descriptor < 0:
+        # Non-blocking: a FIFO nothing writes to would block the open for ever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
         copy = Path(folder) / "ledger.jsonl"
         try:
-            with copy.open("wb") as out:
-                if path == "-":
-                    shutil.copyfileobj(sys.stdin.buffer, out, CHUNK_BYTES)
-                else:
-                    with Path(path).open("rb") as stream:  # opened once: a pipe is read once
-                        shutil.copyfileobj(stream, out, CHUNK_BYTES)
+            _copy_stream(descriptor, copy, shown)
         except OSError as exc:
-            raise InputError(f"cannot read ledger {path}: {exc.strerror}") from None
+            raise InputError(f"cannot read ledger {shown}: {exc.strerror}") from None
+        finally:
+            os.close(descriptor)
         yield str(copy)
+
+
+# A piped ledger is copied to a temporary file first (the reader seeks): bounded, so
+# that an endless stream cannot fill the disk.
+STREAM_MAX_BYTES = 16 << 30
+# How long a pipe may stay silent before its first byte: a FIFO nobody writes to.
+STREAM_FIRST_BYTE_SECONDS = 30.0
+
+
+def _copy_stream(descriptor: int, copy: Path, shown: str) -> None:
+    import select
+
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLHUP)
+    if not poller.poll(int(STREAM_FIRST_BYTE_SECONDS * 1000)):
+        raise InputError(f"ledger {shown}: nothing was written to it for "
+                         f"{STREAM_FIRST_BYTE_SECONDS:.0f} s (a FIFO with no writer?)")
+    os.set_blocking(descriptor, True)
+    _copy_blocks(iter(lambda: os.read(descriptor, CHUNK_BYTES), b""), copy, shown)
+
+
+def _copy_blocks(blocks: Iterator[bytes], copy: Path, shown: str) -> None:
+    copied = 0
+    with copy.open("wb") as out:
+        for block in blocks:
+            copied += len(block)
+            if copied > STREAM_MAX_BYTES:
+                raise InputError(f"ledger {shown} is over {STREAM_MAX_BYTES:,} bytes: write "
+                                 "it to a file and pass --ledger PATH")
+            out.write(block)
 
 
 def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,13 +94,17 @@ def write_lock(path: Path, document: dict[str, Any]) -> None:
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock document, None when there is no lock yet; LockUnreadable otherwise."""
     try:
-        if path.is_dir():
-            raise LockUnreadable("is a directory")
-        size = path.stat().st_size
+        status = path.stat()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise LockUnreadable(f"cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise LockUnreadable("is a directory")
+    if not stat.S_ISREG(status.st_mode):
+        # A FIFO would block the read for ever; a device could be endless.
+        raise LockUnreadable("is not a regular file")
+    size = status.st_size
     if size > MAX_LOCK_BYTES:
         raise LockUnreadable(f"is {size:,} bytes, over the {MAX_LOCK_BYTES:,}-byte bound")
     try:
@@ -111,8 +116,16 @@ def read_lock(path: Path) -> dict[str, Any] | None:
     except json.JSONDecodeError as exc:
         conflict = " (a merge conflict?)" if "<<<<<<<" in text else ""
         raise LockUnreadable(f"is not valid JSON at line {exc.lineno}{conflict}") from None
+    except RecursionError:
+        raise LockUnreadable("is nested too deeply to be a lock") from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise LockUnreadable("holds a number too long to read") from None
     if not isinstance(document, dict) or not isinstance(document.get("prompts"), dict):
         raise LockUnreadable("is not a cache-gate prompt lock (no \"prompts\" object)")
+    for prompt_id, entry in document["prompts"].items():
+        if not isinstance(entry, dict):
+            raise LockUnreadable(f"has an entry for prompt {prompt_id[:40]!r} that is not an "
+                                 "object")
     version = document.get("lock_version")
     if version != LOCK_VERSION:
         raise LockUnreadable(f"has lock_version {version!r}; this cache-gate reads "

@@ -55,6 +55,8 @@ class Repository:
         """(normalised relative path, real path inside the repository)."""
         if not text.strip():
             raise PathRefused("is an empty path")
+        if "\0" in text:
+            raise PathRefused("contains a NUL character, which no file name can hold")
         if Path(text).is_absolute() or text.startswith("~") or re.match(r"[A-Za-z]:[\\/]",
                                                                          text):
             raise PathRefused("is an absolute path; use a path relative to the repository "
