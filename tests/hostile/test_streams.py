@@ -65,18 +65,18 @@ def test_sigterm_mid_copy_leaves_no_temporary_file(tmp_path: Path) -> None:
     temporary.mkdir()
     fifo = tmp_path / "ledger"
     os.mkfifo(fifo)
-    with subprocess.Popen([sys.executable, "-m", "cache_gate", "kpi", "--ledger", str(fifo)],
-                          env={"PATH": "/usr/bin:/bin", "TMPDIR": str(temporary)},
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
-        with fifo.open("wb") as writer:
-            writer.write(LINE * 1000)
-            writer.flush()
-            deadline = time.monotonic() + 10
-            while not any(temporary.iterdir()) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert any(temporary.iterdir()), "cache-gate never started copying"
-            run.send_signal(signal.SIGTERM)
-            _, err = run.communicate(timeout=10)
+    command = [sys.executable, "-m", "cache_gate", "kpi", "--ledger", str(fifo)]
+    with subprocess.Popen(command, env={"PATH": "/usr/bin:/bin", "TMPDIR": str(temporary)},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run, \
+            fifo.open("wb") as writer:
+        writer.write(LINE * 1000)
+        writer.flush()
+        deadline = time.monotonic() + 10
+        while not any(temporary.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(temporary.iterdir()), "cache-gate never started copying"
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=10)
     assert run.returncode == 128 + signal.SIGTERM
     assert list(temporary.iterdir()) == []
     assert b"Traceback" not in err
