@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from cache_gate import kpis, rules
@@ -13,10 +14,23 @@ from cache_gate.findings import Finding, Result, Severity
 from cache_gate.kpis import KpiResult, Tally
 from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.pg_url import is_postgres_url
-from cache_gate.ledger.reader import LedgerStats, Selection, Sink, scan
+from cache_gate.ledger.reader import LedgerStats, Selection, Sink, cap_jobs, scan
 from cache_gate.ledger.window import make_window
+from cache_gate.reporters.locations import repository_path
 
 TOP_CONTRIBUTORS = 3
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A repository file that findings about something with no file of its own (a
+    PostgreSQL ledger, a Redis URL) are placed at, and what that file is to the reader."""
+
+    path: str
+    role: str
+
+    def note(self, subject: str) -> str:
+        return f" ({subject}; shown at {self.path}, {self.role})"
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,8 @@ class LedgerOptions:
     min_requests: int = 30
     strict: bool = False
     jobs: int | None = None
+    # The repository file findings are placed at when the ledger is not a file.
+    anchor: Anchor | None = None
 
 
 def parse_target(text: str) -> tuple[str, float]:
@@ -45,6 +61,19 @@ def parse_target(text: str) -> tuple[str, float]:
     if not 0 <= value <= 1:
         raise InputError(f"--target {text!r}: a target is a fraction from 0 to 1 (or 0-100%)")
     return name, value
+
+
+def settings_anchor(settings: Settings, manifest: str | None = None) -> Anchor | None:
+    """Where findings go when what they are about is not a file: CI consumers need a
+    file (GitHub code scanning rejects a SARIF result without one, and a URL as one).
+    The settings file configures the gate; without one, the prompt manifest holds the
+    prompts whose caching is judged."""
+    if settings.source != Settings().source:
+        return Anchor(str(repository_path(settings.source)), "the settings file")
+    manifest = manifest or settings.manifest
+    if Path(manifest).is_file():
+        return Anchor(str(repository_path(manifest)), "the prompt manifest")
+    return None
 
 
 def ledger_settings(settings: Settings, params: Mapping[str, Any]) -> LedgerOptions:
@@ -63,7 +92,8 @@ def ledger_settings(settings: Settings, params: Mapping[str, Any]) -> LedgerOpti
         required=frozenset(settings.required),
         min_requests=settings.min_requests if min_requests is None else min_requests,
         strict=params["strict"] or settings.strict,
-        jobs=params["jobs"],
+        jobs=cap_jobs(params["jobs"]),
+        anchor=settings_anchor(settings, params.get("manifest")),
     )
 
 
@@ -109,6 +139,19 @@ def bad_line_findings(stats: LedgerStats, strict: bool) -> list[Finding]:
                                 f"{more} more malformed ledger lines (first "
                                 f"{len(stats.bad)} listed)", hint=rule.fix, key="more"))
     return findings
+
+
+def placed(findings: list[Finding], stats: LedgerStats,
+           options: LedgerOptions) -> list[Finding]:
+    """Findings about a ledger that is a database, moved from its URL (no place a CI
+    consumer can show) to a repository file, saying so; others unchanged."""
+    if stats.source is None:
+        return findings
+    subject = f"ledger {stats.path}, a database"
+    anchor = options.anchor
+    note = anchor.note(subject) if anchor else f" ({subject})"
+    return [replace(finding, path=anchor.path if anchor else None,
+                    message=finding.message + note) for finding in findings]
 
 
 def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
@@ -228,6 +271,7 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
     results, per_workflow = evaluate_all(tally, options)
     findings = bad_line_findings(stats, options.strict)
     findings += kpi_findings(results, per_workflow, tally, options, stats.path)
+    findings = placed(findings, stats, options)
     whole = tally.total()
     hit_rate = kpis.evaluate("prompt_cache_hit_rate", whole, 0, min_requests=0).value
     notes = []

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from cache_gate import kpis, rules
 from cache_gate.config import Settings
 from cache_gate.findings import Finding, Result
-from cache_gate.kpi_gate import LedgerOptions, kpi_result
+from cache_gate.kpi_gate import LedgerOptions, kpi_result, placed
 from cache_gate.kpis import SLOTS, Tally, count
 from cache_gate.ledger.pg_url import is_postgres_url
 from cache_gate.ledger.reader import Sink, scan
@@ -206,7 +206,7 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
     result = kpi_result("report", sink.tally, stats, options)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
     result.findings = [f for f in result.findings if f.rule == "CG206"]
-    result.findings += drift_findings(sink, stats.path)
+    result.findings += placed(drift_findings(sink, stats.path), stats, options)
     days = sorted(sink.by_day.items())
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
               "prompt_cache_hit_rate": _rounded(_rate(sums, "prompt_cache_hit_rate"))}

@@ -59,7 +59,7 @@ def schema_validator(name: str) -> jsonschema.protocols.Validator:
     return validator
 
 
-def schema_errors(name: str, document: object) -> list[str]:
+def schema_errors(name: str, document: Any) -> list[str]:
     """Every violation of the published schema `name`, as `path: message` lines."""
     validator = schema_validator(name)
     return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from cache_gate.ledger.reader import Selection
 
 if TYPE_CHECKING:
     from cache_gate.doctor.redis_target import RedisTarget
+    from cache_gate.kpi_gate import Anchor
     from cache_gate.policy.litellm_config import LiteLLMConfig
 
 DOCTOR_RULES = ("CG401", "CG402", "CG403", "CG404")
@@ -49,11 +50,15 @@ class DoctorOptions:
     ignore: tuple[str, ...] = ()
     selection_source: str = "select/ignore"
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Where a finding about what no repository file names (--redis-url, REDIS_URL,
+    # --proxy-url) is shown when there is no LiteLLM config: see `_placed`.
+    anchor: Anchor | None = None
 
 
 def doctor_options(settings: Settings, params: Mapping[str, Any],
                    environ: Mapping[str, str] | None = None) -> DoctorOptions:
     """Options from the command line over the settings (CLI > settings > defaults)."""
+    from cache_gate.kpi_gate import settings_anchor
     from cache_gate.ledger.window import make_window
 
     defaults = Settings()
@@ -76,6 +81,7 @@ def doctor_options(settings: Settings, params: Mapping[str, Any],
         ignore=tuple(settings.ignore),
         selection_source=f"{settings.source}: select/ignore",
         environ=dict(os.environ if environ is None else environ),
+        anchor=settings_anchor(settings, params.get("manifest")),
     )
 
 
@@ -112,8 +118,27 @@ def _run(options: DoctorOptions, redactor: Redactor) -> Result:
     selection = RuleFilter(DOCTOR_RULES, options.select, options.ignore,
                            options.selection_source)
     report.sections["checked"] = report.checked
-    return Result("doctor", selection.keep(report.findings), {"doctor": report.sections},
+    findings = _placed(report.findings, options)
+    return Result("doctor", selection.keep(findings), {"doctor": report.sections},
                   report.notes)
+
+
+def _placed(findings: list[Finding], options: DoctorOptions) -> list[Finding]:
+    """Findings with no file (a backend named by --redis-url or REDIS_URL, a proxy by
+    --proxy-url) placed at a repository file, saying so: CI consumers need one (GitHub
+    code scanning rejects a SARIF result without a location). The LiteLLM config is
+    the proxy's cache configuration; else the settings file, else the prompt manifest."""
+    from cache_gate.kpi_gate import Anchor
+    from cache_gate.reporters.locations import repository_path
+
+    anchor = options.anchor
+    if options.litellm_config:
+        anchor = Anchor(str(repository_path(options.litellm_config)), "the LiteLLM config")
+    if anchor is None:
+        return findings
+    note = anchor.note("named outside the repository")
+    return [replace(finding, path=anchor.path, message=finding.message + note)
+            if finding.path is None else finding for finding in findings]
 
 
 def _litellm(options: DoctorOptions, redactor: Redactor) -> LiteLLMConfig | None:
