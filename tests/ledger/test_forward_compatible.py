@@ -87,8 +87,8 @@ def test_invalid_utf8_anywhere_is_bad_in_every_run(where: str) -> None:
 
 lines = st.sampled_from([backlog(), anthropic(), openai_chat(), litellm(), claude_code(),
                          backlog(cache_read_input_tokens=5, cache_creation_input_tokens=1)])
-keys = st.sampled_from(sorted(LENIENT_FIELDS) + ["x_new", "input_tokens", "workflow",
-                                                  "cache_hit", "usage", "metadata", "message"])
+keys = st.sampled_from([*sorted(LENIENT_FIELDS), "x_new", "input_tokens", "workflow",
+                        "cache_hit", "usage", "metadata", "message"])
 
 
 @settings(max_examples=300, deadline=None)
