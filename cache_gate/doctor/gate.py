@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cache_gate.config import Settings
+from cache_gate.doctor.bounded import CheckFailed, run_bounded
 from cache_gate.doctor.redaction import Redactor
 from cache_gate.errors import InputError
 from cache_gate.findings import Finding, Result
@@ -158,10 +159,16 @@ def _litellm(options: DoctorOptions, redactor: Redactor) -> LiteLLMConfig | None
     return config
 
 
+def whole_check_seconds(timeout: float) -> float:
+    """One deadline for a whole check (a Redis probe makes a dozen round trips, a
+    proxy ping one request): whatever the server drips, it ends by then."""
+    return 2 * timeout + 0.5
+
+
 def _backend(options: DoctorOptions, litellm: LiteLLMConfig | None, redactor: Redactor,
              report: _Report) -> None:
     from cache_gate.doctor import redis_target
-    from cache_gate.doctor.redis_backend import probe_redis
+    from cache_gate.doctor.redis_backend import BackendProbe, probe_redis
 
     target: RedisTarget | None
     if options.redis_url:
@@ -177,7 +184,16 @@ def _backend(options: DoctorOptions, litellm: LiteLLMConfig | None, redactor: Re
     if target is None:
         report.notes.append(str(reason))
         return
-    probe = probe_redis(target, options.timeout)
+    try:
+        probe, learned = run_bounded(
+            lambda: (probe_redis(target, options.timeout), redactor.known()),
+            deadline_s=whole_check_seconds(options.timeout))
+        redactor.learn(learned)
+    except CheckFailed as failed:
+        probe = BackendProbe(target)
+        probe.details.update({"url": target.display, "source": target.source,
+                              "reachable": False})
+        probe.flag("CG401", str(failed), "bounded")
     report.checked.append("backend")
     report.findings += probe.findings
     if probe.summary:
@@ -187,7 +203,7 @@ def _backend(options: DoctorOptions, litellm: LiteLLMConfig | None, redactor: Re
 
 def _proxy(options: DoctorOptions, litellm: LiteLLMConfig | None, redactor: Redactor,
            report: _Report) -> None:
-    from cache_gate.doctor.proxy import ping_proxy
+    from cache_gate.doctor.proxy import ProxyPing, ping_proxy
 
     key = options.environ.get(MASTER_KEY_ENV)
     if key is None and litellm is not None:
@@ -199,7 +215,16 @@ def _proxy(options: DoctorOptions, litellm: LiteLLMConfig | None, redactor: Reda
         key = options.environ.get(name) if name else configured
         key = key if isinstance(key, str) else None
     assert options.proxy_url is not None
-    ping = ping_proxy(options.proxy_url, key, options.timeout, redactor)
+    url = options.proxy_url
+    redactor.add(key)
+    try:
+        ping, learned = run_bounded(
+            lambda: (ping_proxy(url, key, options.timeout, redactor), redactor.known()),
+            deadline_s=whole_check_seconds(options.timeout))
+        redactor.learn(learned)
+    except CheckFailed as failed:
+        ping = ProxyPing(redactor.url(url))
+        ping.unhealthy(str(failed), "bounded")
     report.checked.append("proxy")
     report.findings += ping.findings
     if not ping.findings:

@@ -69,6 +69,13 @@ class Redactor:
             query = urlencode(pairs, safe="*")
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
+    def known(self) -> frozenset[str]:
+        """The secrets learnt so far (a check run in a child process hands them back)."""
+        return frozenset(self._secrets)
+
+    def learn(self, secrets: frozenset[str]) -> None:
+        self._secrets.update(secrets)
+
     def scrub(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
