@@ -4,6 +4,7 @@ deadline per check, in bounded memory, with a CG401 finding and no traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -64,11 +65,8 @@ def server() -> Iterator[Callable[[Callable[[socket.socket], None]], int]]:
                     conn, _ = listener.accept()
                 except (TimeoutError, OSError):
                     continue
-                with conn:
-                    try:
-                        behaviour(conn)
-                    except OSError:
-                        pass
+                with conn, contextlib.suppress(OSError):
+                    behaviour(conn)
 
         threading.Thread(target=accept, daemon=True).start()
         port: int = listener.getsockname()[1]
