@@ -14,6 +14,9 @@ exceeded. The clock is varied with libfaketime (LD_PRELOAD) where it is installe
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import glob
 import locale
 import os
@@ -247,6 +250,8 @@ def _vary(base: Conditions, varied: Conditions, factor: str) -> Conditions:
 def _execute(command: list[str], cwd: Path, env: dict[str, str],
              timeout: float) -> tuple[bytes, str | None]:
     """(stdout, None) on success; (partial stdout, reason) when the run failed."""
+    _become_subreaper()
+    before = _children()
     try:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -294,12 +299,60 @@ def _execute(command: list[str], cwd: Path, env: dict[str, str],
             reason = f"timed out after {timeout:g} s"
     process.stdout.close()
     process.stderr.close()
+    _reap_descendants(before)
     if reason is None and process.returncode != 0:
         # The last line of stderr says most (an exception's type and message).
         lines = bytes(stderr).decode("utf-8", "replace").strip().splitlines()
         tail = lines[-1].strip()[:STDERR_LINE] if lines else ""
         reason = f"exited with status {process.returncode}" + (f": {tail}" if tail else "")
     return bytes(stdout), reason
+
+
+@functools.cache
+def _become_subreaper() -> bool:
+    """Make this process the one that orphans of a render command are handed to
+    (Linux's PR_SET_CHILD_SUBREAPER), so that a background child, a `setsid` child
+    or a double fork can be found and reaped after the run. False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _children() -> set[int]:
+    """The processes whose parent is this one, from /proc."""
+    mine, found = os.getpid(), set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        fields = status[status.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(mine):
+            found.add(int(entry.name))
+    return found
+
+
+def _reap_descendants(before: set[int]) -> None:
+    """Kill and reap every process the run left behind: its descendants are handed
+    to this process (a subreaper) as their parents die, so repeat until none is left."""
+    for _ in range(100):
+        left = _children() - before
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
