@@ -6,6 +6,7 @@ key or a wrong type is an error that names the key and the file it was set in.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cache_gate.errors import InputError
+from cache_gate.inputs import note_input
 
 KPI_NAMES = (
     "prompt_cache_hit_rate",
@@ -147,6 +149,7 @@ SETTINGS_MAX_BYTES = 1 << 20
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
+            note_input(path, os.fstat(handle.fileno()))
             data = handle.read(SETTINGS_MAX_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read settings file {path}: {exc.strerror}") from None

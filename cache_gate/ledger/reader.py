@@ -27,6 +27,7 @@ from typing import BinaryIO, NamedTuple, Protocol, Self, runtime_checkable
 import msgspec
 
 from cache_gate.errors import InputError
+from cache_gate.inputs import note_input
 from cache_gate.ledger.formats import normalise, normalise_plain, read_line
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
@@ -370,7 +371,9 @@ def open_ledger(path: str) -> int:
     shown = mask_credentials(path)
     try:
         with ledger.open("rb") as handle:
-            return os.fstat(handle.fileno()).st_size
+            info = os.fstat(handle.fileno())
+            note_input(path, info)
+            return info.st_size
     except FileNotFoundError:
         raise InputError(f"ledger {shown} not found: pass --ledger PATH, or set `ledger` "
                          "in [tool.cache-gate]") from None

@@ -15,6 +15,7 @@ from typing import Any
 
 from cache_gate.errors import InputError
 from cache_gate.findings import Severity
+from cache_gate.inputs import note_input
 from cache_gate.manifest.positions import JsonPath, JsonPositions, format_path
 from cache_gate.manifest.repository import MAX_PROMPT_FILE_BYTES, Repository
 from cache_gate.manifest.schema import validate_manifest
@@ -73,7 +74,9 @@ def _read_text(path: Path, display: str) -> str:
         raise InputError(f"manifest {display} is {info.st_size:,} bytes, over the "
                          f"{MAX_PROMPT_FILE_BYTES:,}-byte bound")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            note_input(path, info)
+            data = handle.read(MAX_PROMPT_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read manifest {display}: {exc.strerror}") from None
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cache_gate.atomic import replace_atomically
+from cache_gate.inputs import note_input
 from cache_gate.manifest.assemble import AssembledBlock, AssembledPrompt, Part
 from cache_gate.manifest.tokens import ESTIMATOR
 
@@ -109,6 +110,7 @@ def read_lock(path: Path) -> dict[str, Any] | None:
         raise LockUnreadable(f"is {size:,} bytes, over the {MAX_LOCK_BYTES:,}-byte bound")
     try:
         text = path.read_text(encoding="utf-8")
+        note_input(path, status)
     except (OSError, UnicodeDecodeError) as exc:
         raise LockUnreadable(f"cannot be read: {exc}") from None
     try:

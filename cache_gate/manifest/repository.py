@@ -16,6 +16,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from cache_gate.inputs import note_input
+
 MAX_PROMPT_FILE_BYTES = 8 * 1024 * 1024
 MAX_GLOB_MATCHES = 1000
 
@@ -104,6 +106,7 @@ class Repository:
                               "(larger than any model's context window)")
         try:
             with real.open("rb") as handle:
+                note_input(real, info)
                 data = handle.read(MAX_PROMPT_FILE_BYTES + 1)
         except OSError as exc:
             raise PathRefused(f"cannot be read: {exc.strerror}") from None

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from cache_gate.errors import InputError
+from cache_gate.inputs import note_input
 from cache_gate.manifest.positions import JsonPath, JsonPositions
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -71,6 +72,7 @@ def read_config_text(path: Path, display: str, what: str) -> str:
         raise InputError(f"{what} {display} is not a regular file")
     try:
         with path.open("rb") as handle:
+            note_input(path, info)
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read {what} {display}: {exc.strerror}") from None

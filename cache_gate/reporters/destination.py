@@ -12,10 +12,19 @@ from pathlib import Path
 
 from cache_gate.atomic import replace_atomically
 from cache_gate.errors import InputError
+from cache_gate.inputs import input_at
 
 
 def write_report(target: Path, text: str) -> None:
-    """Write `text` to `target`, or raise InputError saying why it cannot be written."""
+    """Write `text` to `target`, or raise InputError saying why it cannot be written.
+
+    Never over a file this run read (the ledger, the manifest, a prompt file, the
+    lock, a settings or config file): a report takes no input's place."""
+    read = input_at(target)
+    if read is not None:
+        which = "" if read == str(target) else f" ({read})"
+        raise InputError(f"refusing to write the report to {target}: it is an input of "
+                         f"this run{which}; pick another path")
     data = text.encode("utf-8")
     try:
         mode = target.stat().st_mode
