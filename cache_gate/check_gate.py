@@ -66,7 +66,17 @@ GATES: tuple[Gate, ...] = (
 
 
 def _exists(path: str) -> bool:
-    return "://" in path or Path(path).exists()
+    """Whether an input is there; one that is there but cannot be looked at (a
+    directory without search permission) counts as there, so its gate says why."""
+    if "://" in path:
+        return True
+    try:
+        Path(path).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError):  # permission denied, a NUL in the name, ...
+        return True
+    return True
 
 
 def run_check(settings: Settings, params: Params, gates: tuple[Gate, ...] = GATES) -> Result:
