@@ -94,26 +94,41 @@ def ledger_options(command: F) -> F:
 
 
 def _emit(result: Result, params: dict[str, Any]) -> int:
+    """Report the result where it was asked for; return the exit code.
+
+    Every report leaves through `guard_lines`, whatever its format or destination: a
+    CI log (or a later step that prints a report file) must never run a workflow
+    command that came from input data.
+    """
     from cache_gate import reporters
+    from cache_gate.redaction import environment_secrets, scrub_secrets
+    from cache_gate.reporters.neutralise import guard_lines, terminal
     from cache_gate.reporters.text import verdict
+
+    secrets = environment_secrets()
+
+    def report(report_format: str) -> str:
+        rendered = reporters.get(report_format)(result, context)
+        return guard_lines(scrub_secrets(rendered, secrets), report_format)
 
     code = int(result.exit_code(exit_zero=params["exit_zero"]))
     no_color = params["no_color"] or "NO_COLOR" in os.environ
     color = not no_color and sys.stdout.isatty()
     context = reporters.RenderContext(code, color, params["verbose"] - params["quiet"])
     report_format = params["report_format"] or _default_format()
-    text = reporters.get(report_format)(result, context)
+    text = report(report_format)
     if report_format == "github":
         from cache_gate.reporters.github import write_step_summary
 
         write_step_summary(result, context)
     extra = [_report_target(spec) for spec in params["extra_reports"]]
     for extra_format, target in extra:
-        _write_report(target, reporters.get(extra_format)(result, context))
+        _write_report(target, report(extra_format))
     if params["output"]:
         target = Path(params["output"])
         _write_report(target, text)
-        click.echo(verdict(result, context) + f" - report written to {target}")
+        click.echo(guard_lines(f"{verdict(result, context)} - report written to "
+                               f"{terminal(str(target))}\n"), nl=False)
     else:
         click.echo(text, nl=False)
     return code
@@ -149,7 +164,7 @@ def _run(gate: Callable[[], int]) -> None:
     try:
         code = gate()
     except InputError as exc:
-        click.echo(f"cache-gate: error: {exc}", err=True)
+        _error(str(exc))
         code = 2
     except BrokenPipeError:
         # Reader of our output went away (e.g. `| head`): not an error of ours.
@@ -160,11 +175,20 @@ def _run(gate: Callable[[], int]) -> None:
         # exception's text may hold input data, so only its type and place are shown.
         if os.environ.get("CACHE_GATE_DEBUG") == "1":
             raise
-        click.echo(f"cache-gate: error: internal error ({_where(exc)}): nothing was "
-                   "decided; please report it (CACHE_GATE_DEBUG=1 shows the traceback)",
-                   err=True)
+        _error(f"internal error ({_where(exc)}): nothing was decided; please report it "
+               "(CACHE_GATE_DEBUG=1 shows the traceback)")
         code = 2
     sys.exit(code)
+
+
+def _error(message: str) -> None:
+    """One line on stderr: the runner reads stderr for workflow commands too, and a
+    message may quote a file name or a value from the input."""
+    from cache_gate.redaction import environment_secrets, scrub_secrets
+    from cache_gate.reporters.neutralise import guard_lines, terminal
+
+    shown = terminal(scrub_secrets(message, environment_secrets()))
+    click.echo(guard_lines(f"cache-gate: error: {shown}\n"), err=True, nl=False)
 
 
 def _where(exc: BaseException) -> str:
@@ -413,10 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         # One line, as for every other error, with where to read more.
         message = " ".join(exc.format_message().split())
         command = exc.ctx.command_path if exc.ctx is not None else "cache-gate"
-        click.echo(f"cache-gate: error: {message} (see '{command} --help')", err=True)
+        _error(f"{message} (see '{command} --help')")
         return 2
     except click.ClickException as exc:
-        click.echo(f"cache-gate: error: {' '.join(exc.format_message().split())}", err=True)
+        _error(" ".join(exc.format_message().split()))
         return 2
     except click.Abort:
         click.echo("cache-gate: interrupted", err=True)

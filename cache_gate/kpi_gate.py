@@ -16,7 +16,6 @@ from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.pg_url import is_postgres_url
 from cache_gate.ledger.reader import LedgerStats, Selection, Sink, cap_jobs, scan
 from cache_gate.ledger.window import make_window
-from cache_gate.reporters.locations import repository_path
 
 TOP_CONTRIBUTORS = 3
 
@@ -31,6 +30,16 @@ class Anchor:
 
     def note(self, subject: str) -> str:
         return f" ({subject}; shown at {self.path}, {self.role})"
+
+    @classmethod
+    def at(cls, path: str, role: str) -> Anchor:
+        """An anchor at `path`, relative to the working directory when inside it, as
+        every finding's path is (the reporters make it relative to the checkout)."""
+        absolute = Path(path).absolute()
+        try:
+            return cls(absolute.relative_to(Path.cwd()).as_posix(), role)
+        except ValueError:
+            return cls(str(absolute), role)
 
 
 @dataclass(frozen=True)
@@ -69,10 +78,10 @@ def settings_anchor(settings: Settings, manifest: str | None = None) -> Anchor |
     The settings file configures the gate; without one, the prompt manifest holds the
     prompts whose caching is judged."""
     if settings.source != Settings().source:
-        return Anchor(str(repository_path(settings.source)), "the settings file")
+        return Anchor.at(settings.source, "the settings file")
     manifest = manifest or settings.manifest
     if Path(manifest).is_file():
-        return Anchor(str(repository_path(manifest)), "the prompt manifest")
+        return Anchor.at(manifest, "the prompt manifest")
     return None
 
 

@@ -47,3 +47,39 @@ def mask_credentials(text: str) -> str:
 
     text = _USER_INFO.sub(user_info, text)
     return _SECRET_PARAMETER.sub(lambda match: match.group("name") + MASK, text)
+
+
+# Environment variables whose values are credentials (REDIS_PASSWORD, GITHUB_TOKEN,
+# LITELLM_MASTER_KEY, DATABASE_URL's password is masked by shape instead).
+_CREDENTIAL_VARIABLE = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|master_?key|"
+                                  r"credentials?|private_?key)$")
+# Shorter values are too likely to be ordinary words to scrub from a report.
+_SECRET_MIN_LENGTH = 8
+
+
+def environment_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of credential-named environment variables, longest first."""
+    import os
+
+    variables = os.environ if environ is None else environ
+    found = {value for name, value in variables.items()
+             if _CREDENTIAL_VARIABLE.search(name) and len(value) >= _SECRET_MIN_LENGTH}
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub_secrets(text: str, secrets: list[str]) -> str:
+    """`text` with every known secret and every URL-like credential masked: the one
+    pass all of cache-gate's output goes through."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return mask_url_credentials(text)
+
+
+# Only `scheme://user:password@`: in finished reports the shape must be unmistakable
+# (a CG106 message may quote a `user@host:~$` prompt, which is no credential).
+_URL_PASSWORD = re.compile(r"(?P<lead>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"<>]*:)"
+                           r"[^\s@/'\"<>]+@")
+
+
+def mask_url_credentials(text: str) -> str:
+    return _URL_PASSWORD.sub(lambda match: f"{match.group('lead')}{MASK}@", text)

@@ -130,11 +130,12 @@ def _placed(findings: list[Finding], options: DoctorOptions) -> list[Finding]:
     code scanning rejects a SARIF result without a location). The LiteLLM config is
     the proxy's cache configuration; else the settings file, else the prompt manifest."""
     from cache_gate.kpi_gate import Anchor
-    from cache_gate.reporters.locations import repository_path
 
     anchor = options.anchor
     if options.litellm_config:
-        anchor = Anchor(str(repository_path(options.litellm_config)), "the LiteLLM config")
+        # As given, relative to the working directory like every finding's path: the
+        # reporters make paths relative to the checkout.
+        anchor = Anchor.at(options.litellm_config, "the LiteLLM config")
     if anchor is None:
         return findings
     note = anchor.note("named outside the repository")

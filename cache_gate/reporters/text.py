@@ -1,4 +1,9 @@
-"""`--format text`: what a person reads in a terminal or a CI log."""
+"""`--format text`: what a person reads in a terminal or a CI log.
+
+Every field that comes from input (paths, prompt ids, workflow names, messages, the
+gates' notes) goes through `neutralise.terminal`: a file name cannot clear the screen,
+start a line, or reorder the text around it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import click
 from cache_gate.config import KPI_LABELS
 from cache_gate.findings import Finding, Result, Severity, sort_findings
 from cache_gate.reporters import RenderContext
+from cache_gate.reporters.neutralise import terminal
 
 _MARKS = {"pass": ("✔", "green"), "fail": ("✘", "red"), "n/a": ("·", None),
           "insufficient": ("?", "yellow")}
@@ -53,29 +59,32 @@ def _kpi_rows(rows: dict[str, dict[str, Any]], context: RenderContext, indent: s
 
 
 def _ledger_line(ledger: dict[str, Any]) -> str:
-    formats = ", ".join(f"{name} {count:,}" for name, count in ledger["formats"].items())
+    formats = ", ".join(f"{terminal(name)} {count:,}"
+                        for name, count in ledger["formats"].items())
     window = ledger["window"]
     span = ""
     if window["since"] or window["until"]:
-        span = f"; window {window['since'] or '…'} → {window['until'] or '…'}"
+        span = (f"; window {terminal(str(window['since'] or '…'))} → "
+                f"{terminal(str(window['until'] or '…'))}")
         if window["undated_excluded"]:
             span += f" ({window['undated_excluded']:,} undated records excluded)"
     count = ledger["bad_lines"]
     bad = f"; {count:,} malformed line{'s' * (count != 1)}" if count else ""
-    return (f"ledger {ledger['path']}: {ledger['records']:,} requests"
+    return (f"ledger {terminal(str(ledger['path']))}: {ledger['records']:,} requests"
             f"{f' ({formats})' if formats else ''}{span}{bad}")
 
 
 def _finding(finding: Finding, context: RenderContext) -> str:
-    place = finding.path or ""
+    place = terminal(finding.path or "")
     if finding.line:
         place += f":{finding.line}"
     place = f"{place}: " if place else ""
     severity = _style(finding.severity.value, _SEVERITY_COLORS[finding.severity], context)
-    prompt = f" [prompt {finding.prompt_id}]" if finding.prompt_id else ""
-    line = f"{place}{finding.rule} {finding.name} {severity}{prompt}: {finding.message}"
+    prompt = f" [prompt {terminal(finding.prompt_id)}]" if finding.prompt_id else ""
+    line = (f"{place}{finding.rule} {finding.name} {severity}{prompt}: "
+            f"{terminal(finding.message)}")
     if finding.hint:
-        line += f"\n    fix: {finding.hint}"
+        line += f"\n    fix: {terminal(finding.hint)}"
     return line
 
 
@@ -87,7 +96,7 @@ def render(result: Result, context: RenderContext) -> str:
     if "kpis" in sections:
         lines.extend(_kpi_rows(sections["kpis"], context, "  "))
         for workflow, rows in sections.get("workflow_kpis", {}).items():
-            lines.append(f"  workflow {workflow} (its own targets):")
+            lines.append(f"  workflow {terminal(workflow)} (its own targets):")
             lines.extend(_kpi_rows(rows, context, "    "))
     findings = sort_findings(result.findings)
     if context.verbosity < 0:
@@ -97,6 +106,7 @@ def render(result: Result, context: RenderContext) -> str:
         lines.extend(_finding(finding, context) for finding in findings)
     if result.notes and context.verbosity >= 0:
         lines.append("")
-        lines.extend(result.notes)
+        # A gate renders its notes with data in them: each note is one line.
+        lines.extend(terminal(note) for note in result.notes)
     lines.append(verdict(result, context))
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -150,3 +150,24 @@ def test_an_unexpected_failure_is_one_line_without_its_text(
     err = capsys.readouterr().err
     assert err.startswith("cache-gate: error: internal error (ValueError")
     assert SECRET not in err and err.count("\n") == 1
+
+
+def test_stderr_carries_no_workflow_command_and_no_control_byte(tmp_path: Path) -> None:
+    from tests.github_runner import commands
+
+    done = cache_gate(tmp_path, "kpi", "--ledger", "x\n::error file=a::injected\x1b]0;t\x07")
+    assert done.returncode == 2
+    assert commands(done.stderr) == []
+    assert "\x1b" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_secret_in_the_environment_is_never_printed(tmp_path: Path) -> None:
+    """A credential-named variable's value is scrubbed from every output, whatever
+    path it takes there (here: a ledger path that echoes it)."""
+    token = "ghp_" + "x" * 20
+    done = subprocess.run([sys.executable, "-m", "cache_gate", "kpi", "--ledger",
+                           f"/nowhere/{token}.jsonl"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": token})
+    assert done.returncode == 2 and token not in done.stdout + done.stderr
+    assert "/nowhere/***.jsonl" in done.stderr

@@ -1,6 +1,6 @@
 """Every reporter on one fixed Result: golden output, and each format checked by its
-real consumer's rules (JUnit XML, GitHub's escaping, GitLab's keys; SARIF in
-test_sarif.py).
+real consumer's rules (JUnit XML, GitLab's keys; SARIF in test_sarif.py, the GitHub
+format, with the Actions runner as its consumer, in test_github.py).
 
 Regenerate the golden files after an intended change with
     CACHE_GATE_UPDATE_GOLDEN=1 python -m pytest tests/reporters
@@ -18,10 +18,9 @@ import pytest
 from cache_gate import __version__, reporters
 from cache_gate.findings import Finding, Result, Severity
 from cache_gate.reporters import RenderContext
-from cache_gate.reporters.github import annotation, escape_property, write_step_summary
 
 GOLDEN = Path(__file__).parent / "golden"
-FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit", "markdown")
+FORMATS = ("text", "json", "gitlab", "sarif", "junit", "markdown")
 
 
 def sample() -> Result:
@@ -103,26 +102,6 @@ def test_gitlab_code_quality_issues() -> None:
     fingerprints = [issue["fingerprint"] for issue in issues]
     assert len(set(fingerprints)) == len(fingerprints)  # unique, even for a repeated finding
     assert fingerprints == [i["fingerprint"] for i in json.loads(render("gitlab"))]  # stable
-
-
-def test_github_annotations_are_escaped() -> None:
-    finding = sample().findings[2]
-    assert annotation(finding) == (
-        "::error file=prompts/system%2C v2.md,line=3,title=CG101 timestamp-literal::"
-        "[prompt implementer] a date in the stable prefix: 100%25 sure it's 2026-11-26"
-        "%0AFix: Move it after the cache breakpoint.")
-    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
-
-
-def test_github_step_summary_is_appended(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    summary = tmp_path / "summary.md"
-    summary.write_text("earlier step\n")
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    write_step_summary(sample(), RenderContext(exit_code=1))
-    text = summary.read_text()
-    assert text.startswith("earlier step\n### cache-gate kpi: ❌ failed")
-    assert "```mermaid" in text
 
 
 def test_markdown_puts_the_verdict_first_and_charts_the_trend() -> None:
