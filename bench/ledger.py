@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,7 +106,9 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cache_gate = shutil.which("cache-gate") or sys.exit("cache-gate is not installed")
+    cache_gate = str(Path(sys.executable).with_name("cache-gate"))
+    if not Path(cache_gate).exists():  # the environment running this script, not PATH
+        sys.exit(f"cache-gate is not installed beside {sys.executable}")
     DATA.mkdir(exist_ok=True)
     ledger = DATA / f"backlog-{args.records}.jsonl"
     if not ledger.exists():
