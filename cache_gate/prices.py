@@ -3,17 +3,31 @@
 Savings are an estimate: every token read from the cache would otherwise have
 been billed at the base input price; reads cost 0.1x of it, and writing the
 cache costs 0.25x extra (5-minute TTL) or 1x extra (1-hour TTL).
+
+`cache_gate/data/prices.json` has the same shape as the minimums table
+(`cache_gate.models`): per model an `anthropic` price and, where a platform's own
+price differs, a `bedrock` or `vertex` one, each with its source and the date it was
+checked. The platform comes from the model id; a platform without a price of its
+own is billed at the Anthropic price.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
-from cache_gate.models import normalise_model_id
+from cache_gate.models import (
+    ANTHROPIC,
+    PlatformFigure,
+    figure_for,
+    normalise_model_id,
+    platform_of,
+    read_data_file,
+    read_figures,
+)
+
+DATA_FILE = "prices.json"
 
 
 @dataclass(frozen=True)
@@ -25,13 +39,17 @@ class Multipliers:
 
 @dataclass(frozen=True)
 class PriceTable:
-    """Base input price in USD per million tokens, by normalised model id."""
+    """Base input price in USD per million tokens, by normalised model id and platform."""
 
-    per_mtok: Mapping[str, float]
+    per_mtok: Mapping[str, Mapping[str, PlatformFigure]]
     multipliers: Multipliers
 
     def price(self, model: str | None) -> float | None:
-        return None if model is None else self.per_mtok.get(normalise_model_id(model))
+        if model is None:
+            return None
+        figure = figure_for(self.per_mtok.get(normalise_model_id(model), {}),
+                            platform_of(model))
+        return None if figure is None else figure.value
 
     def saved_usd(self, price: float, read: int, write_5m: int, write_1h: int) -> float:
         """What the reads saved, less what the writes cost beyond the base price."""
@@ -41,18 +59,18 @@ class PriceTable:
 
 
 @cache
-def _shipped() -> tuple[dict[str, float], Multipliers]:
-    text = resources.files("cache_gate").joinpath("data", "prices.json").read_text("utf-8")
-    document = json.loads(text)
-    prices = {normalise_model_id(model): float(usd) for model, usd in
-              document["models"].items()}
-    return prices, Multipliers(**document["multipliers"])
+def _shipped() -> tuple[dict[str, dict[str, PlatformFigure]], Multipliers]:
+    document = read_data_file(DATA_FILE)
+    return read_figures(document, "usd_per_mtok"), Multipliers(**document["multipliers"])
 
 
-def load_prices(overrides: Mapping[str, float] | None = None) -> PriceTable:
-    """The shipped table, with `overrides` (Settings.prices) taking precedence."""
+def load_prices(overrides: Mapping[str, float] | None = None,
+                overrides_source: str = "settings") -> PriceTable:
+    """The shipped table, with `overrides` (Settings.prices) taking precedence everywhere."""
     prices, multipliers = _shipped()
-    table = dict(prices)
-    table.update({normalise_model_id(model): float(usd)
-                  for model, usd in (overrides or {}).items()})
+    table: dict[str, Mapping[str, PlatformFigure]] = dict(prices)
+    for model, usd in (overrides or {}).items():
+        # One price for every platform: the Anthropic entry is every platform's fallback.
+        table[normalise_model_id(model)] = {
+            ANTHROPIC: PlatformFigure(float(usd), overrides_source, "")}
     return PriceTable(table, multipliers)

@@ -2,18 +2,24 @@
 
 `llmOps.cachePolicy.stablePrefixMinTokens` is the length from which the toolkit
 marks a stable prefix for caching. Each model has its own minimum cacheable
-prompt length (1,024 tokens for Sonnet 4.5 and 4.6, 4,096 for Haiku 4.5 and Opus
-4.5: the table ships in `cache_gate/data/model_minimums.json`, overridable with
-`[tool.cache-gate.model-minimums]`). When the setting is below the minimum of a
-model the routing sends requests to, every prefix in between carries a cache
-breakpoint and is processed without caching, silently: an error.
+prompt length, which can differ between platforms (1,024 tokens for Sonnet 4.5 and
+4.6, 4,096 for Haiku 4.5 and Opus 4.5; Opus 4.7 2,048 on the Anthropic API but 4,096
+on Bedrock: the table ships in `cache_gate/data/model_minimums.json` with the source
+of every figure, overridable with `[tool.cache-gate.model-minimums]`). When the
+setting is below the minimum of a model the routing sends requests to, every prefix
+in between carries a cache breakpoint and is processed without caching, silently:
+an error.
 
 "The routing" is `llmOps.routing` (each `entryModel*` and `escalationModel`, the
 toolkit's default alias where a key is absent). An alias such as `cheap` is
 resolved through the LiteLLM `model_list` (every deployment of it); without a
 LiteLLM config, only routing values that are model ids themselves can be checked.
 Models with no known minimum (local or non-Anthropic models) are listed as not
-checked.
+checked. The platform is read from the model id (`bedrock/...` and
+`us.anthropic.claude-...` are Bedrock, `vertex_ai/...` and `claude-...@20251001`
+Vertex AI, anything else the Anthropic API); one model routed through two platforms
+is checked on each, and the message names the platform when it is not the Anthropic
+API ("claude-haiku-4-5 on Bedrock").
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from fnmatch import fnmatchcase
 
 from cache_gate.findings import Finding
 from cache_gate.manifest.positions import format_path
-from cache_gate.models import normalise_model_id
+from cache_gate.models import ANTHROPIC, described, normalise_model_id, platform_of
 from cache_gate.policy.engine import PolicyInputs, flag
 
 
@@ -39,7 +45,15 @@ class RoutedModel:
 
     def to_json(self) -> dict[str, object]:
         return {"model": self.model, "normalised": normalise_model_id(self.model),
-                "minimum_tokens": self.minimum, "via": self.via, "routing": self.routes}
+                "platform": platform_of(self.model), "minimum_tokens": self.minimum,
+                "via": self.via, "routing": self.routes}
+
+    @property
+    def key(self) -> str:
+        """The finding's identity: the canonical id, and the platform off the Anthropic API."""
+        name = normalise_model_id(self.model)
+        platform = platform_of(self.model)
+        return name if platform == ANTHROPIC else f"{name}@{platform}"
 
 
 def routed_models(inputs: PolicyInputs) -> list[RoutedModel]:
@@ -47,7 +61,7 @@ def routed_models(inputs: PolicyInputs) -> list[RoutedModel]:
     backlog, litellm, minimums = inputs.backlog, inputs.litellm, inputs.minimums
     if backlog is None:
         return []
-    found: dict[str, RoutedModel] = {}
+    found: dict[tuple[str, str], RoutedModel] = {}
     unresolved: dict[str, list[str]] = {}
     wildcard: dict[str, list[str]] = {}
     for route in backlog.routes:
@@ -68,7 +82,7 @@ def routed_models(inputs: PolicyInputs) -> list[RoutedModel]:
             unresolved.setdefault(route.alias, []).append(label)
             continue
         for model, via in targets:
-            key = normalise_model_id(model)
+            key = (normalise_model_id(model), platform_of(model))
             entry = found.get(key)
             if entry is None:
                 entry = found[key] = RoutedModel(model, minimums.minimum_for(model), via)
@@ -120,11 +134,11 @@ def check(inputs: PolicyInputs) -> Iterator[Finding]:
         yield flag(
             "CG306",
             f"{setting.described} is below the {entry.minimum:,}-token minimum cacheable "
-            f"prompt of {normalise_model_id(entry.model)}, which {', '.join(entry.routes)} "
+            f"prompt of {described(entry.model)}, which {', '.join(entry.routes)} "
             f"send{'s' * (len(entry.routes) == 1)} to ({entry.via}): a stable prefix of "
             f"{setting.value:,} to {entry.minimum - 1:,} tokens gets a cache breakpoint and "
             "is silently never cached",
             path=backlog.document.display, line=backlog.line_of(setting.path),
-            key=normalise_model_id(entry.model),
+            key=entry.key,
             hint=f"Raise stablePrefixMinTokens to {needed} (the largest minimum among the "
                  "routed models), or route those phases to a model with a lower minimum.")

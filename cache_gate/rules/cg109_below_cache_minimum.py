@@ -2,16 +2,23 @@
 
 Providers cache a prefix only from a minimum length on, and a shorter one is
 processed without caching and without any error: the `cache_control` marker is
-silently ignored. The minimum depends on the model (Anthropic, in tokens: 4096 for
-Opus 4.6, Opus 4.5 and Haiku 4.5; 2048 for Haiku 3.5 and Haiku 3; 1024 for the
-Sonnet models, Opus 4.1 and Opus 4). The table ships in
-`cache_gate/data/model_minimums.json`; the `model-minimums` table of the settings
-overrides or extends it (e.g. for a LiteLLM alias).
+silently ignored. The minimum depends on the model and on the platform that serves
+it (Anthropic, in tokens: 512 for Opus 5, Fable 5 and Mythos 5; 1,024 for Opus 4.8,
+Sonnet 5, Sonnet 4.6 and 4.5, Opus 4.1 and 4; 2,048 for Opus 4.7, Mythos Preview and
+Haiku 3.5; 4,096 for Opus 4.6, Opus 4.5 and Haiku 4.5. Bedrock publishes its own:
+4,096 for Opus 4.7 and Mythos Preview). The table ships in
+`cache_gate/data/model_minimums.json`, with the source of every figure; the
+`model-minimums` table of the settings overrides or extends it on every platform
+(e.g. for a LiteLLM alias).
 
 The prompt's `model` (else the manifest's `defaults.model`) selects the minimum;
 ids are matched with or without provider prefix and date suffix
 (`anthropic/claude-haiku-4-5`, `claude-haiku-4-5-20251001`,
-`us.anthropic.claude-haiku-4-5-20251001-v1:0`).
+`us.anthropic.claude-haiku-4-5-20251001-v1:0`). The id also names the platform:
+`bedrock/...` and Bedrock ids (`anthropic.claude-...`, `us.anthropic.claude-...`) are
+Bedrock, `vertex_ai/...` and `claude-...@20251001` are Vertex AI, anything else the
+Anthropic API; a platform with no figure of its own uses the Anthropic one, and the
+message names the platform when it is not the Anthropic API.
 
 Token counts are estimates (cache-gate has no tokenizer; see "Token estimates" in
 the README). So as not to cry wolf, the rule fires only when the estimate plus a
@@ -36,6 +43,7 @@ from collections.abc import Iterator
 
 from cache_gate.manifest.assemble import AssembledPrompt
 from cache_gate.manifest.tokens import MARGIN, approx
+from cache_gate.models import ANTHROPIC, described, platform_of
 from cache_gate.rules.context import LintContext
 from cache_gate.rules.problem import Problem
 
@@ -59,11 +67,19 @@ def check_prompt(prompt: AssembledPrompt, context: LintContext) -> Iterator[Prob
         yield context.manifest.problem(
             spec.path,
             f"stable prefix {approx(tokens)} tokens (estimated; {approx(upper)} with a "
-            f"{MARGIN:.0%} margin) is below {spec.model}'s minimum of {minimum:,} "
-            "cacheable tokens: the provider silently skips caching it",
+            f"{MARGIN:.0%} margin) is below "
+            f"{_minimum_of(spec.model, f'{minimum:,} cacheable tokens')}: the provider "
+            "silently skips caching it",
             key=f"{spec.model} below {minimum}")
     elif tokens < minimum:
         context.notes.append(
             f"prompt {spec.id}: stable prefix {approx(tokens)} tokens (estimated) is close "
-            f"to {spec.model}'s minimum of {minimum:,}; within the estimate's margin, so "
+            f"to {_minimum_of(spec.model, f'{minimum:,}')}; within the estimate's margin, so "
             "not reported. Check with the provider's token counting API.")
+
+
+def _minimum_of(model: str, amount: str) -> str:
+    """`model`'s minimum for messages, naming the platform where it is not the Anthropic API."""
+    if platform_of(model) == ANTHROPIC:
+        return f"{model}'s minimum of {amount}"
+    return f"the minimum of {amount} for {described(model)} ({model})"

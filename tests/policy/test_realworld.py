@@ -36,8 +36,12 @@ def line_of(path: Path, text: str) -> int:
                 if text in line)
 
 
-@pytest.mark.parametrize("proxy", [DOCKER, TEMPLATE], ids=["docker", "template"])
-def test_the_preset_routes_implementation_to_haiku_below_its_minimum(proxy: Path) -> None:
+# The docker config reaches Haiku through Bedrock, the template through the Anthropic API.
+@pytest.mark.parametrize(("proxy", "haiku"), [
+    (DOCKER, "claude-haiku-4-5 on Bedrock"), (TEMPLATE, "claude-haiku-4-5"),
+], ids=["docker", "template"])
+def test_the_preset_routes_implementation_to_haiku_below_its_minimum(proxy: Path,
+                                                                     haiku: str) -> None:
     need(PRESET, proxy)
     code, document = policy_json("--config", str(PRESET), "--litellm-config", str(proxy))
     assert code == 1
@@ -47,7 +51,7 @@ def test_the_preset_routes_implementation_to_haiku_below_its_minimum(proxy: Path
     assert finding["line"] == line_of(PRESET, '"stablePrefixMinTokens"')
     message = finding["message"]
     assert message.startswith("llmOps.cachePolicy.stablePrefixMinTokens 2048 is below the "
-                              "4,096-token minimum cacheable prompt of claude-haiku-4-5, which "
+                              f"4,096-token minimum cacheable prompt of {haiku}, which "
                               "llmOps.routing.entryModelImplement sends to (cheap → ")
     assert "haiku-4-5" in message.split("cheap → ")[1]
     assert "Raise stablePrefixMinTokens to 4096" in finding["hint"]

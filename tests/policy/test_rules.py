@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,6 +140,49 @@ def test_every_deployment_of_an_alias_is_checked(tmp_path: Path) -> None:
     models = {m["normalised"]: m["minimum_tokens"]
               for m in document["policy"]["routed_models"]}
     assert models == {"claude-haiku-4-5": 4096, "claude-sonnet-4-6": 1024}
+
+
+def _all_to_cheap(stable_prefix_min_tokens: int) -> dict[str, Any]:
+    backlog = backlog_config(stable_prefix_min_tokens)
+    backlog["llmOps"]["routing"] = dict.fromkeys(backlog["llmOps"]["routing"], "cheap")
+    return backlog
+
+
+def _opus_47_on(*models: str) -> dict[str, Any]:
+    config = litellm_config()
+    config["model_list"] = [{"model_name": "cheap", "litellm_params": {"model": model}}
+                            for model in models]
+    return config
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ("anthropic/claude-opus-4-7", None),  # 2,048 on the Anthropic API: met
+    ("vertex_ai/claude-opus-4-7@20260416", None),  # Anthropic's figure holds on Vertex AI
+    ("bedrock/us.anthropic.claude-opus-4-7",
+     "below the 4,096-token minimum cacheable prompt of claude-opus-4-7 on Bedrock, which"),
+    ("bedrock/global.anthropic.claude-mythos-preview",
+     "below the 4,096-token minimum cacheable prompt of claude-mythos-preview on Bedrock"),
+])
+def test_the_platform_of_the_routed_model_picks_the_minimum(tmp_path: Path, model: str,
+                                                           message: str | None) -> None:
+    _, document = policy_json(*write_configs(tmp_path, _all_to_cheap(2048), _opus_47_on(model)))
+    if message is None:
+        assert document["findings"] == []
+    else:
+        [finding] = document["findings"]
+        assert message in finding["message"]
+        assert "Raise stablePrefixMinTokens to 4096" in finding["hint"]
+
+
+def test_one_model_through_two_platforms_is_checked_on_each(tmp_path: Path) -> None:
+    config = _opus_47_on("anthropic/claude-opus-4-7", "bedrock/anthropic.claude-opus-4-7")
+    _, document = policy_json(*write_configs(tmp_path, _all_to_cheap(2048), config))
+    routed = {(m["normalised"], m["platform"]): m["minimum_tokens"]
+              for m in document["policy"]["routed_models"]}
+    assert routed == {("claude-opus-4-7", "anthropic"): 2048,
+                      ("claude-opus-4-7", "bedrock"): 4096}
+    [finding] = document["findings"]
+    assert "claude-opus-4-7 on Bedrock" in finding["message"]
 
 
 def test_model_minimums_from_the_settings_override_the_shipped_table(tmp_path: Path) -> None:
