@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +40,8 @@ def one_file_prompt(name: str = "prompts/system.md", **block: Any) -> dict[str, 
                                       **block}]}
 
 
-@contextmanager
-def cwd(path: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
+# The working directory changed for a block, and restored after it.
+cwd = contextlib.chdir
 
 
 def lint(root: Path, *args: str) -> tuple[int, str, str]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -32,7 +30,7 @@ from cache_gate.reporters.locations import repository_path
 from cache_gate.reporters.neutralise import guard_lines, own_command, terminal
 from tests.github_runner import Command, commands
 from tests.ledgers import backlog, write_ledger
-from tests.lint.repo import CLEAN_PROSE, write_repo
+from tests.lint.repo import CLEAN_PROSE, cwd, write_repo
 from tests.reporters.test_reporters import sample
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -58,16 +56,6 @@ def expected(findings: list[dict[str, Any]]) -> list[tuple[str, str | None, str 
                                    Severity(f["severity"]), f["message"]) for f in findings)
     return [(KINDS[f.severity.value], f"{f.rule} {f.name}", repository_path(f.path))
             for f in ordered]
-
-
-@contextmanager
-def cwd(path: Path) -> Iterator[None]:
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
