@@ -48,7 +48,9 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         parts = (self.rule, self.path or "", self.prompt_id or "", self.key or self.message)
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        # surrogateescape: an undecodable file name is still a finding, with its bytes.
+        joined = "\x1f".join(parts).encode("utf-8", "surrogateescape")
+        return hashlib.sha256(joined).hexdigest()[:32]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -208,7 +208,9 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
     result.findings = [f for f in result.findings if f.rule == "CG206"]
     result.findings += placed(drift_findings(sink, stats.path), stats, options)
     days = sorted(sink.by_day.items())
+    # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
+              "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
               "prompt_cache_hit_rate": _rounded(_rate(sums, "prompt_cache_hit_rate"))}
              for day, sums in days]
     money = savings(sink, load_prices(settings.prices))

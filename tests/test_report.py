@@ -60,8 +60,10 @@ def test_daily_trend_uses_utc_days(tmp_path: Path) -> None:
     )
     _, document = report(ledger)
     assert document["trend"] == [
-        {"date": "2026-11-20", "requests": 1, "prompt_cache_hit_rate": 1.0},
-        {"date": "2026-11-21", "requests": 2, "prompt_cache_hit_rate": 0.5},
+        {"date": "2026-11-20", "requests": 1, "eligible": 1, "prompt_cache_hits": 1,
+         "prompt_cache_hit_rate": 1.0},
+        {"date": "2026-11-21", "requests": 2, "eligible": 2, "prompt_cache_hits": 1,
+         "prompt_cache_hit_rate": 0.5},
     ]
 
 

@@ -25,7 +25,8 @@ def write_report(target: Path, text: str) -> None:
         which = "" if read == str(target) else f" ({read})"
         raise InputError(f"refusing to write the report to {target}: it is an input of "
                          f"this run{which}; pick another path")
-    data = text.encode("utf-8")
+    # backslashreplace: an undecodable file name is written as its escape.
+    data = text.encode("utf-8", "backslashreplace")
     try:
         mode = target.stat().st_mode
     except FileNotFoundError:

@@ -2,10 +2,17 @@
 
 One test case per KPI (failed, passed, or skipped when n/a or insufficient) and
 one per rule that produced findings (failed when any of them is an error).
+
+A file name or a ledger value may hold code points that XML 1.0 forbids outright (C0
+controls but tab and line breaks, lone surrogates from undecodable bytes, U+FFFE and
+U+FFFF); one of them makes the whole report malformed, and the CI's parser (libxml2
+in GitLab and Jenkins alike) drops every test case with it. No escape can carry them
+in XML 1.0, so each is written as a visible escape (`\\x07`, `\\udcff`) instead.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
@@ -14,19 +21,46 @@ from cache_gate.config import KPI_LABELS
 from cache_gate.findings import Finding, Result, Severity, sort_findings
 from cache_gate.kpis import RULE_OF_KPI
 from cache_gate.reporters import RenderContext
+from cache_gate.reporters.neutralise import terminal
+
+# Everything outside XML 1.0's Char production: #x9 | #xA | #xD | [#x20-#xD7FF] |
+# [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _visible_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_safe(value: str) -> str:
+    """`value` with every code point XML 1.0 cannot hold shown as a visible escape."""
+    return _NOT_XML_CHAR.sub(_visible_escape, value)
+
+
+def _make_xml_safe(root: ET.Element) -> None:
+    """Every text and attribute in the tree made XML-safe: done once over the whole
+    tree, so no field that carries input data can be forgotten."""
+    for element in root.iter():
+        if element.text is not None:
+            element.text = xml_safe(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, xml_safe(value))
 
 
 def _describe(finding: Finding) -> str:
-    place = finding.path or ""
+    """One finding, one line: its fields escaped as in the text report, so a line break
+    in a file name cannot split it."""
+    place = terminal(finding.path or "")
     if finding.line:
         place += f":{finding.line}"
-    prompt = f" [prompt {finding.prompt_id}]" if finding.prompt_id else ""
-    return f"{place}{prompt}: {finding.message}"
+    prompt = f" [prompt {terminal(finding.prompt_id)}]" if finding.prompt_id else ""
+    return f"{place}{prompt}: {terminal(finding.message)}"
 
 
 def _kpi_cases(suite: ET.Element, result: Result) -> None:
     kpis: dict[str, dict[str, Any]] = result.sections.get("kpis", {})
-    messages = {f.rule: f.message for f in result.findings}
+    messages = {f.rule: terminal(f.message) for f in result.findings}
     for name, row in kpis.items():
         case = ET.SubElement(suite, "testcase", classname=f"cache-gate.{result.command}.kpi",
                              name=name)
@@ -55,8 +89,9 @@ def _rule_cases(suite: ET.Element, result: Result) -> None:
         details = "\n".join(_describe(finding) for finding in findings)
         errors = [f for f in findings if f.severity is Severity.ERROR]
         if errors:
+            first = terminal(errors[0].message)
             failure = ET.SubElement(case, "failure", type=rule,
-                                    message=f"{len(errors)} error(s): {errors[0].message}")
+                                    message=f"{len(errors)} error(s): {first}")
             failure.text = details
         else:
             ET.SubElement(case, "system-out").text = details
@@ -76,5 +111,6 @@ def render(result: Result, context: RenderContext) -> str:
         element.set("failures", str(failures))
         element.set("errors", "0")
     suite.set("skipped", str(skipped))
+    _make_xml_safe(suites)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

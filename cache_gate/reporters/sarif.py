@@ -68,7 +68,9 @@ def artifact_location(path: str | None) -> dict[str, str]:
         return {"uri": PurePosixPath(shown).as_uri()}
     # `/` separates segments and stays; everything but RFC 3986's unreserved
     # characters is encoded, `:` too (a colon in the first segment reads as a scheme).
-    return {"uri": quote(shown, safe="/"), "uriBaseId": SOURCE_ROOT}
+    # An undecodable file name is its bytes, percent-encoded (surrogateescape).
+    return {"uri": quote(shown.encode("utf-8", "surrogateescape"), safe="/"),
+            "uriBaseId": SOURCE_ROOT}
 
 
 def _line_hash(finding: Finding, seen: dict[str, int]) -> str:

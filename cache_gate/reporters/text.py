@@ -58,6 +58,17 @@ def _kpi_rows(rows: dict[str, dict[str, Any]], context: RenderContext, indent: s
     return lines
 
 
+def _whole_pool_line(sections: dict[str, Any]) -> list[str]:
+    """The prompt cache hit rate over every eligible request (`cache_hit_rate_pct`),
+    where it differs in pool from the KPI row of the same name: that row leaves out
+    the workflows judged on their own targets."""
+    percent = sections.get("cache_hit_rate_pct")
+    if percent is None or not any(row.get("scope") for row in sections["kpis"].values()):
+        return []
+    return [f"  all workflows: prompt cache hit rate {percent}% over every eligible request "
+            "(no target judges it)"]
+
+
 def _ledger_line(ledger: dict[str, Any]) -> str:
     formats = ", ".join(f"{terminal(name)} {count:,}"
                         for name, count in ledger["formats"].items())
@@ -98,6 +109,7 @@ def render(result: Result, context: RenderContext) -> str:
         for workflow, rows in sections.get("workflow_kpis", {}).items():
             lines.append(f"  workflow {terminal(workflow)} (its own targets):")
             lines.extend(_kpi_rows(rows, context, "    "))
+        lines.extend(_whole_pool_line(sections))
     findings = sort_findings(result.findings)
     if context.verbosity < 0:
         findings = [f for f in findings if f.severity is Severity.ERROR]

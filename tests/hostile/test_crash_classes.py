@@ -171,3 +171,29 @@ def test_a_secret_in_the_environment_is_never_printed(tmp_path: Path) -> None:
                           env={"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": token})
     assert done.returncode == 2 and token not in done.stdout + done.stderr
     assert "/nowhere/***.jsonl" in done.stderr
+
+
+def test_an_undecodable_file_name_in_every_format(tmp_path: Path) -> None:
+    """A prompt file whose name is not UTF-8 (a Latin-1 é): every format reports it,
+    and the report files are written (the name as its escape, or its bytes
+    percent-encoded in a SARIF URI)."""
+    import json
+    import os
+
+    (tmp_path / ".backlog-ops").mkdir()
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / ".backlog-ops" / "prompt-manifest.json").write_text(json.dumps({
+        "version": 1, "defaults": {"model": "claude-sonnet-4-5"},
+        "prompts": [{"id": "m", "blocks": [{"role": "system", "glob": "prompts/*.md",
+                                             "order": "lexical", "cache_control": "5m"}]}]}))
+    (tmp_path / "prompts" / os.fsdecode(b"latin-\xe9.md")).write_text(
+        "Released 2024-03-15.\n" + "word " * 2000)
+    reports = [f"--report={name}={tmp_path / ('out.' + name)}"
+               for name in ("json", "sarif", "gitlab", "junit", "markdown", "text")]
+    done = cache_gate(tmp_path, "lint", "--no-render", *reports)
+    assert done.returncode == 0, done.stderr
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    uris = {result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for result in sarif["runs"][0]["results"]}
+    assert "prompts/latin-%E9.md" in uris
+    json.loads((tmp_path / "out.json").read_text())
