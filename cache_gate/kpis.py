@@ -63,6 +63,14 @@ Group = tuple[str | None, str | None]
 
 def count(sums: list[int], record: Record) -> None:
     """Add one record to a group's sums: the definition of every KPI's terms."""
+    if record.aggregate:
+        # Many requests' tokens (a usage-report bucket): in the token sums, never in a
+        # request count, the token ratio's included.
+        read, uncached = record.cache_read, record.uncached_input
+        if read is not None and uncached is not None:
+            sums[CACHE_READ] += read
+            sums[INPUT_TOTAL] += uncached + read + (record.cache_write or 0)
+        return
     sums[REQUESTS] += 1
     response = record.response_cache
     if response == "hit":

@@ -81,7 +81,7 @@ class Analytics:
             if record.time is not None:
                 day = datetime.fromtimestamp(record.time, UTC).date().isoformat()
                 count(self.by_day.setdefault(day, [0] * SLOTS), record)
-            if record.eligible and record.cache_read is not None:
+            if (record.eligible or record.aggregate) and record.cache_read is not None:
                 self._count_cache_tokens(record)
             if record.prompt_id is not None and record.prefix_sha256 is not None:
                 seen = self.prefixes.setdefault(record.prompt_id, Counter())

@@ -113,6 +113,157 @@ def claude_code(message_id: str = "msg_01", request_id: str = "req_01", input_to
     return line
 
 
+def bedrock_converse(input_tokens: int = 12, read: int | None = 3000, write: int | None = 1100,
+                     details: list[dict[str, Any]] | None = None, **fields: Any) -> Line:
+    """What boto3's `bedrock-runtime` `converse()` returns, as json.dumps writes it
+    (botocore's parser on the service's JSON): `inputTokens` EXCLUDES cache reads and
+    writes; `cacheDetails` splits the writes by TTL."""
+    usage: dict[str, Any] = {"inputTokens": input_tokens, "outputTokens": 40,
+                             "totalTokens": input_tokens + (read or 0) + (write or 0) + 40}
+    if read is not None:
+        usage["cacheReadInputTokens"] = read
+    if write is not None:
+        usage["cacheWriteInputTokens"] = write
+    if details is not None:
+        usage["cacheDetails"] = details
+    request_id = "7e2b1f5c-0000-4000-8000-000000000001"
+    line: Line = {
+        "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": 200,
+                             "HTTPHeaders": {"x-amzn-requestid": request_id,
+                                             "content-type": "application/json"},
+                             "RetryAttempts": 0},
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hello"}]}},
+        "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 812},
+    }
+    line.update(fields)
+    return line
+
+
+def bedrock_log(input_tokens: int = 12, read: int | None = 3000, write: int | None = 0,
+                output_usage: dict[str, Any] | None = None, **fields: Any) -> Line:
+    """A Bedrock model-invocation log record (CloudWatch Logs / S3), as AWS's sample
+    record has it, with the cache counts under `input`."""
+    given: dict[str, Any] = {
+        "inputContentType": "application/json",
+        "inputBodyJson": {"messages": [{"role": "user", "content": [{"text": "Review this."}]}],
+                          "system": [{"text": "You review diffs."},
+                                     {"cachePoint": {"type": "default"}}]},
+        "inputTokenCount": input_tokens}
+    if read is not None:
+        given["cacheReadInputTokenCount"] = read
+    if write is not None:
+        given["cacheWriteInputTokenCount"] = write
+    line: Line = {
+        "schemaType": "ModelInvocationLog", "schemaVersion": "1.0",
+        "timestamp": "2026-11-20T10:00:00Z", "accountId": "123456789012",
+        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/app/session"},
+        "region": "us-east-1", "requestId": "915a6a04-3f83-4c70-a277-7fbf7ea546b3",
+        "operation": "Converse", "modelId": "us.anthropic.claude-sonnet-4-6-v1:0",
+        "input": given,
+        "output": {"outputContentType": "application/json", "outputBodyJson": {
+            "output": {"message": {"role": "assistant", "content": [{"text": "Looks fine."}]}},
+            "stopReason": "end_turn", "metrics": {"latencyMs": 3640},
+            "usage": output_usage if output_usage is not None else {
+                "inputTokens": input_tokens, "outputTokens": 446,
+                "totalTokens": input_tokens + 446}},
+            "outputTokenCount": 446},
+        "requestMetadata": {"traceId": "b956002a-fd01-47ba-9da7-07e4c9b1a6b6"},
+    }
+    line.update(fields)
+    return line
+
+
+def gemini(prompt: int = 5200, cached: int | None = 4096, **fields: Any) -> Line:
+    """A Gemini API `generateContent` response as REST returns it: `promptTokenCount`
+    INCLUDES `cachedContentTokenCount`, and a zero count is left out."""
+    usage: dict[str, Any] = {"promptTokenCount": prompt, "candidatesTokenCount": 40,
+                             "totalTokenCount": prompt + 40,
+                             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
+    if cached:
+        usage["cachedContentTokenCount"] = cached
+        usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
+    line: Line = {"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"},
+                                  "finishReason": "STOP", "index": 0}],
+                  "usageMetadata": usage, "modelVersion": "gemini-2.5-flash",
+                  "responseId": "abc123"}
+    line.update(fields)
+    return line
+
+
+def gemini_sdk(prompt: int = 5200, cached: int | None = 4096, **fields: Any) -> Line:
+    """The same response from the google-genai SDK: `GenerateContentResponse.
+    model_dump_json()` writes snake_case, every field, null where the API sent none."""
+    line: Line = {
+        "sdk_http_response": None,
+        "candidates": [{"content": {"parts": [{"text": "Hi", "thought": None,
+                                               "thought_signature": None}],
+                                    "role": "model"},
+                        "citation_metadata": None, "finish_reason": "STOP", "index": 0,
+                        "safety_ratings": None}],
+        "create_time": None, "model_version": "gemini-2.5-flash", "prompt_feedback": None,
+        "response_id": "abc123",
+        "usage_metadata": {
+            "cache_tokens_details": None if cached is None else [
+                {"modality": "TEXT", "token_count": cached}],
+            "cached_content_token_count": cached, "candidates_token_count": 40,
+            "candidates_tokens_details": None, "prompt_token_count": prompt,
+            "prompt_tokens_details": [{"modality": "TEXT", "token_count": prompt}],
+            "thoughts_token_count": None, "tool_use_prompt_token_count": None,
+            "tool_use_prompt_tokens_details": None, "total_token_count": prompt + 40,
+            "traffic_type": None},
+        "model_status": None, "automatic_function_calling_history": None, "parsed": None,
+    }
+    line.update(fields)
+    return line
+
+
+def deepseek(prompt_tokens: int = 5120, hit: int | None = 4864, miss: int | None = 256,
+             **fields: Any) -> Line:
+    """A DeepSeek chat completion as the openai SDK dumps it (`model_dump_json()`):
+    `prompt_tokens` = `prompt_cache_hit_tokens` + `prompt_cache_miss_tokens`."""
+    usage: dict[str, Any] = {
+        "completion_tokens": 30, "prompt_tokens": prompt_tokens,
+        "total_tokens": prompt_tokens + 30, "completion_tokens_details": None,
+        "prompt_tokens_details": {"audio_tokens": None, "cache_write_tokens": None,
+                                  "cached_tokens": hit, "image_tokens": None,
+                                  "text_tokens": None}}
+    if hit is not None:
+        usage["prompt_cache_hit_tokens"] = hit
+    if miss is not None:
+        usage["prompt_cache_miss_tokens"] = miss
+    line: Line = {
+        "id": "8c1b2f4e-0000-4000-8000-000000000001",
+        "choices": [{"finish_reason": "stop", "index": 0, "logprobs": None,
+                     "message": {"content": "Hi", "refusal": None, "role": "assistant"}}],
+        "created": 1795600000, "model": "deepseek-chat", "object": "chat.completion",
+        "metadata": None, "service_tier": None,
+        "system_fingerprint": "fp_ffc7281d48_prod0820_fp8_kvcache", "usage": usage,
+    }
+    line.update(fields)
+    return line
+
+
+def usage_row(uncached: int = 1500, read: int = 120000, write_5m: int = 8000,
+              write_1h: int = 20000, model: str | None = "claude-sonnet-4-6") -> Line:
+    """One row of a usage-report bucket's `results`, as the anthropic SDK dumps it."""
+    return {"cache_creation": {"ephemeral_1h_input_tokens": write_1h,
+                               "ephemeral_5m_input_tokens": write_5m},
+            "cache_read_input_tokens": read, "context_window": None, "inference_geo": None,
+            "model": model, "output_tokens": 4000, "requests": None,
+            "server_tool_use": {"web_search_requests": 0}, "service_tier": None,
+            "uncached_input_tokens": uncached, "workspace_id": None}
+
+
+def usage_report(*rows: Line, starting_at: str = "2026-11-20T00:00:00Z",
+                 **fields: Any) -> Line:
+    """A bucket of Anthropic's Usage & Cost Admin API (many requests' tokens)."""
+    line: Line = {"ending_at": "2026-11-21T00:00:00Z",
+                  "results": list(rows) if rows else [usage_row()],
+                  "starting_at": starting_at}
+    line.update(fields)
+    return line
+
+
 def jsonl(*lines: Line | str) -> str:
     """Lines as JSONL text; a str is written as it is (for malformed lines)."""
     return "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)

@@ -1,8 +1,10 @@
 """The typed shape of one ledger line, as every supported format may spell it.
 
-One struct holds the union of the top-level fields the five formats use, so a
-line is decoded once, in C, by msgspec, and fields that no format uses are skipped
-without being built.
+One struct holds the union of the top-level fields the formats use, so a line is
+decoded once, in C, by msgspec, and fields that no format uses are skipped without
+being built. A container whose key other formats use for other things (`input`,
+`output`, `results`) is kept raw and decoded only once the line is known to be of
+the format that defines it (see `formats.fields.decode_field`).
 
 Which fields make a line bad is the same for `kpi` and `report` (forward
 compatibility): a field that decides a KPI (tokens, cache flags, workflow,
@@ -29,6 +31,9 @@ import msgspec
 
 Tokens = Annotated[int, msgspec.Meta(ge=0)]
 
+# A raw field's value when its key is absent (a present one holds at least `null`).
+ABSENT = msgspec.Raw()
+
 
 class CacheLayer(msgspec.Struct, gc=False):
     """A backlog record's `response_cache` / `semantic_cache` object."""
@@ -42,6 +47,13 @@ class CacheCreation(msgspec.Struct, gc=False):
 
     ephemeral_5m_input_tokens: Tokens | None = None
     ephemeral_1h_input_tokens: Tokens | None = None
+
+
+class CacheDetail(msgspec.Struct, gc=False):
+    """Bedrock `usage.cacheDetails[]`: the cache writes of one TTL ("5m" or "1h")."""
+
+    ttl: str | None = None
+    inputTokens: Tokens | None = None
 
 
 class TokenDetails(msgspec.Struct, gc=False):
@@ -58,7 +70,9 @@ class TokenDetails(msgspec.Struct, gc=False):
 
 
 class Usage(msgspec.Struct, gc=False):
-    """A usage object, Anthropic or OpenAI (chat completions or Responses API)."""
+    """A usage object, Anthropic or OpenAI (chat completions or Responses API); also
+    what LiteLLM's SpendLogs copy of one holds (`ledger.pg_rows` checks a table's rows
+    against this struct's fields: ints and structs only)."""
 
     input_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
@@ -69,6 +83,62 @@ class Usage(msgspec.Struct, gc=False):
     completion_tokens: Tokens | None = None
     prompt_tokens_details: TokenDetails | None = None
     input_tokens_details: TokenDetails | None = None
+
+
+class ResponseUsage(Usage, gc=False):
+    """A line's top-level `usage`: Anthropic's and OpenAI's, DeepSeek's or Bedrock
+    Converse's (camelCase)."""
+
+    # DeepSeek: the parts of `prompt_tokens` that hit and missed the context cache.
+    prompt_cache_hit_tokens: Tokens | None = None
+    prompt_cache_miss_tokens: Tokens | None = None
+    # Bedrock Converse / ConverseStream: `inputTokens` EXCLUDES cache reads and writes.
+    inputTokens: Tokens | None = None
+    outputTokens: Tokens | None = None
+    cacheReadInputTokens: Tokens | None = None
+    cacheWriteInputTokens: Tokens | None = None
+    cacheDetails: list[CacheDetail] | None = None
+
+
+class GeminiUsage(msgspec.Struct, gc=False):
+    """Gemini's `usageMetadata` as the REST API spells it (camelCase), or as the
+    google-genai SDK's `model_dump_json()` does (`usage_metadata`, snake_case)."""
+
+    promptTokenCount: Tokens | None = None
+    cachedContentTokenCount: Tokens | None = None
+    candidatesTokenCount: Tokens | None = None
+    thoughtsTokenCount: Tokens | None = None
+    prompt_token_count: Tokens | None = None
+    cached_content_token_count: Tokens | None = None
+    candidates_token_count: Tokens | None = None
+    thoughts_token_count: Tokens | None = None
+
+
+class InvocationInput(msgspec.Struct, gc=False):
+    """A Bedrock model-invocation log record's `input` (its request body skipped)."""
+
+    inputTokenCount: Tokens | None = None
+    cacheReadInputTokenCount: Tokens | None = None
+    cacheWriteInputTokenCount: Tokens | None = None
+
+
+class InvocationOutput(msgspec.Struct, gc=False):
+    """A Bedrock model-invocation log record's `output`: its count, and the response
+    body (kept raw: only its usage's TTL split is read, leniently)."""
+
+    outputTokenCount: Tokens | None = None
+    outputBodyJson: msgspec.Raw = ABSENT
+
+
+class UsageResult(msgspec.Struct, gc=False):
+    """One row of a usage-report bucket's `results`: many requests' tokens."""
+
+    uncached_input_tokens: Tokens | None = None
+    cache_read_input_tokens: Tokens | None = None
+    cache_creation: CacheCreation | None = None
+    output_tokens: Tokens | None = None
+    # Shown only by `report`: a value that is not a string is unknown, not an error.
+    model: Any = None
 
 
 class Message(msgspec.Struct, gc=False):
@@ -85,10 +155,6 @@ class SpendMetadata(msgspec.Struct, gc=False):
     additional_usage_values: Usage | None = None
 
 
-# A raw field's value when its key is absent (a present one holds at least `null`).
-ABSENT = msgspec.Raw()
-
-
 class BacklogKpiLine(msgspec.Struct, gc=False):
     """What the KPIs need of a line of the seed's own ledger, in its key order
     (msgspec matches keys fastest in declaration order); also the first look at a
@@ -96,7 +162,10 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
 
     `usage`, `message` and `request_id` occur only in the other formats' lines: a
     line carrying one is decoded again, in full, as a `Line`. Kept raw here, they
-    cost a pointer, not a parse.
+    cost a pointer, not a parse. A line with no backlog field and no bare usage
+    field at all is decoded again in full too: the formats whose containers this
+    struct does not name (Gemini, Bedrock invocation logs, usage-report buckets) are
+    such lines, and naming their keys here would slow every backlog line down.
     """
 
     timestamp: datetime | None = None
@@ -121,7 +190,13 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
     @property
     def other_format(self) -> bool:
         """True when the line belongs to another format and must be decoded as a Line."""
-        return bool(self.usage or self.message or self.request_id)
+        return bool(self.usage or self.message or self.request_id) or not (
+            # What `formats.normalise_plain` reads: a backlog line or a bare usage.
+            self.cache_hit is not None or self.cached_input_tokens is not None
+            or self.model_alias is not None or self.workflow is not None
+            or self.cache_read_input_tokens is not None
+            or self.cache_creation_input_tokens is not None
+        )
 
 
 class BacklogLine(BacklogKpiLine, gc=False):
@@ -136,7 +211,7 @@ class BacklogLine(BacklogKpiLine, gc=False):
 
 
 class Line(msgspec.Struct, gc=False):
-    """A line of any format: the union of the fields all five formats use."""
+    """A line of any format: the union of the fields all the formats use."""
 
     # The backlog fields, typed exactly as in BacklogLine.
     timestamp: datetime | None = None
@@ -157,7 +232,7 @@ class Line(msgspec.Struct, gc=False):
     cache_read_input_tokens: Tokens | None = None
     cache_creation_input_tokens: Tokens | None = None
     cache_creation: CacheCreation | None = None
-    usage: Usage | None = None
+    usage: ResponseUsage | None = None
     # anthropic / openai responses
     type: str | None = None
     object: str | None = None
@@ -178,6 +253,20 @@ class Line(msgspec.Struct, gc=False):
     message: Message | str | None = None
     requestId: str | None = None
     sessionId: str | None = None
+    # gemini responses (REST, and the Python SDK's dump)
+    usageMetadata: GeminiUsage | None = None
+    usage_metadata: GeminiUsage | None = None
+    modelVersion: str | None = None
+    model_version: str | None = None
+    # bedrock model-invocation logs: `input` and `output` are raw (OpenAI's Responses
+    # `output` is a list, a Bedrock Converse response's an object)
+    schemaType: str | None = None
+    modelId: str | None = None
+    input: msgspec.Raw = ABSENT
+    output: msgspec.Raw = ABSENT
+    # anthropic-usage-report buckets (`starting_at` read leniently, as a time)
+    starting_at: msgspec.Raw = ABSENT
+    results: msgspec.Raw = ABSENT
 
 
 # Fields that describe a request but enter no KPI. The KPI decoders map them to a
@@ -186,12 +275,12 @@ class Line(msgspec.Struct, gc=False):
 # the fields it reads: `kpi` these, `report` every field.
 DESCRIPTIVE_FIELDS = (
     "phase", "model", "output_tokens", "cost_usd", "prefix_sha256", "request_sha256",
-    "spend", "completion_tokens", "model_group",
+    "spend", "completion_tokens", "model_group", "modelVersion", "model_version", "modelId",
 )
 # Read only when a time window or a trend needs them.
 TIME_FIELDS = ("timestamp", "startTime", "created", "created_at")
 # Keys that only tell one format from another.
-FORMAT_KEYS = ("type", "object")
+FORMAT_KEYS = ("type", "object", "schemaType")
 # Fields whose wrong type does not make a line bad (see the module's docstring).
 LENIENT_FIELDS = frozenset(DESCRIPTIVE_FIELDS + TIME_FIELDS + FORMAT_KEYS)
 

@@ -6,7 +6,8 @@ import msgspec
 
 
 class Record(msgspec.Struct, gc=False):
-    """One request, in one vocabulary whatever format it was logged in.
+    """One request (or, `aggregate`, many), in one vocabulary whatever format it was
+    logged in.
 
     `None` always means "not reported", never zero: a record whose prompt-cache
     fields are `None` counts in no prompt-cache denominator.
@@ -40,6 +41,10 @@ class Record(msgspec.Struct, gc=False):
     # Claude Code repeats a request on one line per content block: (message.id,
     # requestId) joined, so that the reader counts the request once.
     dedup_key: str | None = None
+    # Many requests' tokens in one record (a usage-report bucket): they count in the
+    # token sums, never in a request count (see `kpis.count`). Such a record reports
+    # no prompt-cache hit (`prompt_cache_hit` None), so it is never `eligible`.
+    aggregate: bool = False
 
     @property
     def eligible(self) -> bool:

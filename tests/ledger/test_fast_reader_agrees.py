@@ -16,7 +16,20 @@ from cache_gate.ledger import reader
 from cache_gate.ledger.reader import Selection
 from cache_gate.ledger.window import Window
 from tests.ledger.test_reader import fast, plain, summary
-from tests.ledgers import anthropic, backlog, claude_code, litellm, openai_chat
+from tests.ledgers import (
+    anthropic,
+    backlog,
+    bedrock_converse,
+    bedrock_log,
+    claude_code,
+    deepseek,
+    gemini,
+    gemini_sdk,
+    litellm,
+    openai_chat,
+    usage_report,
+    usage_row,
+)
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 tokens = st.one_of(st.integers(0, 5000), st.none())
@@ -57,6 +70,18 @@ def other_lines() -> st.SearchStrategy[dict[str, Any]]:
                   metadata_as_string=st.booleans()),
         st.builds(claude_code, message_id=st.sampled_from(["m1", "m2", "m3"]),
                   request_id=st.sampled_from(["r1", "r2"]), output_tokens=st.integers(0, 99)),
+        st.builds(bedrock_converse, input_tokens=st.integers(0, 900), read=tokens,
+                  write=tokens, details=st.sampled_from(
+                      [None, [], [{"ttl": "1h", "inputTokens": 0}]])),
+        st.builds(bedrock_log, input_tokens=st.integers(0, 900), read=tokens, write=tokens),
+        st.builds(gemini, prompt=st.integers(0, 9000), cached=tokens),
+        st.builds(gemini_sdk, prompt=st.integers(0, 9000), cached=tokens),
+        st.builds(deepseek, prompt_tokens=st.integers(0, 9000), hit=tokens, miss=tokens),
+        st.builds(usage_report, st.builds(usage_row, uncached=st.integers(0, 900),
+                                          read=st.integers(0, 5000),
+                                          model=st.sampled_from(["a", "b", None])),
+                  starting_at=st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z",
+                                               "not a time"])),
     )
 
 

@@ -16,7 +16,19 @@ from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import LENIENT_FIELDS, Decoders, decoders
 from cache_gate.ledger.reader import DECODE_ERRORS
-from tests.ledgers import anthropic, backlog, claude_code, litellm, openai_chat
+from tests.ledgers import (
+    anthropic,
+    backlog,
+    bedrock_converse,
+    bedrock_log,
+    claude_code,
+    deepseek,
+    gemini,
+    gemini_sdk,
+    litellm,
+    openai_chat,
+    usage_report,
+)
 
 KPI = decoders(descriptive=False, timed=False)
 KPI_WINDOWED = decoders(descriptive=False, timed=True)
@@ -36,9 +48,13 @@ def verdict(raw: bytes, decoders: Decoders) -> str:
     return "not a request" if record is None else record.format
 
 
+EVERY_FORMAT = [backlog(), anthropic(), openai_chat(), litellm(), claude_code(),
+                bedrock_converse(), bedrock_log(), gemini(), gemini_sdk(), deepseek(),
+                usage_report()]
+
+
 @pytest.mark.parametrize("value", ODD_VALUES)
-@pytest.mark.parametrize("line", [backlog(), anthropic(), openai_chat(), litellm(),
-                                  claude_code()], ids=lambda line: str(sorted(line))[:20])
+@pytest.mark.parametrize("line", EVERY_FORMAT, ids=lambda line: str(sorted(line))[:20])
 def test_an_unknown_field_never_makes_a_line_bad(line: dict[str, Any], value: object) -> None:
     raw = json.dumps({**line, "x_new_field": value, "service_tier_v2": value}).encode()
     assert {verdict(raw, run) for run in EVERY_RUN} == {verdict(json.dumps(line).encode(),
@@ -63,6 +79,47 @@ def test_a_lenient_field_of_the_wrong_type_is_unknown_in_every_run(field_name: s
                    None) is None
 
 
+@pytest.mark.parametrize("value", ODD_VALUES)
+@pytest.mark.parametrize("line", EVERY_FORMAT, ids=lambda line: str(sorted(line))[:20])
+def test_an_unknown_field_inside_a_container_never_makes_a_line_bad(
+        line: dict[str, Any], value: object) -> None:
+    """Providers add fields inside their usage objects too (a new cache detail, a
+    new count): only the fields cache-gate reads are typed."""
+    changed = json.loads(json.dumps(line))
+    for container in ("usage", "usageMetadata", "usage_metadata", "input", "output",
+                      "message"):
+        if isinstance(changed.get(container), dict):
+            changed[container]["x_new_count"] = value
+    for row in changed.get("results", []):
+        row["x_new_count"] = value
+    raw = json.dumps(changed).encode()
+    assert {verdict(raw, run) for run in EVERY_RUN} == {verdict(json.dumps(line).encode(),
+                                                                 REPORT)}
+
+
+@pytest.mark.parametrize(("line", "field_name", "seen_as"), [
+    (gemini(), "modelVersion", "model"),
+    (gemini_sdk(), "model_version", "model"),
+    (bedrock_log(), "modelId", "model"),
+    (bedrock_log(), "timestamp", "time"),
+    (deepseek(), "created", "time"),
+])
+def test_a_lenient_field_of_a_new_format_is_unknown_in_every_run(
+        line: dict[str, Any], field_name: str, seen_as: str) -> None:
+    raw = json.dumps({**line, field_name: {"not": "a value"}}).encode()
+    expected = verdict(json.dumps(line).encode(), REPORT)
+    assert {verdict(raw, run) for run in EVERY_RUN} == {expected}
+    record = read_line(raw, REPORT)
+    assert record is not None and getattr(record, seen_as) is None
+
+
+def test_a_log_record_whose_schema_type_is_wrong_cannot_be_told_apart() -> None:
+    """`schemaType` only tells a Bedrock log from other lines: wrong, the line is in no
+    format (not a request), never bad."""
+    raw = json.dumps(bedrock_log(schemaType=["ModelInvocationLog"])).encode()
+    assert {verdict(raw, run) for run in EVERY_RUN} == {"not a request"}
+
+
 def test_a_wrong_time_makes_the_record_undated() -> None:
     record = read_line(json.dumps(backlog(timestamp="yesterday")).encode(), REPORT)
     assert record is not None and record.time is None
@@ -85,10 +142,11 @@ def test_invalid_utf8_anywhere_is_bad_in_every_run(where: str) -> None:
         read_line(raw, KPI)
 
 
-lines = st.sampled_from([backlog(), anthropic(), openai_chat(), litellm(), claude_code(),
+lines = st.sampled_from([*EVERY_FORMAT,
                          backlog(cache_read_input_tokens=5, cache_creation_input_tokens=1)])
 keys = st.sampled_from([*sorted(LENIENT_FIELDS), "x_new", "input_tokens", "workflow",
-                        "cache_hit", "usage", "metadata", "message"])
+                        "cache_hit", "usage", "metadata", "message", "usageMetadata",
+                        "usage_metadata", "input", "output", "results", "starting_at"])
 
 
 @settings(max_examples=300, deadline=None)

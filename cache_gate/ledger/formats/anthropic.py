@@ -1,0 +1,57 @@
+"""`anthropic`: a Claude Messages API response, or its bare `usage` object.
+
+Recognised by a `usage` with `cache_read_input_tokens` or
+`cache_creation_input_tokens` (or a response whose `type` is "message"), or by those
+fields at the top of a line (a bare `usage` logged on its own). Claude on Vertex AI
+and Bedrock's InvokeModel return the same shape.
+
+- `input_tokens` EXCLUDES cache reads and writes: uncached = input_tokens, and the
+  request's input is input + `cache_read_input_tokens` + `cache_creation_input_tokens`.
+- `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens` split the
+  writes by TTL (a 1-hour write costs 2x the base input price, a 5-minute one 1.25x),
+  in a bare `usage` too.
+- A response without the cache fields reports no prompt caching (unknown, not zero).
+
+Source: Anthropic, "Prompt caching", https://platform.claude.com/docs/en/build-with-claude/prompt-caching
+(the usage fields and their sum), and "Pricing" for the multipliers.
+"""
+
+from __future__ import annotations
+
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.lines import BacklogLine, Line, Usage
+from cache_gate.ledger.record import Record
+
+NAME = "anthropic"
+
+
+def tokens(usage: Usage) -> tuple[int | None, int | None, int | None, int | None]:
+    """(uncached, read, write, 1h write) with Anthropic semantics; all None if unreported."""
+    read = usage.cache_read_input_tokens
+    write = usage.cache_creation_input_tokens
+    if usage.input_tokens is None or (read is None and write is None):
+        return None, None, None, None
+    creation = usage.cache_creation
+    write_1h = creation.ephemeral_1h_input_tokens if creation else None
+    return usage.input_tokens, read or 0, write or 0, write_1h
+
+
+def normalise(line: BacklogLine | Line, usage: Usage, fmt: str = NAME) -> Record:
+    uncached, read, write, write_1h = tokens(usage)
+    return Record(
+        format=fmt,
+        time=epoch(line.timestamp),
+        workflow=line.workflow,
+        phase=line.phase,
+        prompt_id=line.prompt_id,
+        model=line.model,
+        uncached_input=uncached,
+        cache_read=read,
+        cache_write=write,
+        cache_write_1h=write_1h,
+        output_tokens=usage.output_tokens,
+        prompt_cache_hit=None if read is None else read > 0,
+        cost=line.cost_usd,
+        prefix_sha256=line.prefix_sha256,
+        request_sha256=line.request_sha256,
+    )

@@ -1,0 +1,90 @@
+"""`backlog`: the seed toolkit's own usage ledger, one record per request.
+
+Recognised by any of `cache_hit`, `cached_input_tokens`, `model_alias` or
+`workflow` (so a provider's response with a `workflow` added beside it is read as a
+backlog record).
+
+- `cached_input_tokens` is a part of `input_tokens`: uncached = input - cached.
+- With the Anthropic fields (`cache_read_input_tokens` / `cache_creation_input_tokens`)
+  the record has Anthropic semantics: `input_tokens` is the uncached part only.
+- An explicit `cache_hit` (true/false) decides whether the request hit the prompt
+  cache; without one, cache read tokens > 0 do.
+- `response_cache` / `semantic_cache` `{"status": "hit"|"miss"|"bypass", "useful"}`
+  describe the other cache layers.
+
+Source: the seed's schema, `seed/cache-optimization-runbook.md` and DESIGN.md ("The
+usage ledger").
+"""
+
+from __future__ import annotations
+
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.line_errors import LineError
+from cache_gate.ledger.lines import BacklogLine, Line
+from cache_gate.ledger.record import Record
+
+NAME = "backlog"
+
+
+def is_backlog(line: BacklogLine | Line) -> bool:
+    return (
+        line.cache_hit is not None
+        or line.cached_input_tokens is not None
+        or line.model_alias is not None
+        or line.workflow is not None
+    )
+
+
+def normalise(line: BacklogLine | Line) -> Record:
+    cache_hit = line.cache_hit
+    if isinstance(cache_hit, str):
+        raise LineError(f"cache_hit must be true, false or null, got {cache_hit!r}")
+    read = line.cache_read_input_tokens
+    write = line.cache_creation_input_tokens
+    input_tokens = line.input_tokens
+    write_1h = None
+    if read is not None or write is not None:
+        # Anthropic semantics: input_tokens is the uncached part only; a bare usage
+        # object logged with a workflow keeps its TTL split of the writes.
+        read = read or 0
+        write = write or 0
+        uncached = input_tokens
+        if line.cache_creation is not None:
+            write_1h = line.cache_creation.ephemeral_1h_input_tokens
+    else:
+        read = line.cached_input_tokens
+        write = None
+        if read is not None and input_tokens is not None:
+            if read > input_tokens:
+                raise LineError(
+                    f"cached_input_tokens ({read}) exceeds input_tokens ({input_tokens})")
+            uncached = input_tokens - read
+        else:
+            uncached = None
+            read = read if input_tokens is not None else None
+    if cache_hit is None and read is not None:
+        cache_hit = read > 0
+    response = line.response_cache
+    semantic = line.semantic_cache
+    # Positional: the hot path of the commonest format (keywords cost 4x here).
+    return Record(
+        "backlog",                  # format
+        epoch(line.timestamp),      # time
+        line.workflow,              # workflow
+        line.phase,                 # phase
+        line.prompt_id,             # prompt_id
+        line.model,                 # model
+        uncached,                   # uncached_input
+        read if uncached is not None else None,   # cache_read
+        write if uncached is not None else None,  # cache_write
+        write_1h if uncached is not None else None,  # cache_write_1h
+        line.output_tokens,         # output_tokens
+        cache_hit,                  # prompt_cache_hit
+        response.status if response else None,      # response_cache
+        response.useful if response else None,      # response_useful
+        semantic.status if semantic else None,      # semantic_cache
+        semantic.useful if semantic else None,      # semantic_useful
+        line.cost_usd,              # cost
+        line.prefix_sha256,         # prefix_sha256
+        line.request_sha256,        # request_sha256
+    )

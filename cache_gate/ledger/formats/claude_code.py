@@ -1,0 +1,43 @@
+"""`claude-code`: a line of a Claude Code session transcript
+(`~/.claude/projects/<project>/<session>.jsonl`).
+
+Recognised by a `message` object together with `requestId` or `sessionId`.
+
+- `message.usage` has Anthropic semantics (see `anthropic`): `input_tokens`
+  EXCLUDES cache reads and writes.
+- Claude Code writes one line per content block, each with the request's usage, and
+  a subagent (sidechain) transcript may replay a message under another `requestId`:
+  one API response is one request, identified by `message.id` (else `requestId`);
+  the line reporting the most tokens is kept.
+- Lines without `message.usage` (user turns, summaries) are not requests, nor are
+  the assistant lines Claude Code writes itself for an API error
+  (`message.model` "<synthetic>", `isApiErrorMessage`).
+
+Source: Claude Code writes these files; there is no published schema. The fields
+were checked against transcripts and ccusage's reading of them (facts/providers.md);
+the usage object is Anthropic's, https://platform.claude.com/docs/en/build-with-claude/prompt-caching.
+"""
+
+from __future__ import annotations
+
+from cache_gate.ledger.formats import anthropic
+from cache_gate.ledger.lines import Line, Message, Usage
+from cache_gate.ledger.record import Record
+
+NAME = "claude-code"
+
+# The model Claude Code names on the assistant lines it writes for an API error.
+SYNTHETIC_MODEL = "<synthetic>"
+
+
+def normalise(line: Line, usage: Usage, message: Message) -> Record:
+    record = anthropic.normalise(line, usage, NAME)
+    record.model = message.model
+    # Claude Code writes one line per content block, each with the request's usage,
+    # and a sidechain (subagent) transcript may replay a message under another
+    # requestId: one API response is one request, so `message.id` identifies it.
+    if message.id is not None:
+        record.dedup_key = f"message\x1f{message.id}"
+    elif line.requestId is not None:
+        record.dedup_key = f"request\x1f{line.requestId}"
+    return record

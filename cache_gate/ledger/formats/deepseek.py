@@ -1,0 +1,65 @@
+"""`deepseek`: a DeepSeek chat completion (OpenAI's shape, DeepSeek's cache fields).
+
+Recognised by `usage.prompt_cache_hit_tokens` or `usage.prompt_cache_miss_tokens`
+(checked before `openai`, which a DeepSeek response also resembles).
+
+- `prompt_tokens` = `prompt_cache_hit_tokens` + `prompt_cache_miss_tokens`: the hit
+  tokens were read from the context cache, the miss tokens were not. Where both are
+  given they decide (a `prompt_tokens` at odds with them is not checked); where one
+  is, the other is `prompt_tokens` minus it.
+- Context caching is on by default and a miss is stored without a write fee:
+  DeepSeek reports no write count (`cache_write` is unknown).
+- The time is `created` (seconds), else a `timestamp` the application adds.
+
+Sources: DeepSeek, "Context Caching", https://api-docs.deepseek.com/guides/kv_cache
+(caching on by default; the two usage fields), and the API reference, "Create Chat
+Completion", https://api-docs.deepseek.com/api/create-chat-completion ("prompt_tokens
+... equals prompt_cache_hit_tokens + prompt_cache_miss_tokens"; that page was read as
+a client library quotes it, not directly). Newer responses also carry
+`prompt_tokens_details.cached_tokens`, equal to the hit count; it is not read.
+"""
+
+from __future__ import annotations
+
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.line_errors import LineError
+from cache_gate.ledger.lines import Line, ResponseUsage
+from cache_gate.ledger.record import Record
+
+NAME = "deepseek"
+
+
+def reports_usage(usage: ResponseUsage) -> bool:
+    return usage.prompt_cache_hit_tokens is not None or usage.prompt_cache_miss_tokens is not None
+
+
+def normalise(line: Line, usage: ResponseUsage) -> Record:
+    hit, miss, prompt = (usage.prompt_cache_hit_tokens, usage.prompt_cache_miss_tokens,
+                         usage.prompt_tokens)
+    if hit is None or miss is None:
+        given, name = (hit, "prompt_cache_hit_tokens") if hit is not None else (
+            miss, "prompt_cache_miss_tokens")
+        if prompt is None:
+            hit = miss = None
+        elif given is not None and given > prompt:
+            raise LineError(f"{name} ({given}) exceeds prompt_tokens ({prompt})")
+        elif hit is not None:
+            miss = prompt - hit
+        elif miss is not None:
+            hit = prompt - miss
+    created = line.created if line.created is not None else line.created_at
+    return Record(
+        format=NAME,
+        time=float(created) if created is not None else epoch(line.timestamp),
+        workflow=line.workflow,
+        phase=line.phase,
+        prompt_id=line.prompt_id,
+        model=line.model,
+        uncached_input=miss,
+        cache_read=hit,
+        output_tokens=usage.completion_tokens,
+        prompt_cache_hit=None if hit is None else hit > 0,
+        cost=line.cost_usd,
+        prefix_sha256=line.prefix_sha256,
+        request_sha256=line.request_sha256,
+    )

@@ -1,0 +1,80 @@
+"""`openai`: an OpenAI chat completion or Responses API response (and anything that
+answers in its shape, such as a LiteLLM `ModelResponse` dump).
+
+Recognised by `usage.prompt_tokens` without `usage.input_tokens` (chat completions,
+LiteLLM's `ModelResponse`), or by `usage.prompt_tokens_details` /
+`usage.input_tokens_details`, or an `object` of "chat.completion" or "response".
+
+- `prompt_tokens` (chat completions) / `input_tokens` (Responses API) INCLUDE the
+  cached tokens, `prompt_tokens_details.cached_tokens` /
+  `input_tokens_details.cached_tokens`: uncached = prompt - cached.
+- Newer models also report `cache_write_tokens` in the same details object, inside
+  the prompt tokens too: uncached = prompt - cached - cache_write. Older models
+  report no writes (they have no write fee): `cache_write` is then unknown.
+- A LiteLLM `ModelResponse` adds Anthropic's names beside `prompt_tokens`
+  (`cache_read_input_tokens`, `cache_creation_input_tokens`, the TTL split under
+  `prompt_tokens_details.cache_creation_token_details`) and counts them inside it.
+- The time is `created` (chat completions) or `created_at` (Responses), in seconds.
+
+Source: OpenAI, "Prompt caching", https://platform.openai.com/docs/guides/prompt-caching,
+and the API reference's usage objects; LiteLLM, https://docs.litellm.ai/docs/completion/prompt_caching.
+"""
+
+from __future__ import annotations
+
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.line_errors import LineError
+from cache_gate.ledger.lines import CacheCreation, Line, TokenDetails, Usage
+from cache_gate.ledger.record import Record
+
+NAME = "openai"
+
+
+def _writes(usage: Usage, details: TokenDetails | None) -> tuple[int | None, int | None]:
+    """(cache writes, of which 1-hour) inside the prompt tokens; None when unreported.
+
+    OpenAI's newer models report `cache_write_tokens`; LiteLLM's ModelResponse carries
+    Anthropic's `cache_creation_input_tokens` and its TTL split."""
+    write = details.cache_write_tokens if details else None
+    if write is None and details is not None:
+        write = details.cache_creation_tokens
+    if write is None:
+        write = usage.cache_creation_input_tokens
+    creation: CacheCreation | None = usage.cache_creation or (
+        details.cache_creation_token_details if details else None)
+    return write, creation.ephemeral_1h_input_tokens if creation else None
+
+
+def normalise(line: Line, usage: Usage) -> Record:
+    details = usage.prompt_tokens_details or usage.input_tokens_details
+    prompt = usage.prompt_tokens if usage.prompt_tokens is not None else usage.input_tokens
+    output = usage.completion_tokens if usage.completion_tokens is not None else (
+        usage.output_tokens)
+    read = details.cached_tokens if details else None
+    if read is None:
+        read = usage.cache_read_input_tokens
+    write, write_1h = _writes(usage, details)
+    uncached = None
+    if read is not None and prompt is not None:
+        if read + (write or 0) > prompt:
+            raise LineError(f"cached tokens ({read}) and cache writes ({write or 0}) exceed "
+                            f"the prompt tokens ({prompt})")
+        uncached = prompt - read - (write or 0)
+    else:
+        read = write = write_1h = None
+    created = line.created if line.created is not None else line.created_at
+    return Record(
+        format=NAME,
+        time=float(created) if created is not None else epoch(line.timestamp),
+        workflow=line.workflow,
+        phase=line.phase,
+        prompt_id=line.prompt_id,
+        model=line.model,
+        uncached_input=uncached,
+        cache_read=read,
+        cache_write=write,
+        cache_write_1h=write_1h,
+        output_tokens=output,
+        prompt_cache_hit=None if read is None else read > 0,
+        cost=line.cost_usd,
+    )
