@@ -41,6 +41,7 @@ def describe(exc: Exception) -> str:
 
 NOT_UTF8 = "not UTF-8 text"
 _AT_FIELD = re.compile(r"(.*) - at \$\.?(.+)")
+_BOUND = re.compile(r"Expected \w+ [<>]=? -?\d+")
 _EXPECTED = re.compile(r"Expected (.+), got (\w+)")
 # msgspec's names for JSON types, in the words of the JSON specification.
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
@@ -57,7 +58,7 @@ def _validation_problem(text: str) -> str:
         if got and all(wanted):
             return f"expected {' or '.join(dict.fromkeys(str(w) for w in wanted))}, got {got}"
         return "a value of the wrong type"
-    if "out of range" in text.lower():
+    if "out of range" in text.lower() or _BOUND.fullmatch(text):
         return "a number out of range"
     if text.lower().startswith("invalid enum value"):
         return "a value that is not one of those allowed"

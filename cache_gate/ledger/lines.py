@@ -29,7 +29,10 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
 
-Tokens = Annotated[int, msgspec.Meta(ge=0)]
+# At most 15 digits: no request has a quadrillion tokens, and a 400-digit count would
+# overflow every float it meets (prices, savings).
+MAX_TOKENS = 10**15 - 1
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 # A raw field's value when its key is absent (a present one holds at least `null`).
 ABSENT = msgspec.Raw()

@@ -39,10 +39,16 @@ def _int_check(value: sql.Composable, info: _INSPECT.IntType, *, nullable: bool,
     digits only (no fraction, no exponent: jsonb prints 1e3 as 1000), a sign if
     negatives are allowed, `null` if the field is optional. One regex on a short
     string costs less than the jsonb function calls that would take it apart."""
-    if info.gt is not None or info.lt is not None or info.le is not None or (
+    digits = "+"
+    if info.le is not None:
+        # Only a bound of all nines (10**k - 1) is a digit count.
+        if info.le <= 0 or str(info.le) != "9" * len(str(info.le)):
+            raise NotImplementedError(f"no SQL check for {info}")
+        digits = f"{{1,{len(str(info.le))}}}"
+    if info.gt is not None or info.lt is not None or (
             info.multiple_of is not None) or info.ge not in (None, 0):
         raise NotImplementedError(f"no SQL check for {info}")
-    number = "[0-9]+" if info.ge == 0 else "-?[0-9]+"
+    number = f"[0-9]{digits}" if info.ge == 0 else f"-?[0-9]{digits}"
     pattern = f"^({number}|null)$" if nullable else f"^{number}$"
     return sql.SQL("coalesce(({})::text ~ {}, {})").format(
         value, sql.Literal(pattern), sql.SQL("false" if required else "true"))

@@ -9,10 +9,11 @@ import msgspec
 import pytest
 
 from cache_gate.ledger.line_errors import LineError, describe
+from cache_gate.ledger.lines import Tokens
 
 
 class Shape(msgspec.Struct):
-    input_tokens: int | None = None
+    input_tokens: Tokens | None = None
     workflow: str | None = None
     status: Literal["ok", "error"] | None = None
 
@@ -30,6 +31,8 @@ def message(raw: bytes) -> str:
     (b'{"input_tokens": "12"}', "input_tokens: expected integer or null, got string"),
     (b'{"input_tokens": 1.5}', "input_tokens: expected integer or null, got number"),
     (b'{"input_tokens": 1e400}', "input_tokens: a number out of range"),
+    (b'{"input_tokens": -1}', "input_tokens: a number out of range"),
+    (b'{"input_tokens": 1000000000000000}', "input_tokens: a number out of range"),
     (b'{"status": "weird"}', "status: a value that is not one of those allowed"),
     (b'{"workflow": "\xff"}', "not UTF-8 text"),
     (b'[1, 2]', "not a JSON object"),
