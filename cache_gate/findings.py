@@ -6,6 +6,7 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -64,6 +65,29 @@ class Finding:
             "fingerprint": self.fingerprint,
             "hint": self.hint,
         }
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A repository file that findings about something with no file of its own (a
+    PostgreSQL ledger, a Redis URL) are placed at, and what that file is to the reader."""
+
+    path: str
+    role: str
+
+    def note(self, subject: str) -> str:
+        return f" ({subject}; shown at {self.path}, {self.role})"
+
+    @classmethod
+    def at(cls, path: str, role: str) -> Anchor:
+        """An anchor at `path`, relative to the working directory when inside it, as
+        every finding's path is (the reporters make it relative to the checkout)."""
+        absolute = Path(path).absolute()
+        try:
+            return cls(absolute.relative_to(Path.cwd()).as_posix(), role)
+        except ValueError:
+            return cls(str(absolute), role)
+
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

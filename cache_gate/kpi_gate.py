@@ -10,7 +10,7 @@ from typing import Any
 from cache_gate import kpis, rules
 from cache_gate.config import Settings, kpi_name
 from cache_gate.errors import InputError
-from cache_gate.findings import Finding, Result, Severity
+from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.kpis import KpiResult, Tally
 from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.pg_url import is_postgres_url
@@ -18,28 +18,6 @@ from cache_gate.ledger.reader import LedgerStats, Selection, Sink, cap_jobs, sca
 from cache_gate.ledger.window import make_window
 
 TOP_CONTRIBUTORS = 3
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """A repository file that findings about something with no file of its own (a
-    PostgreSQL ledger, a Redis URL) are placed at, and what that file is to the reader."""
-
-    path: str
-    role: str
-
-    def note(self, subject: str) -> str:
-        return f" ({subject}; shown at {self.path}, {self.role})"
-
-    @classmethod
-    def at(cls, path: str, role: str) -> Anchor:
-        """An anchor at `path`, relative to the working directory when inside it, as
-        every finding's path is (the reporters make it relative to the checkout)."""
-        absolute = Path(path).absolute()
-        try:
-            return cls(absolute.relative_to(Path.cwd()).as_posix(), role)
-        except ValueError:
-            return cls(str(absolute), role)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from cache_gate.config import Settings
 from cache_gate.doctor.bounded import CheckFailed, run_bounded
 from cache_gate.doctor.redaction import Redactor
 from cache_gate.errors import InputError
-from cache_gate.findings import Finding, Result
+from cache_gate.findings import Anchor, Finding, Result
 from cache_gate.ledger.reader import Selection
 
 if TYPE_CHECKING:
     from cache_gate.doctor.redis_target import RedisTarget
-    from cache_gate.kpi_gate import Anchor
     from cache_gate.policy.litellm_config import LiteLLMConfig
 
 DOCTOR_RULES = ("CG401", "CG402", "CG403", "CG404")
@@ -129,7 +128,6 @@ def _placed(findings: list[Finding], options: DoctorOptions) -> list[Finding]:
     --proxy-url) placed at a repository file, saying so: CI consumers need one (GitHub
     code scanning rejects a SARIF result without a location). The LiteLLM config is
     the proxy's cache configuration; else the settings file, else the prompt manifest."""
-    from cache_gate.kpi_gate import Anchor
 
     anchor = options.anchor
     if options.litellm_config:

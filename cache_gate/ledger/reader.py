@@ -18,7 +18,7 @@ import stat
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -424,46 +424,29 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 
 @contextlib.contextmanager
 def _seekable(path: str) -> Iterator[str]:
-    if path == "-":
-        try:
-            descriptor = os.dup(sys.stdin.fileno())
-        except (OSError, ValueError):  # a stdin with no descriptor (an embedding caller)
-            with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
-                copy = Path(folder) / "ledger.jsonl"
-                _copy_blocks(iter(lambda: sys.stdin.buffer.read(CHUNK_BYTES), b""), copy,
-                             "standard input")
-                yield str(copy)
-            return
-        mode = os.fstat(descriptor).st_mode
-    else:
-        try:
-            mode = Path(path).stat().st_mode
-        except OSError:
-            mode = 0
-        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
-            open_ledger(path)  # a file, or the clear error for what is there instead
-            yield path
-            return
-        descriptor = -1
+    if path != "-" and not _is_stream(path):
+        open_ledger(path)  # a file, or the clear error for what is there instead
+        yield path
+        return
     shown = "standard input" if path == "-" else mask_credentials(path)
-    if stat.S_ISCHR(mode):
-        # A terminal waits for a person; /dev/zero never ends; /dev/null is empty.
-        if descriptor >= 0:
-            os.close(descriptor)
-        raise InputError(f"ledger {shown} is a terminal or a device, not a ledger: pass "
-                         "--ledger PATH, or pipe the ledger in")
-    if descriptor < 0:
-        # Non-blocking: a FIFO nothing writes to would block the open for ever.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    blocks = _stream_blocks(path, shown)
     with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
         copy = Path(folder) / "ledger.jsonl"
         try:
-            _copy_stream(descriptor, copy, shown)
+            _copy_blocks(blocks, copy, shown)
         except OSError as exc:
             raise InputError(f"cannot read ledger {shown}: {exc.strerror}") from None
         finally:
-            os.close(descriptor)
+            blocks.close()
         yield str(copy)
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
 # A piped ledger is copied to a temporary file first (the reader seeks): bounded, so
@@ -473,16 +456,34 @@ STREAM_MAX_BYTES = 16 << 30
 STREAM_FIRST_BYTE_SECONDS = 30.0
 
 
-def _copy_stream(descriptor: int, copy: Path, shown: str) -> None:
+def _stream_blocks(path: str, shown: str) -> Generator[bytes, None, None]:
+    """The blocks of standard input, a pipe, a FIFO or a socket. A terminal or a
+    device is refused (a terminal waits for a person, /dev/zero never ends), and so is
+    a FIFO nothing writes to within STREAM_FIRST_BYTE_SECONDS."""
     import select
 
-    poller = select.poll()
-    poller.register(descriptor, select.POLLIN | select.POLLHUP)
-    if not poller.poll(int(STREAM_FIRST_BYTE_SECONDS * 1000)):
-        raise InputError(f"ledger {shown}: nothing was written to it for "
-                         f"{STREAM_FIRST_BYTE_SECONDS:.0f} s (a FIFO with no writer?)")
-    os.set_blocking(descriptor, True)
-    _copy_blocks(iter(lambda: os.read(descriptor, CHUNK_BYTES), b""), copy, shown)
+    if path == "-":
+        try:
+            descriptor = os.dup(sys.stdin.fileno())
+        except (OSError, ValueError):  # a stdin with no descriptor (an embedding caller)
+            yield from iter(lambda: sys.stdin.buffer.read(CHUNK_BYTES), b"")
+            return
+    else:
+        # Non-blocking: a FIFO nothing writes to would block the open for ever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if stat.S_ISCHR(os.fstat(descriptor).st_mode):
+            raise InputError(f"ledger {shown} is a terminal or a device, not a ledger: "
+                             "pass --ledger PATH, or pipe the ledger in")
+        poller = select.poll()
+        poller.register(descriptor, select.POLLIN | select.POLLHUP)
+        if not poller.poll(int(STREAM_FIRST_BYTE_SECONDS * 1000)):
+            raise InputError(f"ledger {shown}: nothing was written to it for "
+                             f"{STREAM_FIRST_BYTE_SECONDS:.0f} s (a FIFO with no writer?)")
+        os.set_blocking(descriptor, True)
+        yield from iter(lambda: os.read(descriptor, CHUNK_BYTES), b"")
+    finally:
+        os.close(descriptor)
 
 
 def _copy_blocks(blocks: Iterator[bytes], copy: Path, shown: str) -> None:

@@ -18,7 +18,7 @@ Source: Anthropic, "Prompt caching", https://platform.claude.com/docs/en/build-w
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import epoch, request_record
 from cache_gate.ledger.lines import BacklogLine, Line, Usage
 from cache_gate.ledger.record import Record
 
@@ -38,20 +38,6 @@ def tokens(usage: Usage) -> tuple[int | None, int | None, int | None, int | None
 
 def normalise(line: BacklogLine | Line, usage: Usage, fmt: str = NAME) -> Record:
     uncached, read, write, write_1h = tokens(usage)
-    return Record(
-        format=fmt,
-        time=epoch(line.timestamp),
-        workflow=line.workflow,
-        phase=line.phase,
-        prompt_id=line.prompt_id,
-        model=line.model,
-        uncached_input=uncached,
-        cache_read=read,
-        cache_write=write,
-        cache_write_1h=write_1h,
-        output_tokens=usage.output_tokens,
-        prompt_cache_hit=None if read is None else read > 0,
-        cost=line.cost_usd,
-        prefix_sha256=line.prefix_sha256,
-        request_sha256=line.request_sha256,
-    )
+    return request_record(line, fmt, time=epoch(line.timestamp), model=line.model,
+                          uncached=uncached, read=read, write=write, write_1h=write_1h,
+                          output=usage.output_tokens)

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cache_gate.ledger.formats.fields import decode_field, epoch
+from cache_gate.ledger.formats.fields import decode_field, epoch, request_record
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import (
     CacheDetail,
@@ -138,20 +138,6 @@ def _logged_one_hour_writes(body: msgspec.Raw) -> int | None:
 
 def _record(line: Line, uncached: int | None, read: int | None, write: int | None,
             write_1h: int | None, output_tokens: int | None) -> Record:
-    return Record(
-        format=NAME,
-        time=epoch(line.timestamp),
-        workflow=line.workflow,
-        phase=line.phase,
-        prompt_id=line.prompt_id,
-        model=line.modelId or line.model,
-        uncached_input=uncached,
-        cache_read=read,
-        cache_write=write,
-        cache_write_1h=write_1h,
-        output_tokens=output_tokens,
-        prompt_cache_hit=None if read is None else read > 0,
-        cost=line.cost_usd,
-        prefix_sha256=line.prefix_sha256,
-        request_sha256=line.request_sha256,
-    )
+    return request_record(line, NAME, time=epoch(line.timestamp),
+                          model=line.modelId or line.model, uncached=uncached, read=read,
+                          write=write, write_1h=write_1h, output=output_tokens)

@@ -21,7 +21,7 @@ a client library quotes it, not directly). Newer responses also carry
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import request_record, response_time
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import Line, ResponseUsage
 from cache_gate.ledger.record import Record
@@ -47,19 +47,5 @@ def normalise(line: Line, usage: ResponseUsage) -> Record:
             miss = prompt - hit
         elif miss is not None:
             hit = prompt - miss
-    created = line.created if line.created is not None else line.created_at
-    return Record(
-        format=NAME,
-        time=float(created) if created is not None else epoch(line.timestamp),
-        workflow=line.workflow,
-        phase=line.phase,
-        prompt_id=line.prompt_id,
-        model=line.model,
-        uncached_input=miss,
-        cache_read=hit,
-        output_tokens=usage.completion_tokens,
-        prompt_cache_hit=None if hit is None else hit > 0,
-        cost=line.cost_usd,
-        prefix_sha256=line.prefix_sha256,
-        request_sha256=line.request_sha256,
-    )
+    return request_record(line, NAME, time=response_time(line), model=line.model,
+                          uncached=miss, read=hit, output=usage.completion_tokens)

@@ -1,5 +1,5 @@
-"""What the format adapters share: times, and fields decoded only once a line is
-known to be of the format that defines them."""
+"""What the format adapters share: times, the Record of one request, and fields
+decoded only once a line is known to be of the format that defines them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import TypeVar
 import msgspec
 
 from cache_gate.ledger.line_errors import LineError, describe
+from cache_gate.ledger.lines import BacklogLine, Line
+from cache_gate.ledger.record import Record
 
 _T = TypeVar("_T")
 _TIME = msgspec.json.Decoder(datetime)
@@ -21,6 +23,38 @@ def epoch(moment: datetime | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def response_time(line: Line) -> float | None:
+    """A response's own time (OpenAI's `created`, the Responses API's `created_at`, in
+    epoch seconds), else the application's `timestamp` beside it."""
+    created = line.created if line.created is not None else line.created_at
+    return float(created) if created is not None else epoch(line.timestamp)
+
+
+def request_record(line: BacklogLine | Line, fmt: str, *, time: float | None,
+                   model: str | None, uncached: int | None, read: int | None,
+                   output: int | None, write: int | None = None,
+                   write_1h: int | None = None) -> Record:
+    """One request's Record: its tokens as the format reads them, and what the
+    application logged beside the response (workflow, phase, prompt, cost, hashes)."""
+    return Record(
+        format=fmt,
+        time=time,
+        workflow=line.workflow,
+        phase=line.phase,
+        prompt_id=line.prompt_id,
+        model=model,
+        uncached_input=uncached,
+        cache_read=read,
+        cache_write=write,
+        cache_write_1h=write_1h,
+        output_tokens=output,
+        prompt_cache_hit=None if read is None else read > 0,
+        cost=line.cost_usd,
+        prefix_sha256=line.prefix_sha256,
+        request_sha256=line.request_sha256,
+    )
 
 
 def raw_time(raw: msgspec.Raw) -> float | None:

@@ -34,7 +34,7 @@ responses we have seen), and whether `promptTokenCount` includes
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import epoch, request_record
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import GeminiUsage, Line
 from cache_gate.ledger.record import Record
@@ -59,18 +59,6 @@ def normalise(line: Line, usage: GeminiUsage) -> Record:
     thoughts = _first(usage.thoughtsTokenCount, usage.thoughts_token_count)
     output = None if candidates is None and thoughts is None else (
         (candidates or 0) + (thoughts or 0))
-    return Record(
-        format=NAME,
-        time=epoch(line.timestamp),
-        workflow=line.workflow,
-        phase=line.phase,
-        prompt_id=line.prompt_id,
-        model=line.modelVersion or line.model_version or line.model,
-        uncached_input=uncached,
-        cache_read=read,
-        output_tokens=output,
-        prompt_cache_hit=None if read is None else read > 0,
-        cost=line.cost_usd,
-        prefix_sha256=line.prefix_sha256,
-        request_sha256=line.request_sha256,
-    )
+    return request_record(line, NAME, time=epoch(line.timestamp),
+                          model=line.modelVersion or line.model_version or line.model,
+                          uncached=uncached, read=read, output=output)

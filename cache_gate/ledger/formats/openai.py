@@ -22,7 +22,7 @@ and the API reference's usage objects; LiteLLM, https://docs.litellm.ai/docs/com
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import request_record, response_time
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import CacheCreation, Line, TokenDetails, Usage
 from cache_gate.ledger.record import Record
@@ -62,19 +62,6 @@ def normalise(line: Line, usage: Usage) -> Record:
         uncached = prompt - read - (write or 0)
     else:
         read = write = write_1h = None
-    created = line.created if line.created is not None else line.created_at
-    return Record(
-        format=NAME,
-        time=float(created) if created is not None else epoch(line.timestamp),
-        workflow=line.workflow,
-        phase=line.phase,
-        prompt_id=line.prompt_id,
-        model=line.model,
-        uncached_input=uncached,
-        cache_read=read,
-        cache_write=write,
-        cache_write_1h=write_1h,
-        output_tokens=output,
-        prompt_cache_hit=None if read is None else read > 0,
-        cost=line.cost_usd,
-    )
+    return request_record(line, NAME, time=response_time(line), model=line.model,
+                          uncached=uncached, read=read, write=write, write_1h=write_1h,
+                          output=output)
