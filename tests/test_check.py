@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cache_gate.cli import cli
 from tests.ledgers import backlog, write_ledger
 
-DEMO = Path(__file__).parent.parent / "examples" / "demo"
+DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
 
 
 def check(*args: str) -> tuple[int, dict[str, object], str]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cache_gate.cli import cli
 
 ROOT = Path(__file__).parent.parent
-DEMO = ROOT / "examples" / "demo"
+DEMO = ROOT / "fixtures" / "demo"
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_demo_report_shows_the_drifting_implementer_prefix(in_demo: None) -> Non
 
 def test_demo_ledger_is_reproducible(tmp_path: Path) -> None:
     """The committed ledger is exactly what the seeded generator writes."""
-    script = ROOT / "examples" / "generate_demo_ledger.py"
+    script = ROOT / "fixtures" / "make_demo_ledger.py"
     subprocess.run([sys.executable, str(script), str(tmp_path / "ledger.jsonl")], check=True)
     committed = DEMO / ".backlog-ops" / "usage-ledger.jsonl"
     assert (tmp_path / "ledger.jsonl").read_bytes() == committed.read_bytes()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO = Path(__file__).parents[2] / "examples" / "demo"
+DEMO = Path(__file__).parents[2] / "fixtures" / "demo"
 INPUTS = {
     "the ledger": ".backlog-ops/usage-ledger.jsonl",
     "the manifest": ".backlog-ops/prompt-manifest.json",

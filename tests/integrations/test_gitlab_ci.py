@@ -32,7 +32,7 @@ from tests.reporters.test_junit import parsed
 
 ROOT = Path(__file__).parents[2]
 TEMPLATE = ROOT / "ci" / "cache-gate.gitlab-ci.yml"
-DEMO = ROOT / "examples" / "demo"
+DEMO = ROOT / "fixtures" / "demo"
 REPORTS = ("gl-code-quality-report.json", "cache-gate-junit.xml")
 
 

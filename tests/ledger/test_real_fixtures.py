@@ -1,6 +1,6 @@
 """Ledgers written by the real client libraries, read by the real CLI.
 
-tests/fixtures/real/ holds lines that `anthropic`, `openai` and `litellm` themselves
+fixtures/real/ holds lines that `anthropic`, `openai` and `litellm` themselves
 wrote (see make.py there, and versions.json for the versions), and a Claude Code
 transcript recorded with ccusage's totals. For each file, what `cache-gate kpi` and
 `cache-gate report` print must equal a hand calculation from DESIGN.md's definitions,
@@ -35,7 +35,7 @@ import pytest
 
 from tests.consumers import node_tool
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 # DESIGN.md's default targets.
 TARGETS = {"prompt_cache_hit_rate": Fraction(60, 100), "cached_token_ratio": Fraction(40, 100),
            "response_cache_useful_hit_rate": Fraction(20, 100),
@@ -308,7 +308,7 @@ def test_committed_fixtures_are_what_make_py_writes(tmp_path: Path) -> None:
     python = _real_clients_python()
     if python is None:
         pytest.skip("anthropic, openai and litellm are not importable here: run "
-                    "tests/fixtures/real/make.py's install line, then set "
+                    "fixtures/real/make.py's install line, then set "
                     "CACHE_GATE_REAL_CLIENTS_PYTHON to that interpreter")
     subprocess.run([python, str(REAL / "make.py"), "--out", str(tmp_path)], check=True,
                    capture_output=True, timeout=600)

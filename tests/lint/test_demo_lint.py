@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.lint.repo import lint, lint_json
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
 
 def test_demo_passes_with_its_one_deliberate_warning() -> None:

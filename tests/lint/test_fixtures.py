@@ -1,4 +1,4 @@
-"""Acceptance: every fixture repository under tests/fixtures/lint lints to its expected.txt.
+"""Acceptance: every fixture repository under fixtures/lint lints to its expected.txt.
 
 Each line of expected.txt is `RULE path:line severity`; an empty file means clean.
 The fixtures are byte-exact files (CRLF, BOM, zero-width characters) kept from git's
@@ -14,7 +14,7 @@ import pytest
 
 from tests.lint.repo import lint_json
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lint"
 CASES = sorted(path.name for path in FIXTURES.iterdir() if (path / "expected.txt").is_file())
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cache_gate.cli import cli
 from tests import consumers
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "policy"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "policy"
 # The backlog-agents configs in the team's ../shared (tests.consumers.shared_path skips
 # where a clone has none beside it, and fails in CI).
 REALWORLD = consumers.REALWORLD / "backlog-agents" / "config"

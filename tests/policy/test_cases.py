@@ -1,4 +1,4 @@
-"""Acceptance: every fixture case under tests/fixtures/policy/cases gives exactly its findings."""
+"""Acceptance: every fixture case under fixtures/policy/cases gives exactly its findings."""
 
 from __future__ import annotations
 

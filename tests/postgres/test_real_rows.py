@@ -1,4 +1,4 @@
-"""The SpendLogs rows LiteLLM itself wrote (tests/fixtures/real, made with its own
+"""The SpendLogs rows LiteLLM itself wrote (fixtures/real, made with its own
 `get_logging_payload`), loaded into a real PostgreSQL table: `kpi` and `report` on the
 table give the same hand-calculated KPIs as on the JSONL export."""
 

@@ -43,7 +43,7 @@ from tests.doctor.helpers import CLEAN_ENV
 from tests.lint.repo import CLEAN_PROSE, write_repo
 from tests.reporters.test_reporters import sample
 
-DEMO = Path(__file__).parents[2] / "examples" / "demo"
+DEMO = Path(__file__).parents[2] / "fixtures" / "demo"
 OASIS_SCHEMA = "sarif-schema-2.1.0.json"
 GITHUB_SCHEMA = "github-code-scanning-sarif-schema-2.1.0.json"
 # The one multitool finding cache-gate cannot fix yet: `tool.driver.informationUri`
