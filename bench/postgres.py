@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from cache_gate.ledger.postgres import read_tally  # noqa: E402
-from cache_gate.ledger.reader import Selection  # noqa: E402
+from cache_gate.ledger.jsonl.reader import Selection  # noqa: E402
+from cache_gate.ledger.postgres.source import read_tally  # noqa: E402
 from cache_gate.ledger.window import Window  # noqa: E402
 from tests.postgres.server import find_bin_dir, running_server  # noqa: E402
 from tests.postgres.spendlogs import TABLE, create_table  # noqa: E402

@@ -192,7 +192,7 @@ def _error(message: str) -> None:
 
 
 def _where(exc: BaseException) -> str:
-    """`RecursionError in cache_gate/ledger/reader.py:180`: the innermost frame of ours."""
+    """`RecursionError in cache_gate/ledger/jsonl/reader.py:180`: the innermost frame of ours."""
     import traceback
 
     place = ""
@@ -233,7 +233,7 @@ def kpi(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.kpi_gate import ledger_settings, run_kpi
+        from cache_gate.gates.kpi import ledger_settings, run_kpi
 
         return run_kpi(ledger_settings(settings, params))
 
@@ -253,8 +253,8 @@ def report(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.kpi_gate import ledger_settings
-        from cache_gate.report import run_report
+        from cache_gate.gates.kpi import ledger_settings
+        from cache_gate.gates.report import run_report
 
         params["exit_zero"] = True  # the report informs; it never fails the build
         return run_report(ledger_settings(settings, params), settings)
@@ -306,7 +306,7 @@ def lint(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.lint_gate import lint_options, run_lint
+        from cache_gate.gates.lint import lint_options, run_lint
 
         return run_lint(lint_options(settings, params))
 
@@ -332,7 +332,7 @@ def check(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.check_gate import run_check
+        from cache_gate.gates.check import run_check
 
         return run_check(settings, params)
 
@@ -361,7 +361,7 @@ def policy(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.policy.gate import policy_options, run_policy
+        from cache_gate.gates.policy import policy_options, run_policy
 
         return run_policy(policy_options(settings, params))
 
@@ -409,7 +409,7 @@ def doctor(**params: Any) -> None:
     """
 
     def build(settings: Settings) -> Result:
-        from cache_gate.doctor.gate import doctor_options, run_doctor
+        from cache_gate.gates.doctor import doctor_options, run_doctor
 
         return run_doctor(doctor_options(settings, params))
 

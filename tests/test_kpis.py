@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cache_gate.analyses.kpis import evaluate, meets
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.findings import Severity
-from cache_gate.kpi_gate import LedgerOptions, run_kpi
-from cache_gate.kpis import evaluate, meets
+from cache_gate.gates.kpi import LedgerOptions, run_kpi
 from tests.ledgers import anthropic, backlog, litellm, openai_chat, write_ledger
 
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cache_gate.cli import cli
+from cache_gate.gates.report import sparkline
 from cache_gate.prices import load_prices
-from cache_gate.report import sparkline
 from tests.ledgers import anthropic, backlog, write_ledger
 
 

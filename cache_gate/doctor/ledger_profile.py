@@ -1,6 +1,6 @@
 """One pass over the ledger for doctor: who carries the tokens, and how often requests repeat.
 
-`LedgerProfile` is a reader sink (`cache_gate.ledger.reader.scan`): the KPI tally
+`LedgerProfile` is a reader sink (`cache_gate.ledger.jsonl.reader.scan`): the KPI tally
 per (workflow, prompt_id), input tokens per (workflow, prompt_id) for coverage,
 and per workflow how often a request repeats an earlier stable prefix
 (`prefix_sha256`) or an earlier request exactly (`request_sha256`).
@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Self
 
-from cache_gate.kpis import Group, Tally
+from cache_gate.analyses.kpis import Group, Tally
 from cache_gate.ledger.record import Record
 
 DISTINCT_KEPT = 20_000

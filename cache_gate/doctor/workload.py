@@ -21,7 +21,7 @@ Workflows with fewer than `--min-requests` hashed requests are not judged.
 
 from __future__ import annotations
 
-from cache_gate import kpis
+from cache_gate.analyses import kpis
 from cache_gate.doctor.ledger_profile import LedgerProfile, Repetition
 from cache_gate.findings import Finding
 from cache_gate.policy.engine import flag

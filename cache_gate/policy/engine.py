@@ -42,7 +42,7 @@ class RuleFilter:
 
     def __init__(self, family: Iterable[str], select: Iterable[str] = (),
                  ignore: Iterable[str] = (), where: str = "select/ignore") -> None:
-        from cache_gate.lint_engine import RuleSelection
+        from cache_gate.rules.engine import RuleSelection
 
         self.family = frozenset(family)
         selection = RuleSelection(select, ignore, where)

@@ -17,9 +17,9 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
+from cache_gate.analyses.kpis import RULE_OF_KPI
 from cache_gate.config import KPI_LABELS
 from cache_gate.findings import Finding, Result, Severity, sort_findings
-from cache_gate.kpis import RULE_OF_KPI
 from cache_gate.reporters import RenderContext
 from cache_gate.reporters.neutralise import terminal
 

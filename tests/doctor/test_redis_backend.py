@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from cache_gate.doctor import redis_backend
-from cache_gate.doctor.gate import DoctorOptions, run_doctor
 from cache_gate.findings import Severity
+from cache_gate.gates.doctor import DoctorOptions, run_doctor
 from tests import consumers
 from tests.doctor.conftest import RedisServer, StartRedis
 from tests.doctor.helpers import doctor, doctor_json, findings_of

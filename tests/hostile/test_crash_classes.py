@@ -140,12 +140,13 @@ def test_an_unexpected_failure_is_one_line_without_its_text(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The last line of defence: whatever breaks inside, no traceback, and the
     exception's text (which may hold input data) is not shown."""
-    from cache_gate import cli, kpi_gate
+    from cache_gate import cli
+    from cache_gate.gates import kpi
 
     def explode(*args: object) -> None:
         raise ValueError(f"something holding {SECRET}")
 
-    monkeypatch.setattr(kpi_gate, "run_kpi", explode)
+    monkeypatch.setattr(kpi, "run_kpi", explode)
     assert cli.main(["kpi"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cache-gate: error: internal error (ValueError")

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cache_gate.cli import cli
-from cache_gate.ledger import reader
+from cache_gate.ledger.jsonl import reader
 
 LINE = b'{"workflow": "w", "input_tokens": 10, "cached_input_tokens": 0, "cache_hit": false}\n'
 

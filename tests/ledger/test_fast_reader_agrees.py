@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache_gate.ledger import reader
-from cache_gate.ledger.reader import Selection
+from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
 from tests.ledger.test_reader import fast, plain, summary
 from tests.ledgers import (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import LENIENT_FIELDS, Decoders, decoders
-from cache_gate.ledger.reader import DECODE_ERRORS
+from cache_gate.ledger.reading import DECODE_ERRORS
 from tests.ledgers import (
     anthropic,
     backlog,

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cache_gate.analyses.kpis import Tally
 from cache_gate.errors import InputError
-from cache_gate.kpis import Tally
-from cache_gate.ledger import reader
-from cache_gate.ledger.reader import LedgerStats, Selection, scan
-from cache_gate.ledger.reference import read_plain
+from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.jsonl.reader import scan
+from cache_gate.ledger.jsonl.reference import read_plain
+from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.window import Window
 from tests.ledgers import backlog, claude_code, jsonl, litellm, openai_chat, write_ledger
 

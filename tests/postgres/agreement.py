@@ -14,12 +14,13 @@ from typing import Any
 
 from psycopg import sql
 
-from cache_gate import kpis
+from cache_gate.analyses import kpis
+from cache_gate.analyses.breakdowns import Analytics
+from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.postgres_sums import read_analytics, read_tally
 from cache_gate.config import DEFAULT_TARGETS
-from cache_gate.kpis import Tally
-from cache_gate.ledger.postgres import read_analytics, read_tally
-from cache_gate.ledger.reader import LedgerStats, Selection, scan
-from cache_gate.report import Analytics
+from cache_gate.ledger.jsonl.reader import scan
+from cache_gate.ledger.reading import LedgerStats, Selection
 from tests.postgres.conftest import SpendLogs
 from tests.postgres.spendlogs import export_jsonl
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cache_gate.ledger.reader import Selection
+from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
 from tests.ledgers import litellm
 from tests.postgres.agreement import assert_agree

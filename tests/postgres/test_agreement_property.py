@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from cache_gate.ledger.reader import Selection
+from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
 from tests.postgres.agreement import assert_agree
 from tests.postgres.conftest import SpendLogs, new_spendlogs

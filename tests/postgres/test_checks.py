@@ -16,8 +16,8 @@ from psycopg.types.json import Jsonb
 
 from cache_gate.ledger.formats import epoch
 from cache_gate.ledger.lines import Usage
-from cache_gate.ledger.pg_checks import decodes, fields_decode
-from cache_gate.ledger.postgres import _bound
+from cache_gate.ledger.postgres.checks import decodes, fields_decode
+from cache_gate.ledger.postgres.source import _bound
 
 KEYS = ["input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
         "prompt_tokens", "cache_creation", "prompt_tokens_details", "input_tokens_details",

@@ -115,7 +115,7 @@ def test_report_says_what_this_ledger_cannot_show(team: SpendLogs, tmp_path: Pat
 
 def test_commands_that_read_files_refuse_a_url_without_echoing_it(spendlogs: SpendLogs) -> None:
     from cache_gate.errors import InputError
-    from cache_gate.ledger.reader import open_ledger
+    from cache_gate.ledger.jsonl.reader import open_ledger
 
     with pytest.raises(InputError) as caught:
         open_ledger(spendlogs.url())

@@ -15,8 +15,8 @@ from psycopg import sql
 
 from cache_gate.cli import cli
 from cache_gate.errors import InputError
-from cache_gate.ledger import pg_session
-from cache_gate.ledger.pg_url import parse_source
+from cache_gate.ledger.postgres import session as pg_session
+from cache_gate.ledger.postgres.url import parse_source
 from tests.ledgers import litellm
 from tests.postgres.conftest import SpendLogs
 from tests.postgres.server import DATABASE, PASSWORD, SUPERUSER, Server, free_port
@@ -150,7 +150,7 @@ def test_without_psycopg_the_error_says_what_to_install(monkeypatch: pytest.Monk
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(InputError, match=r"pip install 'cache-gate\[postgres\]'"):
-        import cache_gate.ledger.postgres  # noqa: F401
+        import cache_gate.ledger.postgres.source  # noqa: F401
 
 
 def test_libpq_environment_is_honoured(spendlogs: SpendLogs,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from psycopg import sql
 
-from cache_gate.ledger.postgres import read_analytics, read_tally
-from cache_gate.ledger.reader import Selection
-from cache_gate.report import Analytics
+from cache_gate.analyses.breakdowns import Analytics
+from cache_gate.analyses.postgres_sums import read_analytics, read_tally
+from cache_gate.ledger.reading import Selection
 from tests.postgres.agreement import assert_agree
 from tests.postgres.conftest import SpendLogs
 

@@ -31,12 +31,13 @@ import pytest
 from click.testing import CliRunner
 
 from cache_gate import rules
+from cache_gate.analyses.kpis import Tally
 from cache_gate.cli import cli
 from cache_gate.config import DEFAULT_TARGETS, load_settings
 from cache_gate.findings import Finding, Result, Severity
-from cache_gate.kpi_gate import LedgerOptions, kpi_result, settings_anchor
-from cache_gate.kpis import Tally
-from cache_gate.ledger.reader import Selection, scan
+from cache_gate.gates.kpi import LedgerOptions, kpi_result, settings_anchor
+from cache_gate.ledger.jsonl.reader import scan
+from cache_gate.ledger.reading import Selection
 from cache_gate.reporters import RenderContext, sarif
 from tests import consumers
 from tests.doctor.helpers import CLEAN_ENV

@@ -7,7 +7,7 @@ from typing import Any
 
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.lines import Decoders, decoders
-from cache_gate.ledger.reader import DECODE_ERRORS
+from cache_gate.ledger.reading import DECODE_ERRORS
 from cache_gate.ledger.record import Record
 
 FULL = decoders(descriptive=True, timed=True)

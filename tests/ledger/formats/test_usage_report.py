@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cache_gate import kpis
+from cache_gate.analyses import kpis
+from cache_gate.analyses.kpis import Tally
 from cache_gate.cli import cli
-from cache_gate.kpis import Tally
 from cache_gate.ledger.line_errors import LineError
 from tests.ledger.formats.reading import read, verdicts
 from tests.ledgers import backlog, usage_report, usage_row, write_ledger

@@ -20,9 +20,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from cache_gate.errors import InputError
-from cache_gate.ledger import pg_rows
-from cache_gate.ledger.pg_url import SpendLogsSource, scrub
-from cache_gate.ledger.reader import BadLine
+from cache_gate.ledger.postgres import rows as pg_rows
+from cache_gate.ledger.postgres.url import SpendLogsSource, scrub
+from cache_gate.ledger.reading import BadLine
 
 CONNECT_TIMEOUT_S = 10
 # What the json columns may be: LiteLLM's jsonb, or JSON in json or text.

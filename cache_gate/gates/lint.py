@@ -17,13 +17,13 @@ from typing import Any
 
 from cache_gate.config import Settings
 from cache_gate.findings import Result
-from cache_gate.lint_engine import LintEngine, RuleSelection
 from cache_gate.manifest.assemble import AssembledPrompt, Assembler, Part, display_path
 from cache_gate.manifest.loader import Manifest, load_manifest
 from cache_gate.manifest.tokens import MARGIN, approx
 from cache_gate.models import load_model_minimums
 from cache_gate.rules import lint as lint_rules
 from cache_gate.rules.context import LintContext, TextScope
+from cache_gate.rules.engine import LintEngine, RuleSelection
 from cache_gate.rules.problem import Problem
 
 DEFAULT_LOCK_NAME = "prompt-manifest.lock.json"

@@ -32,7 +32,7 @@ def _lint_inputs(settings: Settings, params: Params) -> list[str]:
 
 
 def _run_lint(settings: Settings, params: Params) -> Result:
-    from cache_gate.lint_gate import lint_options, run_lint
+    from cache_gate.gates.lint import lint_options, run_lint
 
     return run_lint(lint_options(settings, params))
 
@@ -42,7 +42,7 @@ def _kpi_inputs(settings: Settings, params: Params) -> list[str]:
 
 
 def _run_kpi(settings: Settings, params: Params) -> Result:
-    from cache_gate.kpi_gate import ledger_settings, run_kpi
+    from cache_gate.gates.kpi import ledger_settings, run_kpi
 
     return run_kpi(ledger_settings(settings, params))
 
@@ -53,7 +53,7 @@ def _policy_inputs(settings: Settings, params: Params) -> list[str]:
 
 
 def _run_policy(settings: Settings, params: Params) -> Result:
-    from cache_gate.policy.gate import policy_options, run_policy
+    from cache_gate.gates.policy import policy_options, run_policy
 
     return run_policy(policy_options(settings, params))
 

@@ -1,39 +1,27 @@
-"""`cache-gate report`: cache analytics for people. It never fails the build.
+"""The report's sink: every breakdown of the ledger in one pass, and what they add up to.
 
-Breakdowns of the KPIs by workflow, phase, model and prompt; the daily prompt
-cache hit rate; duplicate spend (a request repeated within the response-cache
-TTL that missed every cache); runtime prefix drift (CG205); estimated savings.
+By workflow and prompt (the KPI tally), phase, model and day; the cache tokens read and
+written per model and the money they saved; duplicate spend (a request repeated within
+the response-cache TTL that missed every cache); runtime prefix drift (CG205).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cache_gate import kpis, rules
-from cache_gate.config import Settings
-from cache_gate.findings import Finding, Result
-from cache_gate.kpi_gate import LedgerOptions, kpi_result, placed
-from cache_gate.kpis import SLOTS, Tally, count
-from cache_gate.ledger.pg_url import is_postgres_url
-from cache_gate.ledger.reader import Sink, scan
+from cache_gate import rules
+from cache_gate.analyses import kpis
+from cache_gate.analyses.kpis import SLOTS, Tally, count
+from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
-from cache_gate.prices import PriceTable, load_prices
+from cache_gate.prices import PriceTable
 
-SPARKS = "▁▂▃▄▅▆▇█"
-TOP_ROWS = 10
 # Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory.
 PREFIXES_KEPT = 20
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
-# In place of duplicate spend and prefix drift, for a ledger that cannot show them.
-NO_HASHES: dict[str, object] = {
-    "available": False,
-    "reason": "this ledger records no request or prefix hashes (LiteLLM SpendLogs)",
-}
-
 
 @dataclass
 class Spend:
@@ -122,7 +110,7 @@ class Analytics:
             self.last_seen = {key: t for key, t in self.last_seen.items() if t >= horizon}
 
 
-def _rate(sums: list[int], name: str) -> float | None:
+def rate(sums: list[int], name: str) -> float | None:
     numerator, denominator, _ = kpis.KPI_SLOTS[name]
     return sums[numerator] / sums[denominator] if sums[denominator] else None
 
@@ -133,19 +121,13 @@ def breakdown_rows(groups: dict[str | None, list[int]]) -> dict[str, dict[str, o
         rows[key if key is not None else "(none)"] = {
             "requests": sums[kpis.REQUESTS],
             "eligible": sums[kpis.ELIGIBLE],
-            **{name: _rounded(_rate(sums, name)) for name in kpis.KPI_SLOTS},
+            **{name: rounded(rate(sums, name)) for name in kpis.KPI_SLOTS},
         }
     return rows
 
 
-def _rounded(value: float | None) -> float | None:
+def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def sparkline(values: Iterable[float | None]) -> str:
-    """One character a day: the hit rate from ▁ (0%) to █ (100%); a gap where unknown."""
-    return "".join(" " if v is None else SPARKS[min(int(v * len(SPARKS)), len(SPARKS) - 1)]
-                   for v in values)
 
 
 def savings(analytics: Analytics, prices: PriceTable) -> dict[str, object]:
@@ -188,89 +170,3 @@ def drift_findings(analytics: Analytics, path: str) -> list[Finding]:
             f"window ({listed}): every change writes the cache again",
             prompt_id=prompt, hint=rule.fix, key=prompt))
     return findings
-
-
-def run_report(options: LedgerOptions, settings: Settings) -> Result:
-    def make_sink() -> Analytics:
-        return Analytics(ttl=float(settings.response_cache_ttl))
-
-    sink: Sink
-    if is_postgres_url(options.ledger):
-        from cache_gate.ledger.postgres import read_analytics
-
-        sink, stats = read_analytics(options.ledger, options.selection, make_sink)
-    else:
-        sink, stats = scan(options.ledger, options.selection, make_sink, descriptive=True,
-                           jobs=1)
-    assert isinstance(sink, Analytics)
-    result = kpi_result("report", sink.tally, stats, options)
-    # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
-    result.findings = [f for f in result.findings if f.rule == "CG206"]
-    result.findings += placed(drift_findings(sink, stats.path), stats, options)
-    days = sorted(sink.by_day.items())
-    # The counts beside the rate, so that days sum into weeks exactly.
-    trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
-              "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
-              "prompt_cache_hit_rate": _rounded(_rate(sums, "prompt_cache_hit_rate"))}
-             for day, sums in days]
-    money = savings(sink, load_prices(settings.prices))
-    duplicates = sink.duplicates
-    result.sections.update({
-        "breakdown": {
-            "workflow": breakdown_rows(sink.tally.by(0)),
-            "phase": breakdown_rows(sink.by_phase),
-            "model": breakdown_rows(sink.by_model),
-            "prompt_id": breakdown_rows(sink.tally.by(1)),
-        },
-        "trend": trend,
-        "duplicate_spend": {
-            "ttl_seconds": settings.response_cache_ttl,
-            "requests": duplicates.requests,
-            "input_tokens": duplicates.input_tokens,
-            "output_tokens": duplicates.output_tokens,
-            "cost_usd": round(duplicates.cost_usd, 4),
-            "requests_without_cost": duplicates.unpriced,
-        } if sink.hashes_recorded else NO_HASHES,
-        "prefix_drift": {prompt: dict(hashes.most_common()) for prompt, hashes in
-                         sorted(sink.prefixes.items()) if len(hashes) > 1}
-        if sink.hashes_recorded else NO_HASHES,
-        "savings": money,
-    })
-    result.notes = _text(result.sections, trend) + result.notes
-    return result
-
-
-def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[str]:
-    lines: list[str] = []
-    breakdown = sections["breakdown"]
-    assert isinstance(breakdown, dict)
-    for dimension, rows in breakdown.items():
-        lines.append(f"{'by ' + dimension + ':':<32} {'requests':>9}  {'hit rate':>8}  "
-                     f"{'token ratio':>11}")
-        for name, row in list(rows.items())[:TOP_ROWS]:
-            hit = row["prompt_cache_hit_rate"]
-            ratio = row["cached_token_ratio"]
-            lines.append(f"  {name[:30]:<30} {row['requests']:>9,}  "
-                         f"{'n/a' if hit is None else f'{hit:.1%}':>8}  "
-                         f"{'n/a' if ratio is None else f'{ratio:.1%}':>11}")
-        if len(rows) > TOP_ROWS:
-            lines.append(f"  … {len(rows) - TOP_ROWS} more (see --format json)")
-    if trend:
-        rates = [row["prompt_cache_hit_rate"] for row in trend]
-        lines.append(f"daily prompt cache hit rate {trend[0]['date']} → {trend[-1]['date']}: "
-                     f"{sparkline(rates)}")  # type: ignore[arg-type]
-    spend = sections["duplicate_spend"]
-    assert isinstance(spend, dict)
-    if spend is NO_HASHES:
-        lines.append(f"duplicate spend and runtime prefix drift: not available "
-                     f"({NO_HASHES['reason']})")
-    else:
-        lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no "
-                     f"cache hit): {spend['requests']:,} requests, {spend['input_tokens']:,} "
-                     f"input tokens, ${spend['cost_usd']:,.2f}")
-    money = sections["savings"]
-    assert isinstance(money, dict)
-    unpriced = money["unpriced_models"]
-    lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
-                 + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
-    return lines

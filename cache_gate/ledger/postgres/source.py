@@ -1,11 +1,10 @@
-"""LiteLLM's SpendLogs table in PostgreSQL as a usage ledger, aggregated by the server.
+"""LiteLLM's SpendLogs table in PostgreSQL as a usage ledger: the rows of a window.
 
-`read_tally` gives `kpi` what `reader.scan` gives it for a JSONL file: a Tally of
-(workflow, prompt_id) groups and LedgerStats; `read_analytics` gives `report` its
-breakdowns. PostgreSQL computes the sums (`pg_queries`): a gate over millions of
-requests moves a few dozen aggregated rows to the client, not the requests.
+The analyses sum the rows in SQL (`analyses.postgres_sums`); this source gives them
+the table's scope (its window as exact timestamp bounds, its workflows), the rows
+the SQL leaves to Python read exactly as JSONL lines, and the bad rows' samples.
 
-The session is read-only and bounded (`pg_session`); every query is
+The session is read-only and bounded (`session`); every query is
 parameterised, and the table name goes through `psycopg.sql.Identifier`.
 
 Which rows are bad: exactly those the JSONL reader would reject in the export of
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cache_gate.errors import InputError
 
@@ -32,32 +31,20 @@ except ImportError as exc:  # pragma: no cover - the [postgres] extra is not ins
     raise InputError("reading a PostgreSQL ledger needs psycopg 3: "
                      "pip install 'cache-gate[postgres]'") from exc
 
-from cache_gate.kpis import SLOTS, Tally
-from cache_gate.ledger import pg_queries, pg_rows
 from cache_gate.ledger.formats import epoch, read_line
 from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.lines import decoders
-from cache_gate.ledger.pg_session import (
+from cache_gate.ledger.postgres import rows as pg_rows
+from cache_gate.ledger.postgres.session import (
     BadRow,
     Reading,
     check_table,
     fetch,
-    session,
     table_identifier,
 )
-from cache_gate.ledger.pg_url import parse_source
-from cache_gate.ledger.reader import (
-    BAD_LINE_SAMPLES,
-    DECODE_ERRORS,
-    LedgerStats,
-    Selection,
-    keep,
-)
+from cache_gate.ledger.reading import BAD_LINE_SAMPLES, DECODE_ERRORS, LedgerStats, Selection, keep
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import Window
-
-if TYPE_CHECKING:
-    from cache_gate.report import Analytics
 
 FORMAT = "litellm"
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -92,7 +79,7 @@ def _bound(moment: float, *, lower: bool) -> datetime | None:
     return bound
 
 
-def _scope(conn: psycopg.Connection[Any], reading: Reading, selection: Selection, *,
+def scope_of(conn: psycopg.Connection[Any], reading: Reading, selection: Selection, *,
            descriptive: bool) -> pg_rows.Scope:
     nullable_time = check_table(conn, reading)
     window: Window = selection.window
@@ -109,11 +96,11 @@ def _scope(conn: psycopg.Connection[Any], reading: Reading, selection: Selection
     )
 
 
-def _as_int(value: int | Decimal | None) -> int:
+def as_int(value: int | Decimal | None) -> int:
     return int(value) if value is not None else 0
 
 
-def _count_kinds(kind: str, sums: list[int], stats: LedgerStats) -> int:
+def count_kinds(kind: str, sums: list[int], stats: LedgerStats) -> int:
     """Count a non-record group in the stats; the number of rows Python must read."""
     requests = sums[0]
     if kind == pg_rows.BAD:
@@ -127,20 +114,20 @@ def _count_kinds(kind: str, sums: list[int], stats: LedgerStats) -> int:
     return 0
 
 
-def _bad_samples(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.Scope,
+def bad_samples(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.Scope,
                  why_bad: Callable[[str], str]) -> None:
     """The first bad rows, with the JSONL reader's own message for each."""
-    query = pg_queries.rows_of_kind_query(scope, pg_rows.BAD, BAD_LINE_SAMPLES)
+    query = pg_rows.rows_of_kind_query(scope, pg_rows.BAD, BAD_LINE_SAMPLES)
     for request_id, moment, row_json in fetch(conn, reading, query, scope.params()):
         reading.samples.append(BadRow(0, f"request_id {request_id}: {why_bad(row_json)}",
                                       request_id=request_id, moment=moment))
 
 
-def _python_rows(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.Scope,
+def python_rows(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.Scope,
                  stats: LedgerStats, selection: Selection) -> list[Record]:
     """The rows the SQL leaves to `formats.read_line`, read exactly as a JSONL line."""
     reading_decoders = decoders(descriptive=scope.descriptive, timed=scope.timed)
-    query = pg_queries.rows_of_kind_query(scope, pg_rows.IRREGULAR)
+    query = pg_rows.rows_of_kind_query(scope, pg_rows.IRREGULAR)
     records: list[Record] = []
     for request_id, moment, row_json in fetch(conn, reading, query, scope.params()):
         try:
@@ -154,7 +141,7 @@ def _python_rows(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows
     return records
 
 
-def _why_bad(scope: pg_rows.Scope) -> Callable[[str], str]:
+def why_bad(scope: pg_rows.Scope) -> Callable[[str], str]:
     reading_decoders = decoders(descriptive=scope.descriptive, timed=scope.timed)
 
     def message(row_json: str) -> str:
@@ -167,79 +154,10 @@ def _why_bad(scope: pg_rows.Scope) -> Callable[[str], str]:
     return message
 
 
-def _finish(stats: LedgerStats, reading: Reading) -> LedgerStats:
+def finish(stats: LedgerStats, reading: Reading) -> LedgerStats:
     # Time order, as a JSONL export in time order lists them (undated rows last).
     reading.samples.sort(key=lambda bad: (bad.moment is None, bad.moment or 0.0,
                                           bad.request_id is None, bad.request_id or ""))
     stats.bad = list(reading.samples[:BAD_LINE_SAMPLES])
     stats.source = reading.to_json()
     return stats
-
-
-def read_tally(url: str, selection: Selection) -> tuple[Tally, LedgerStats]:
-    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL."""
-    source = parse_source(url)
-    reading = Reading(source)
-    stats = LedgerStats(source.display)
-    tally = Tally()
-    with session(reading) as conn:
-        scope = _scope(conn, reading, selection, descriptive=False)
-        python_rows = 0
-        for kind, workflow, prompt_id, *raw in fetch(conn, reading,
-                                                       pg_queries.tally_query(scope),
-                                                       scope.params()):
-            sums = [_as_int(value) for value in raw]
-            assert len(sums) == SLOTS
-            if kind == pg_rows.RECORD:
-                tally.merge_groups({(workflow, prompt_id): sums})
-                stats.records += sums[0]
-                stats.formats[FORMAT] += sums[0]
-            else:
-                python_rows += _count_kinds(kind, sums, stats)
-        if stats.bad_count:
-            _bad_samples(conn, reading, scope, _why_bad(scope))
-        if python_rows:
-            tally.add(_python_rows(conn, reading, scope, stats, selection))
-    return tally, _finish(stats, reading)
-
-
-def read_analytics(url: str, selection: Selection,
-                   make_sink: Callable[[], Analytics]) -> tuple[Analytics, LedgerStats]:
-    """The report's breakdowns of the SpendLogs rows in `selection`, summed by PostgreSQL."""
-    from cache_gate.report import CacheTokens
-
-    analytics = make_sink()
-    analytics.hashes_recorded = False
-    source = parse_source(url)
-    reading = Reading(source)
-    stats = LedgerStats(source.display)
-    with session(reading) as conn:
-        scope = _scope(conn, reading, selection, descriptive=True)
-        python_rows = 0
-        rows = fetch(conn, reading, pg_queries.report_query(scope), scope.params())
-        for (kind, by_workflow_prompt, by_phase, by_model, by_day,
-             workflow, prompt_id, phase, model, day, *raw) in rows:
-            values = [_as_int(value) for value in raw]
-            sums, extra = values[:SLOTS], values[SLOTS:]
-            if kind != pg_rows.RECORD:
-                if by_workflow_prompt:
-                    python_rows += _count_kinds(kind, sums, stats)
-                continue
-            if by_workflow_prompt:
-                analytics.tally.merge_groups({(workflow, prompt_id): sums})
-                stats.records += sums[0]
-                stats.formats[FORMAT] += sums[0]
-            elif by_phase:
-                analytics.by_phase[phase] = sums
-            elif by_model:
-                analytics.by_model[model] = sums
-                requests, read, write_5m, write_1h = extra
-                if requests:
-                    analytics.cache_tokens[model] = CacheTokens(read, write_5m, write_1h, 0)
-            elif by_day and day is not None:
-                analytics.by_day[day.isoformat()] = sums
-        if stats.bad_count:
-            _bad_samples(conn, reading, scope, _why_bad(scope))
-        if python_rows:
-            analytics.add(_python_rows(conn, reading, scope, stats, selection))
-    return analytics, _finish(stats, reading)

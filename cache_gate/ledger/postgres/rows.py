@@ -35,7 +35,7 @@ from datetime import datetime
 from psycopg import sql
 
 from cache_gate.ledger.lines import SpendMetadata, Usage
-from cache_gate.ledger.pg_checks import fields_decode, members
+from cache_gate.ledger.postgres.checks import fields_decode, members
 
 RECORD, BAD, UNDATED, OTHER_WORKFLOW, IRREGULAR = "record", "bad", "undated", "other", "python"
 
@@ -274,3 +274,16 @@ def row_pipeline(scope: Scope, *, with_json: bool = False) -> sql.Composed:
         undated=sql.Literal(UNDATED), other=sql.Literal(OTHER_WORKFLOW),
         record=sql.Literal(RECORD), windowed=sql.SQL("true" if scope.windowed else "false"),
         selected=selected)
+
+
+def rows_of_kind_query(scope: Scope, kind: str, limit: int | None = None) -> sql.Composed:
+    """The rows of one kind, rendered as JSON, in time order (bad samples, or the
+    rows that Python reads itself)."""
+    return sql.SQL("""
+SELECT d.request_id, extract(epoch FROM d.start_time)::float8 AS moment, d.row_json
+FROM ({rows}) AS d
+WHERE d.kind = {kind}
+ORDER BY d.start_time, d.request_id
+{limit}
+""").format(rows=row_pipeline(scope, with_json=True), kind=sql.Literal(kind),
+            limit=sql.SQL("LIMIT {}").format(sql.Literal(limit)) if limit else sql.SQL(""))

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from cache_gate import kpis, rules
+from cache_gate import rules
+from cache_gate.analyses import kpis
+from cache_gate.analyses.kpis import KpiResult, Tally
 from cache_gate.config import Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result, Severity
-from cache_gate.kpis import KpiResult, Tally
 from cache_gate.ledger.formats import FORMATS
-from cache_gate.ledger.pg_url import is_postgres_url
-from cache_gate.ledger.reader import LedgerStats, Selection, Sink, cap_jobs, scan
+from cache_gate.ledger.jsonl.reader import cap_jobs, scan
+from cache_gate.ledger.postgres.url import is_postgres_url
+from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.ledger.window import make_window
 
 TOP_CONTRIBUTORS = 3
@@ -220,7 +222,7 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
 def run_kpi(options: LedgerOptions) -> Result:
     tally: Sink
     if is_postgres_url(options.ledger):
-        from cache_gate.ledger.postgres import read_tally
+        from cache_gate.analyses.postgres_sums import read_tally
 
         tally, stats = read_tally(options.ledger, options.selection)
     else:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cache_gate.ledger import reader
+from cache_gate.ledger import reading
 from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.jsonl import reader
 from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.lines import decoders as decoders_for
-from cache_gate.ledger.reader import LedgerStats, Selection, Sink
+from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.ledger.record import Record
 
 
@@ -40,15 +41,15 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
             continue
         try:
             record = read_line(raw, decoders)
-        except reader.DECODE_ERRORS as exc:
+        except reading.DECODE_ERRORS as exc:
             if is_last:
                 stats.partial_tail = True
-            elif raw.strip(reader.JSON_BLANK):
+            elif raw.strip(reading.JSON_BLANK):
                 stats.add_bad(offset, describe(exc))
                 if stats.bad[-1].offset == offset:
                     stats.bad[-1].line = number
         else:
-            sink.add(reader.keep([record], selection, stats, repeated))
+            sink.add(reading.keep([record], selection, stats, repeated))
         offset += len(raw) + 1
-    sink.add(reader.finish_repeated([repeated], stats))
+    sink.add(reading.finish_repeated([repeated], stats))
     return sink, stats

@@ -17,23 +17,28 @@ import pickle
 import stat
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Protocol, Self, runtime_checkable
-
-import msgspec
+from typing import BinaryIO, NamedTuple
 
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
-from cache_gate.ledger.formats import normalise, normalise_plain, read_line
-from cache_gate.ledger.line_errors import LineError, describe
-from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
-from cache_gate.ledger.pg_url import is_postgres_url, redact
+from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.lines import Decoders, decoders
+from cache_gate.ledger.reading import (
+    DECODE_ERRORS,
+    LedgerStats,
+    MergeableSink,
+    PlainCounts,
+    Selection,
+    Sink,
+    finish_repeated,
+    keep,
+    read_records,
+    split_lines,
+)
 from cache_gate.ledger.record import Record
-from cache_gate.ledger.window import Window
 from cache_gate.redaction import mask_credentials
 
 CHUNK_BYTES = 1 << 20
@@ -42,103 +47,6 @@ MAX_LINE_BYTES = 16 << 20
 OVERLONG = "line longer than 16 MiB: not read"
 # Below this many bytes a second process costs more than it saves.
 PARALLEL_MIN_BYTES = 48 << 20
-BAD_LINE_SAMPLES = 10
-# RecursionError: msgspec's answer to JSON nested deeper than Python's stack allows.
-DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, LineError, RecursionError)
-JSON_BLANK = b" \t\r"
-_format_of = attrgetter("format")
-
-
-class Sink(Protocol):
-    """Where records go: an accumulator of the records that count."""
-
-    def add(self, records: list[Record]) -> None: ...
-
-
-@runtime_checkable
-class MergeableSink(Sink, Protocol):
-    """A sink whose sums do not depend on file order: parts of a ledger read by
-    several processes merge into it. A sink without `merge` is read in one process."""
-
-    def merge(self, other: Self) -> None: ...
-
-
-class PlainCounts(Protocol):
-    records: int
-    undated: int
-    outside_window: int
-    other_workflows: int
-
-
-class PlainBacklogSink(Sink, Protocol):
-    """A sink that can take plain backlog lines undecoded into Records (see kpis.Tally)."""
-
-    def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
-                          workflows: frozenset[str] | None) -> PlainCounts | None: ...
-
-
-@dataclass
-class BadLine:
-    offset: int
-    error: str
-    line: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        return {"line": self.line, "error": self.error}
-
-
-@dataclass
-class LedgerStats:
-    """What the reader saw, besides the records it handed on."""
-
-    path: str
-    records: int = 0
-    not_requests: int = 0
-    bad_count: int = 0
-    bad: list[BadLine] = field(default_factory=list)
-    formats: Counter[str] = field(default_factory=Counter)
-    undated: int = 0
-    outside_window: int = 0
-    other_workflows: int = 0
-    duplicates: int = 0
-    partial_tail: bool = False
-    # Where the records came from when not a JSONL file (a PostgreSQL table): shown
-    # in the JSON report. Such a source reads the window only and does not count
-    # the rows outside it.
-    source: dict[str, object] | None = None
-
-    def add_bad(self, offset: int, error: str) -> None:
-        self.bad_count += 1
-        if len(self.bad) < BAD_LINE_SAMPLES:
-            self.bad.append(BadLine(offset, error))
-
-    def add_plain(self, counts: PlainCounts) -> None:
-        self.records += counts.records
-        if counts.records:
-            self.formats["backlog"] += counts.records
-        self.undated += counts.undated
-        self.outside_window += counts.outside_window
-        self.other_workflows += counts.other_workflows
-
-    def merge(self, other: LedgerStats) -> None:
-        self.records += other.records
-        self.not_requests += other.not_requests
-        self.bad_count += other.bad_count
-        self.bad = sorted(self.bad + other.bad, key=attrgetter("offset"))[:BAD_LINE_SAMPLES]
-        self.formats.update(other.formats)
-        self.undated += other.undated
-        self.outside_window += other.outside_window
-        self.other_workflows += other.other_workflows
-        self.duplicates += other.duplicates
-        self.partial_tail = self.partial_tail or other.partial_tail
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which records count: a time window and, optionally, some workflows only."""
-
-    window: Window = Window()
-    workflows: frozenset[str] | None = None
 
 
 @dataclass
@@ -150,90 +58,6 @@ class _Range:
     # Claude Code requests, kept back until every range is read: a request's
     # lines may straddle two ranges.
     repeated: dict[str, Record] = field(default_factory=dict)
-
-
-def split_lines(chunk: bytes) -> list[bytes]:
-    """The newline-terminated lines of a chunk, without their newlines."""
-    lines = chunk.split(b"\n")
-    lines.pop()
-    return lines
-
-
-def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
-                 decoders: Decoders) -> list[Record | None]:
-    """Decode lines; bad ones are counted with their byte offsets and left out."""
-    general = decoders.general
-    try:
-        firsts = list(map(decoders.backlog.decode, lines))
-        return [
-            normalise(general.decode(raw)) if first.other_format else normalise_plain(first)
-            for first, raw in zip(firsts, lines, strict=True)
-        ]
-    except DECODE_ERRORS:
-        pass
-    records: list[Record | None] = []
-    for raw in lines:
-        try:
-            records.append(read_line(raw, decoders))
-        except DECODE_ERRORS as exc:
-            if raw.strip(JSON_BLANK):
-                stats.add_bad(offset, describe(exc))
-        offset += len(raw) + 1
-    return records
-
-
-def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
-         repeated: dict[str, Record]) -> list[Record]:
-    """The records that count; the others are tallied in `stats`."""
-    kept = [record for record in records if record is not None]
-    stats.not_requests += len(records) - len(kept)
-    window, workflows = selection.window, selection.workflows
-    if window.bounded or workflows is not None or any(r.dedup_key for r in kept):
-        selected = []
-        for record in kept:
-            if window.bounded:
-                if record.time is None:
-                    stats.undated += 1
-                    continue
-                if not window.contains(record.time):
-                    stats.outside_window += 1
-                    continue
-            if workflows is not None and record.workflow not in workflows:
-                stats.other_workflows += 1
-                continue
-            if record.dedup_key is not None:
-                remember(repeated, record, stats)
-                continue
-            selected.append(record)
-        kept = selected
-    stats.formats.update(map(_format_of, kept))
-    stats.records += len(kept)
-    return kept
-
-
-def remember(repeated: dict[str, Record], record: Record, stats: LedgerStats) -> None:
-    """Keep one line per repeated request: the one reporting the most tokens, else the first."""
-    key = record.dedup_key
-    assert key is not None
-    earlier = repeated.get(key)
-    if earlier is None:
-        repeated[key] = record
-        return
-    stats.duplicates += 1
-    if record.token_total > earlier.token_total:
-        repeated[key] = record
-
-
-def finish_repeated(ranges: list[dict[str, Record]], stats: LedgerStats) -> list[Record]:
-    """Merge the held-back requests of ranges read in file order."""
-    merged: dict[str, Record] = {}
-    for repeated in ranges:
-        for record in repeated.values():
-            remember(merged, record, stats)
-    records = list(merged.values())
-    stats.formats.update(map(_format_of, records))
-    stats.records += len(records)
-    return records
 
 
 def _line_start(handle: BinaryIO, offset: int) -> int:
@@ -362,10 +186,6 @@ def _read_tail(tail: bytes, result: _Range, selection: Selection, decoders: Deco
 
 def open_ledger(path: str) -> int:
     """The ledger's size; a clear InputError when it cannot be read."""
-    if is_postgres_url(path):
-        # Only `kpi` and `report` read a database; never echo the URL's password.
-        raise InputError(f"ledger {redact(path)}: this command reads a JSONL ledger file, "
-                         "not a PostgreSQL table")
     ledger = Path(path)
     # A mistyped URL (`postgresq://user:password@...`) is taken for a path: shown masked.
     shown = mask_credentials(path)

@@ -22,7 +22,7 @@ from cache_gate.doctor.bounded import CheckFailed, run_bounded
 from cache_gate.doctor.redaction import Redactor
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result
-from cache_gate.ledger.reader import Selection
+from cache_gate.ledger.reading import Selection
 
 if TYPE_CHECKING:
     from cache_gate.doctor.redis_target import RedisTarget
@@ -58,7 +58,7 @@ class DoctorOptions:
 def doctor_options(settings: Settings, params: Mapping[str, Any],
                    environ: Mapping[str, str] | None = None) -> DoctorOptions:
     """Options from the command line over the settings (CLI > settings > defaults)."""
-    from cache_gate.kpi_gate import settings_anchor
+    from cache_gate.gates.kpi import settings_anchor
     from cache_gate.ledger.window import make_window
 
     defaults = Settings()
@@ -236,8 +236,13 @@ def _ledger(options: DoctorOptions, report: _Report) -> None:
     from cache_gate.doctor.ledger_profile import LedgerProfile
     from cache_gate.doctor.manifest_index import read_manifest_index
     from cache_gate.doctor.workload import check_workload
-    from cache_gate.ledger.reader import scan
+    from cache_gate.ledger.jsonl.reader import scan
+    from cache_gate.ledger.postgres.url import is_postgres_url, redact
 
+    if is_postgres_url(options.ledger):
+        # Never echo the URL's password.
+        raise InputError(f"ledger {redact(options.ledger)}: doctor reads a JSONL ledger "
+                         "file, not a PostgreSQL table")
     if not Path(options.ledger).exists() and not options.ledger_required:
         report.notes.append(f"no ledger at {options.ledger}: manifest coverage (CG403) and "
                             "workload (CG404) not checked (--ledger PATH)")

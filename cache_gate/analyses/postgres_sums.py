@@ -1,15 +1,37 @@
-"""The aggregate queries of the PostgreSQL ledger: Records summed as `kpis.count`
-sums them, and the report's breakdowns; over the rows of `pg_rows`.
+"""The KPIs and the report's breakdowns of LiteLLM's SpendLogs table, summed by PostgreSQL.
 
-PostgreSQL does the summing: a gate over millions of rows returns a few dozen.
+`read_tally` gives `kpi` what the JSONL reader gives it for a file: a Tally of
+(workflow, prompt_id) groups and LedgerStats; `read_analytics` gives `report` its
+breakdowns. The queries sum the rows of `ledger.postgres.rows` exactly as
+`kpis.count` sums Records: a gate over millions of requests moves a few dozen
+aggregated rows to the client, not the requests. Rows the SQL cannot read exactly
+are read in Python, through the source, as a JSONL line would be.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from psycopg import sql
 
-from cache_gate import kpis
-from cache_gate.ledger.pg_rows import KNOWN_TIME, RECORD, Scope, row_pipeline
+from cache_gate.analyses import kpis
+from cache_gate.analyses.breakdowns import Analytics, CacheTokens
+from cache_gate.analyses.kpis import SLOTS, Tally
+from cache_gate.ledger.postgres import rows as pg_rows
+from cache_gate.ledger.postgres.rows import KNOWN_TIME, RECORD, Scope, row_pipeline
+from cache_gate.ledger.postgres.session import Reading, fetch, session
+from cache_gate.ledger.postgres.source import (
+    FORMAT,
+    as_int,
+    bad_samples,
+    count_kinds,
+    finish,
+    python_rows,
+    scope_of,
+    why_bad,
+)
+from cache_gate.ledger.postgres.url import parse_source
+from cache_gate.ledger.reading import LedgerStats, Selection
 
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
@@ -103,14 +125,68 @@ GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
             known_time=sql.SQL(KNOWN_TIME))
 
 
-def rows_of_kind_query(scope: Scope, kind: str, limit: int | None = None) -> sql.Composed:
-    """The rows of one kind, rendered as JSON, in time order (bad samples, or the
-    rows that Python reads itself)."""
-    return sql.SQL("""
-SELECT d.request_id, extract(epoch FROM d.start_time)::float8 AS moment, d.row_json
-FROM ({rows}) AS d
-WHERE d.kind = {kind}
-ORDER BY d.start_time, d.request_id
-{limit}
-""").format(rows=row_pipeline(scope, with_json=True), kind=sql.Literal(kind),
-            limit=sql.SQL("LIMIT {}").format(sql.Literal(limit)) if limit else sql.SQL(""))
+def read_tally(url: str, selection: Selection) -> tuple[Tally, LedgerStats]:
+    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL."""
+    source = parse_source(url)
+    reading = Reading(source)
+    stats = LedgerStats(source.display)
+    tally = Tally()
+    with session(reading) as conn:
+        scope = scope_of(conn, reading, selection, descriptive=False)
+        left_to_python = 0
+        for kind, workflow, prompt_id, *raw in fetch(conn, reading,
+                                                       tally_query(scope),
+                                                       scope.params()):
+            sums = [as_int(value) for value in raw]
+            assert len(sums) == SLOTS
+            if kind == pg_rows.RECORD:
+                tally.merge_groups({(workflow, prompt_id): sums})
+                stats.records += sums[0]
+                stats.formats[FORMAT] += sums[0]
+            else:
+                left_to_python += count_kinds(kind, sums, stats)
+        if stats.bad_count:
+            bad_samples(conn, reading, scope, why_bad(scope))
+        if left_to_python:
+            tally.add(python_rows(conn, reading, scope, stats, selection))
+    return tally, finish(stats, reading)
+
+
+def read_analytics(url: str, selection: Selection,
+                   make_sink: Callable[[], Analytics]) -> tuple[Analytics, LedgerStats]:
+    """The report's breakdowns of the SpendLogs rows in `selection`, summed by PostgreSQL."""
+    analytics = make_sink()
+    analytics.hashes_recorded = False
+    source = parse_source(url)
+    reading = Reading(source)
+    stats = LedgerStats(source.display)
+    with session(reading) as conn:
+        scope = scope_of(conn, reading, selection, descriptive=True)
+        left_to_python = 0
+        rows = fetch(conn, reading, report_query(scope), scope.params())
+        for (kind, by_workflow_prompt, by_phase, by_model, by_day,
+             workflow, prompt_id, phase, model, day, *raw) in rows:
+            values = [as_int(value) for value in raw]
+            sums, extra = values[:SLOTS], values[SLOTS:]
+            if kind != pg_rows.RECORD:
+                if by_workflow_prompt:
+                    left_to_python += count_kinds(kind, sums, stats)
+                continue
+            if by_workflow_prompt:
+                analytics.tally.merge_groups({(workflow, prompt_id): sums})
+                stats.records += sums[0]
+                stats.formats[FORMAT] += sums[0]
+            elif by_phase:
+                analytics.by_phase[phase] = sums
+            elif by_model:
+                analytics.by_model[model] = sums
+                requests, read, write_5m, write_1h = extra
+                if requests:
+                    analytics.cache_tokens[model] = CacheTokens(read, write_5m, write_1h, 0)
+            elif by_day and day is not None:
+                analytics.by_day[day.isoformat()] = sums
+        if stats.bad_count:
+            bad_samples(conn, reading, scope, why_bad(scope))
+        if left_to_python:
+            analytics.add(python_rows(conn, reading, scope, stats, selection))
+    return analytics, finish(stats, reading)

@@ -1,0 +1,127 @@
+"""`cache-gate report`: cache analytics for people. It never fails the build.
+
+Reads the ledger into `analyses.breakdowns.Analytics` and lays its breakdowns out: by
+workflow, phase, model and prompt; the daily prompt cache hit rate; duplicate spend;
+runtime prefix drift (CG205); estimated savings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cache_gate.analyses import kpis
+from cache_gate.analyses.breakdowns import (
+    Analytics,
+    breakdown_rows,
+    drift_findings,
+    rate,
+    rounded,
+    savings,
+)
+from cache_gate.config import Settings
+from cache_gate.findings import Result
+from cache_gate.gates.kpi import LedgerOptions, kpi_result, placed
+from cache_gate.ledger.jsonl.reader import scan
+from cache_gate.ledger.postgres.url import is_postgres_url
+from cache_gate.ledger.reading import Sink
+from cache_gate.prices import load_prices
+
+SPARKS = "▁▂▃▄▅▆▇█"
+TOP_ROWS = 10
+# In place of duplicate spend and prefix drift, for a ledger that cannot show them.
+NO_HASHES: dict[str, object] = {
+    "available": False,
+    "reason": "this ledger records no request or prefix hashes (LiteLLM SpendLogs)",
+}
+
+
+def sparkline(values: Iterable[float | None]) -> str:
+    """One character a day: the hit rate from ▁ (0%) to █ (100%); a gap where unknown."""
+    return "".join(" " if v is None else SPARKS[min(int(v * len(SPARKS)), len(SPARKS) - 1)]
+                   for v in values)
+
+
+def run_report(options: LedgerOptions, settings: Settings) -> Result:
+    def make_sink() -> Analytics:
+        return Analytics(ttl=float(settings.response_cache_ttl))
+
+    sink: Sink
+    if is_postgres_url(options.ledger):
+        from cache_gate.analyses.postgres_sums import read_analytics
+
+        sink, stats = read_analytics(options.ledger, options.selection, make_sink)
+    else:
+        sink, stats = scan(options.ledger, options.selection, make_sink, descriptive=True,
+                           jobs=1)
+    assert isinstance(sink, Analytics)
+    result = kpi_result("report", sink.tally, stats, options)
+    # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
+    result.findings = [f for f in result.findings if f.rule == "CG206"]
+    result.findings += placed(drift_findings(sink, stats.path), stats, options)
+    days = sorted(sink.by_day.items())
+    # The counts beside the rate, so that days sum into weeks exactly.
+    trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
+              "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
+              "prompt_cache_hit_rate": rounded(rate(sums, "prompt_cache_hit_rate"))}
+             for day, sums in days]
+    money = savings(sink, load_prices(settings.prices))
+    duplicates = sink.duplicates
+    result.sections.update({
+        "breakdown": {
+            "workflow": breakdown_rows(sink.tally.by(0)),
+            "phase": breakdown_rows(sink.by_phase),
+            "model": breakdown_rows(sink.by_model),
+            "prompt_id": breakdown_rows(sink.tally.by(1)),
+        },
+        "trend": trend,
+        "duplicate_spend": {
+            "ttl_seconds": settings.response_cache_ttl,
+            "requests": duplicates.requests,
+            "input_tokens": duplicates.input_tokens,
+            "output_tokens": duplicates.output_tokens,
+            "cost_usd": round(duplicates.cost_usd, 4),
+            "requests_without_cost": duplicates.unpriced,
+        } if sink.hashes_recorded else NO_HASHES,
+        "prefix_drift": {prompt: dict(hashes.most_common()) for prompt, hashes in
+                         sorted(sink.prefixes.items()) if len(hashes) > 1}
+        if sink.hashes_recorded else NO_HASHES,
+        "savings": money,
+    })
+    result.notes = _text(result.sections, trend) + result.notes
+    return result
+
+
+def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[str]:
+    lines: list[str] = []
+    breakdown = sections["breakdown"]
+    assert isinstance(breakdown, dict)
+    for dimension, rows in breakdown.items():
+        lines.append(f"{'by ' + dimension + ':':<32} {'requests':>9}  {'hit rate':>8}  "
+                     f"{'token ratio':>11}")
+        for name, row in list(rows.items())[:TOP_ROWS]:
+            hit = row["prompt_cache_hit_rate"]
+            ratio = row["cached_token_ratio"]
+            lines.append(f"  {name[:30]:<30} {row['requests']:>9,}  "
+                         f"{'n/a' if hit is None else f'{hit:.1%}':>8}  "
+                         f"{'n/a' if ratio is None else f'{ratio:.1%}':>11}")
+        if len(rows) > TOP_ROWS:
+            lines.append(f"  … {len(rows) - TOP_ROWS} more (see --format json)")
+    if trend:
+        rates = [row["prompt_cache_hit_rate"] for row in trend]
+        lines.append(f"daily prompt cache hit rate {trend[0]['date']} → {trend[-1]['date']}: "
+                     f"{sparkline(rates)}")  # type: ignore[arg-type]
+    spend = sections["duplicate_spend"]
+    assert isinstance(spend, dict)
+    if spend is NO_HASHES:
+        lines.append(f"duplicate spend and runtime prefix drift: not available "
+                     f"({NO_HASHES['reason']})")
+    else:
+        lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no "
+                     f"cache hit): {spend['requests']:,} requests, {spend['input_tokens']:,} "
+                     f"input tokens, ${spend['cost_usd']:,.2f}")
+    money = sections["savings"]
+    assert isinstance(money, dict)
+    unpriced = money["unpriced_models"]
+    lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
+                 + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
+    return lines
