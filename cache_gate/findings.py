@@ -159,3 +159,24 @@ class Result:
         if self.passed or exit_zero:
             return ExitCode.PASSED
         return ExitCode.FAILED
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a check yields before its engine turns it into a Finding: what is wrong and
+    where. The engine stamps the rule's ID, name and severity from the catalogue,
+    applies suppression, and merges repeats."""
+
+    message: str
+    line: int | None = None
+    # Display path of the file the line is in; None: the source being checked.
+    path: str | None = None
+    # Identity across runs (for the fingerprint) when the message carries counts or lines.
+    key: str | None = None
+    # None: the catalogue's severity for the rule.
+    severity: Severity | None = None
+    # None: the catalogue's fix for the rule.
+    hint: str | None = None
+    # Problems of one rule in one file that share a group are reported once, at the
+    # first line, with a count (e.g. trailing whitespace on 40 lines).
+    group: str | None = None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cache_gate.config import Settings
-from cache_gate.findings import Result
+from cache_gate.findings import Problem, Result
 from cache_gate.manifest.assemble import AssembledPrompt, Assembler, Part, display_path
 from cache_gate.manifest.loader import Manifest, load_manifest
 from cache_gate.manifest.tokens import MARGIN, approx
@@ -24,7 +24,6 @@ from cache_gate.models import load_model_minimums
 from cache_gate.rules import lint as lint_rules
 from cache_gate.rules.context import LintContext, TextScope
 from cache_gate.rules.engine import LintEngine, RuleSelection
-from cache_gate.rules.problem import Problem
 
 DEFAULT_LOCK_NAME = "prompt-manifest.lock.json"
 # Rules whose findings in render output repeat what the files already showed.
@@ -236,7 +235,7 @@ class _LintRun:
     # -- fix and lock ----------------------------------------------------------
 
     def _fix(self, prompts: list[AssembledPrompt]) -> bool:
-        from cache_gate.manifest.fix import fix_part
+        from cache_gate.rules.fix import fix_part
 
         done: set[str] = set()
         changed = False

@@ -17,12 +17,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.loader import Manifest
 from cache_gate.manifest.positions import JsonPath, format_path
 from cache_gate.manifest.repository import PathRefused
 from cache_gate.manifest.spec import ROLE_RANK, BlockSpec, PromptSpec
 from cache_gate.manifest.tokens import estimate_tokens
-from cache_gate.rules.problem import Problem
 
 PartKind = Literal["file", "text", "render"]
 

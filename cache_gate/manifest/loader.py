@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from cache_gate.errors import InputError
-from cache_gate.findings import Severity
+from cache_gate.findings import Problem, Severity
 from cache_gate.inputs import note_input
 from cache_gate.manifest.positions import JsonPath, JsonPositions, format_path
 from cache_gate.manifest.repository import MAX_PROMPT_FILE_BYTES, Repository
 from cache_gate.manifest.schema import validate_manifest
 from cache_gate.manifest.spec import BlockSpec, PromptSpec, RenderSpec
-from cache_gate.rules.problem import Problem
 
 DEFAULT_RENDER_RUNS = 3
 SHORT_FORM_BREAKPOINT = "5m"

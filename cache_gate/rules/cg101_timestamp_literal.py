@@ -35,10 +35,9 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from cache_gate.findings import Severity
+from cache_gate.findings import Problem, Severity
 from cache_gate.manifest.assemble import Part
 from cache_gate.rules.context import LintContext, TextScope
-from cache_gate.rules.problem import Problem
 from cache_gate.rules.scanning import windowed_matches
 
 RULE = "CG101"

@@ -30,10 +30,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import Part
 from cache_gate.rules.cg102_clock_expression import is_clock_placeholder
 from cache_gate.rules.context import LintContext, TextScope
-from cache_gate.rules.problem import Problem
 
 RULE = "CG103"
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import Part
 from cache_gate.rules.context import LintContext, TextScope
-from cache_gate.rules.problem import Problem
 from cache_gate.rules.scanning import windowed_matches
 
 RULE = "CG104"

@@ -37,10 +37,9 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from cache_gate.findings import Severity
+from cache_gate.findings import Problem, Severity
 from cache_gate.manifest.assemble import Part
 from cache_gate.rules.context import LintContext, TextScope
-from cache_gate.rules.problem import Problem
 
 RULE = "CG107"
 

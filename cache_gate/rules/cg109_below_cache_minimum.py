@@ -41,11 +41,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import AssembledPrompt
 from cache_gate.manifest.tokens import MARGIN, approx
 from cache_gate.models import ANTHROPIC, described, platform_of
 from cache_gate.rules.context import LintContext
-from cache_gate.rules.problem import Problem
 
 RULE = "CG109"
 

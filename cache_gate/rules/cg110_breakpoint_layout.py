@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import AssembledPrompt
 from cache_gate.manifest.positions import format_path
 from cache_gate.rules.context import LintContext
-from cache_gate.rules.problem import Problem
 
 RULE = "CG110"
 MAX_BREAKPOINTS = 4

@@ -32,12 +32,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cache_gate.findings import Severity
+from cache_gate.findings import Problem, Severity
 from cache_gate.manifest.assemble import AssembledPrompt
 from cache_gate.manifest.lock import find_drift
 from cache_gate.manifest.tokens import approx
 from cache_gate.rules.context import LintContext
-from cache_gate.rules.problem import Problem
 
 RULE = "CG111"
 

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.render import RenderReport
 from cache_gate.manifest.spec import PromptSpec
 from cache_gate.rules.context import LintContext
-from cache_gate.rules.problem import Problem
 
 RULE = "CG112"
 SNIPPET = 24

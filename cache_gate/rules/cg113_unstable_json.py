@@ -32,10 +32,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import AssembledPrompt, Part
 from cache_gate.manifest.positions import JsonPath, JsonPositions, format_path
 from cache_gate.rules.context import LintContext
-from cache_gate.rules.problem import Problem
 
 RULE = "CG113"
 

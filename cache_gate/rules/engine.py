@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from cache_gate import rules
 from cache_gate.errors import InputError
-from cache_gate.findings import Finding
+from cache_gate.findings import Finding, Problem
 from cache_gate.manifest.assemble import Part
 from cache_gate.manifest.spec import PromptSpec
-from cache_gate.rules.problem import Problem
 
 MAX_LISTED_LINES = 5
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
+from cache_gate.findings import Problem
 from cache_gate.manifest.assemble import AssembledPrompt, Part
 from cache_gate.rules import (
     cg100_manifest_invalid,
@@ -27,7 +28,6 @@ from cache_gate.rules import (
     cg113_unstable_json,
 )
 from cache_gate.rules.context import LintContext, TextScope
-from cache_gate.rules.problem import Problem
 
 TextCheck = Callable[[Part, TextScope, LintContext], Iterable[Problem]]
 PromptCheck = Callable[[AssembledPrompt, LintContext], Iterable[Problem]]

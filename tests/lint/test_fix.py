@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from cache_gate.manifest.fix import fixed_text
+from cache_gate.rules.fix import fixed_text
 from tests.lint.repo import CLEAN_PROSE, findings, lint, write_repo
 
 DIRTY = "\ufeffTitle  \r\nzero\u200bwidth\r\nscales \u2696\ufe0f ok\r\n" + CLEAN_PROSE.replace(
