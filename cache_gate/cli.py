@@ -20,7 +20,6 @@ from cache_gate import __version__
 from cache_gate.errors import InputError
 
 if TYPE_CHECKING:
-    from cache_gate.config import Settings
     from cache_gate.findings import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,13 +147,16 @@ def _write_report(target: Path, text: str) -> None:
     write_report(target, text)
 
 
-def _run_gate(params: dict[str, Any], build: Callable[[Settings], Result]) -> None:
-    """Load the settings, build the gate's result, report it, exit with its code."""
+def _run_gate(params: dict[str, Any], name: str) -> None:
+    """Load the settings, run the gate `cache_gate.gates.<name>`, report its result,
+    exit with its code."""
 
     def gate() -> int:
         from cache_gate.config import load_settings
+        from cache_gate.gates import gate
 
-        return _emit(build(load_settings(params["settings"])), params)
+        settings = load_settings(params["settings"])
+        return _emit(gate(name).run(settings, params), params)
 
     _run(gate)
 
@@ -232,12 +234,7 @@ def kpi(**params: Any) -> None:
     Fails (exit 1) when a KPI is below its target.
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.kpi import ledger_settings, run_kpi
-
-        return run_kpi(ledger_settings(settings, params))
-
-    _run_gate(params, build)
+    _run_gate(params, "kpi")
 
 
 @cli.command()
@@ -252,14 +249,8 @@ def report(**params: Any) -> None:
     Never fails the build: exits 0 unless the input cannot be read.
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.kpi import ledger_settings
-        from cache_gate.gates.report import run_report
-
-        params["exit_zero"] = True  # the report informs; it never fails the build
-        return run_report(ledger_settings(settings, params), settings)
-
-    _run_gate(params, build)
+    params["exit_zero"] = True  # the report informs; it never fails the build
+    _run_gate(params, "report")
 
 
 def manifest_options(command: F) -> F:
@@ -305,12 +296,7 @@ def lint(**params: Any) -> None:
     layout), or drift from the committed lock (CG111). Rules: CG100-CG113.
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.lint import lint_options, run_lint
-
-        return run_lint(lint_options(settings, params))
-
-    _run_gate(params, build)
+    _run_gate(params, "lint")
 
 
 @cli.command()
@@ -331,12 +317,7 @@ def check(**params: Any) -> None:
     gate's input exists but cannot be read (the other gates still run).
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.check import run_check
-
-        return run_check(settings, params)
-
-    _run_gate(params, build)
+    _run_gate(params, "check")
 
 
 @cli.command()
@@ -360,12 +341,7 @@ def policy(**params: Any) -> None:
     Fails (exit 1) on a finding of severity error.
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.policy import policy_options, run_policy
-
-        return run_policy(policy_options(settings, params))
-
-    _run_gate(params, build)
+    _run_gate(params, "policy")
 
 
 @cli.command()
@@ -408,12 +384,7 @@ def doctor(**params: Any) -> None:
     error. Passwords and keys are never printed.
     """
 
-    def build(settings: Settings) -> Result:
-        from cache_gate.gates.doctor import doctor_options, run_doctor
-
-        return run_doctor(doctor_options(settings, params))
-
-    _run_gate(params, build)
+    _run_gate(params, "doctor")
 
 
 def _terminated(signum: int, frame: object) -> None:

@@ -172,8 +172,29 @@ def test_no_module_is_longer_than_a_reader_can_hold() -> None:
 
 def test_the_checks_can_fail() -> None:
     """The graph and the layers are read, not assumed: a known edge and a known order."""
-    assert "cache_gate.gates.kpi" in GRAPH["cache_gate.cli"]
+    assert "cache_gate.gates.__init__" in GRAPH["cache_gate.cli"]
+    assert "cache_gate.analyses.kpis" in GRAPH["cache_gate.gates.kpi"]
     assert layer_of("cache_gate.cli") > layer_of("cache_gate.gates.kpi") \
         > layer_of("cache_gate.analyses.kpis") > layer_of("cache_gate.ledger.jsonl.reader") \
         > layer_of("cache_gate.ledger.record") > layer_of("cache_gate.findings")
     assert layer_of("cache_gate.rules.__init__") < layer_of("cache_gate.rules.engine")
+
+
+def test_every_command_is_one_gate_module_of_one_shape() -> None:
+    """A command of the CLI is a module in cache_gate/gates with `run(settings, params)`;
+    those `check` runs also say which `inputs` turn them on."""
+    import inspect
+
+    from cache_gate import gates
+    from cache_gate.cli import cli
+    from cache_gate.gates.check import GATES
+
+    assert sorted(cli.commands) == sorted(gates.COMMANDS)
+    assert sorted(path.stem for path in (PACKAGE / "gates").glob("[!_]*.py")) \
+        == sorted(gates.COMMANDS)
+    for name in gates.COMMANDS:
+        assert list(inspect.signature(gates.gate(name).run).parameters)[:2] \
+            == ["settings", "params"], name
+    for name in GATES:
+        assert list(inspect.signature(gates.gate(name).inputs).parameters) \
+            == ["settings", "params"], name

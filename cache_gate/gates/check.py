@@ -7,62 +7,17 @@ and the combined exit code is 2 (could not decide).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
 from cache_gate.findings import Result
+from cache_gate.gates import gate as load
 
-Params = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Gate:
-    name: str
-    # The files the gate reads; it runs when any of them exists.
-    inputs: Callable[[Settings, Params], list[str]]
-    run: Callable[[Settings, Params], Result]
-
-
-def _lint_inputs(settings: Settings, params: Params) -> list[str]:
-    return [params.get("manifest") or settings.manifest]
-
-
-def _run_lint(settings: Settings, params: Params) -> Result:
-    from cache_gate.gates.lint import lint_options, run_lint
-
-    return run_lint(lint_options(settings, params))
-
-
-def _kpi_inputs(settings: Settings, params: Params) -> list[str]:
-    return [params.get("ledger") or settings.ledger]
-
-
-def _run_kpi(settings: Settings, params: Params) -> Result:
-    from cache_gate.gates.kpi import ledger_settings, run_kpi
-
-    return run_kpi(ledger_settings(settings, params))
-
-
-def _policy_inputs(settings: Settings, params: Params) -> list[str]:
-    litellm = params.get("litellm_config") or settings.litellm_config
-    return [params.get("config") or settings.config, *([litellm] if litellm else [])]
-
-
-def _run_policy(settings: Settings, params: Params) -> Result:
-    from cache_gate.gates.policy import policy_options, run_policy
-
-    return run_policy(policy_options(settings, params))
-
-
-GATES: tuple[Gate, ...] = (
-    Gate("lint", _lint_inputs, _run_lint),
-    Gate("kpi", _kpi_inputs, _run_kpi),
-    Gate("policy", _policy_inputs, _run_policy),
-)
+# The gates `check` runs, in order: modules of this package with `inputs` and `run`.
+GATES = ("lint", "kpi", "policy")
 
 
 def _exists(path: str) -> bool:
@@ -79,25 +34,27 @@ def _exists(path: str) -> bool:
     return True
 
 
-def run_check(settings: Settings, params: Params, gates: tuple[Gate, ...] = GATES) -> Result:
+def run(settings: Settings, params: Mapping[str, Any], gates: tuple[str, ...] = GATES) -> Result:
+    """`cache-gate check`: every gate whose input exists, one combined result."""
     combined = Result("check")
     summary: dict[str, dict[str, object]] = {}
-    for gate in gates:
+    for name in gates:
+        gate = load(name)
         inputs = gate.inputs(settings, params)
         present = [path for path in inputs if _exists(path)]
         if not present:
             reason = f"no {' or '.join(inputs)}"
-            summary[gate.name] = {"status": "skipped", "reason": reason}
-            combined.notes.append(f"{gate.name}: skipped ({reason})")
+            summary[name] = {"status": "skipped", "reason": reason}
+            combined.notes.append(f"{name}: skipped ({reason})")
             continue
         try:
             result = gate.run(settings, params)
         except InputError as exc:
-            summary[gate.name] = {"status": "error", "reason": str(exc)}
-            combined.undecided.append(f"{gate.name}: {exc}")
-            combined.notes.append(f"{gate.name}: could not decide: {exc}")
+            summary[name] = {"status": "error", "reason": str(exc)}
+            combined.undecided.append(f"{name}: {exc}")
+            combined.notes.append(f"{name}: could not decide: {exc}")
             continue
-        summary[gate.name] = {"status": "passed" if result.passed else "failed",
+        summary[name] = {"status": "passed" if result.passed else "failed",
                               "exit_code": int(result.exit_code()),
                               "findings": len(result.findings)}
         combined.findings += result.findings

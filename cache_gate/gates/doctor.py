@@ -270,3 +270,8 @@ def _ledger(options: DoctorOptions, report: _Report) -> None:
     report.findings += findings
     report.notes += table
     report.sections["workload"] = section
+
+
+def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+    """`cache-gate doctor`: the runbook's escalation checks."""
+    return run_doctor(doctor_options(settings, params))

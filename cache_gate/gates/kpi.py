@@ -287,3 +287,13 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
             wf: {name: r.to_json() for name, r in own.items()} for wf, own in per_workflow.items()
         }
     return Result(command, findings, sections, notes)
+
+
+def inputs(settings: Settings, params: Mapping[str, Any]) -> list[str]:
+    """What `check` looks for before it runs this gate."""
+    return [params.get("ledger") or settings.ledger]
+
+
+def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+    """`cache-gate kpi`: the ledger's KPIs against their targets."""
+    return run_kpi(ledger_settings(settings, params))

@@ -385,3 +385,13 @@ class _LintRun:
         if self.options.fix:
             sections["fixed"] = self.fixed
         return Result("lint", self.engine.findings(), sections, notes)
+
+
+def inputs(settings: Settings, params: Mapping[str, Any]) -> list[str]:
+    """What `check` looks for before it runs this gate."""
+    return [params.get("manifest") or settings.manifest]
+
+
+def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+    """`cache-gate lint`: the prompt manifest's stable prefixes and the lock."""
+    return run_lint(lint_options(settings, params))

@@ -174,3 +174,14 @@ def _section(inputs: PolicyInputs, backlog: ConfigDocument | None,
                                      "type": inputs.litellm.cache_type,
                                      "ttl": inputs.litellm.param("ttl")}
     return section
+
+
+def inputs(settings: Settings, params: Mapping[str, Any]) -> list[str]:
+    """What `check` looks for before it runs this gate."""
+    litellm = params.get("litellm_config") or settings.litellm_config
+    return [params.get("config") or settings.config, *([litellm] if litellm else [])]
+
+
+def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+    """`cache-gate policy`: the cache configuration."""
+    return run_policy(policy_options(settings, params))

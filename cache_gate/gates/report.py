@@ -7,7 +7,8 @@ runtime prefix drift (CG205); estimated savings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import (
@@ -20,7 +21,7 @@ from cache_gate.analyses.breakdowns import (
 )
 from cache_gate.config import Settings
 from cache_gate.findings import Result
-from cache_gate.gates.kpi import LedgerOptions, kpi_result, placed
+from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
 from cache_gate.ledger.jsonl.reader import scan
 from cache_gate.ledger.postgres.url import is_postgres_url
 from cache_gate.ledger.reading import Sink
@@ -125,3 +126,8 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[s
     lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
                  + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
     return lines
+
+
+def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+    """`cache-gate report`: the breakdowns; never a failing exit code."""
+    return run_report(ledger_settings(settings, params), settings)
