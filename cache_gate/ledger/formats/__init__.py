@@ -4,48 +4,48 @@ picks a line's format and normalises it into a Record.
 Each module's docstring is that format's documentation: how it is recognised, what
 its token fields mean (which counts include which) and the provider page the
 semantics come from. Formats are detected per line, so one ledger may mix them; the
-order of the checks in `normalise` is part of the contract.
+order of the registry, which decides a line two formats could claim, is part of the
+contract.
+
+Adding a format: a module here with `NAME`, `claims(line)` and `read(line)` (the
+fields it reads must be in `ledger.lines`' typed `Line`), and its name in `_MODULES`.
 """
 
 from __future__ import annotations
 
 import re
+from importlib import import_module
 from types import ModuleType
 
 import msgspec
 
-from cache_gate.ledger.formats import (
-    anthropic,
-    backlog,
-    bedrock,
-    claude_code,
-    deepseek,
-    gemini,
-    litellm,
-    openai,
-    usage_report,
-)
+from cache_gate.ledger.formats import anthropic
 from cache_gate.ledger.formats.backlog import is_backlog as _is_backlog
 from cache_gate.ledger.formats.backlog import normalise as _backlog
-from cache_gate.ledger.formats.claude_code import SYNTHETIC_MODEL
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.line_errors import LineError
-from cache_gate.ledger.lines import LENIENT_FIELDS, BacklogLine, Decoders, Line, Usage
+from cache_gate.ledger.lines import LENIENT_FIELDS, BacklogLine, Decoders, Line
 from cache_gate.ledger.record import Record
 
-# Format name -> its module, in the order the names are listed to users.
+# The registry: every format's module, in the order a line is offered to them. The
+# first whose `claims(line)` is true reads it (`read(line)`: a Record, or None for a
+# valid line that is no request).
+_MODULES = (
+    "claude_code",
+    "litellm",
+    "backlog",
+    "deepseek",
+    "anthropic",
+    "openai",
+    "gemini",
+    "bedrock",
+    "usage_report",
+)
 REGISTRY: dict[str, ModuleType] = {
-    backlog.NAME: backlog,
-    anthropic.NAME: anthropic,
-    openai.NAME: openai,
-    litellm.NAME: litellm,
-    claude_code.NAME: claude_code,
-    bedrock.NAME: bedrock,
-    gemini.NAME: gemini,
-    deepseek.NAME: deepseek,
-    usage_report.NAME: usage_report,
+    module.NAME: module for module in (import_module(f"{__name__}.{name}") for name in _MODULES)
 }
 FORMATS = tuple(REGISTRY)
+_DETECTION = tuple(REGISTRY.values())
 
 
 def get(name: str) -> ModuleType:
@@ -58,59 +58,12 @@ def get(name: str) -> ModuleType:
 
 
 def normalise(line: Line) -> Record | None:
-    """The line as a Record; None when it is valid but not a request (e.g. a user turn)."""
-    message = line.message
-    if message is not None and not isinstance(message, str) and (
-        line.requestId is not None or line.sessionId is not None
-    ):
-        if message.usage is None or message.model == SYNTHETIC_MODEL:
-            return None
-        return claude_code.normalise(line, message.usage, message)
-    if line.request_id is not None and line.call_type is not None:
-        return litellm.normalise(line)
-    usage = line.usage
-    # A response logged with the application's `workflow` and `timestamp` beside it is
-    # still that response: only backlog's own fields make a line with a `usage` one.
-    if usage is None or _backlog_tokens(line):
-        record = normalise_plain(line)
-        return record if record is not None else _without_usage(line)
-    if deepseek.reports_usage(usage):
-        return deepseek.normalise(line, usage)
-    if usage.prompt_tokens is not None and usage.input_tokens is None:
-        # OpenAI's chat completions, and LiteLLM's ModelResponse, which adds the
-        # Anthropic names beside `prompt_tokens` but counts them inside it.
-        return openai.normalise(line, usage)
-    if (
-        usage.cache_read_input_tokens is not None
-        or usage.cache_creation_input_tokens is not None
-        or line.type == "message"
-    ):
-        return anthropic.normalise(line, usage)
-    if (
-        usage.prompt_tokens_details is not None
-        or usage.input_tokens_details is not None
-        or line.object in ("chat.completion", "response")
-    ):
-        return openai.normalise(line, usage)
-    if bedrock.reports_usage(usage):
-        return bedrock.normalise(line, usage)
-    return None
-
-
-def _backlog_tokens(line: Line) -> bool:
-    return (line.cache_hit is not None or line.cached_input_tokens is not None
-            or line.model_alias is not None)
-
-
-def _without_usage(line: Line) -> Record | None:
-    """The formats whose usage is not under `usage` (none of them a backlog line)."""
-    gemini_usage = line.usageMetadata if line.usageMetadata is not None else line.usage_metadata
-    if gemini_usage is not None:
-        return gemini.normalise(line, gemini_usage)
-    if line.schemaType == bedrock.LOG_SCHEMA:
-        return bedrock.normalise_log(line)
-    if usage_report.is_bucket(line):
-        return usage_report.normalise(line)
+    """The line as a Record, read by the first format that claims it; None when no
+    format does, or the line is valid but not a request (e.g. a user turn)."""
+    for module in _DETECTION:
+        if module.claims(line):
+            record: Record | None = module.read(line)
+            return record
     return None
 
 
@@ -119,14 +72,7 @@ def normalise_plain(line: BacklogLine | Line) -> Record | None:
     if _is_backlog(line):
         return _backlog(line)
     if line.cache_read_input_tokens is not None or line.cache_creation_input_tokens is not None:
-        # A bare Anthropic usage object logged on its own.
-        return anthropic.normalise(line, Usage(
-            input_tokens=line.input_tokens,
-            output_tokens=line.output_tokens,
-            cache_read_input_tokens=line.cache_read_input_tokens,
-            cache_creation_input_tokens=line.cache_creation_input_tokens,
-            cache_creation=line.cache_creation,
-        ))
+        return anthropic.read_bare(line)
     return None
 
 

@@ -18,7 +18,7 @@ Source: Anthropic, "Prompt caching", https://platform.claude.com/docs/en/build-w
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch, request_record
+from cache_gate.ledger.formats.fields import epoch, plain, request_record
 from cache_gate.ledger.lines import BacklogLine, Line, Usage
 from cache_gate.ledger.record import Record
 
@@ -41,3 +41,35 @@ def normalise(line: BacklogLine | Line, usage: Usage, fmt: str = NAME) -> Record
     return request_record(line, fmt, time=epoch(line.timestamp), model=line.model,
                           uncached=uncached, read=read, write=write, write_1h=write_1h,
                           output=usage.output_tokens)
+
+
+def claims(line: Line) -> bool:
+    """A response `usage` with the cache fields (or a response of `type` "message"),
+    unless it counts its prompt OpenAI's way; or a bare usage: those fields at the top."""
+    usage = line.usage
+    if plain(line) or usage is None:
+        return (line.cache_read_input_tokens is not None
+                or line.cache_creation_input_tokens is not None)
+    # LiteLLM's ModelResponse adds the Anthropic names beside OpenAI's `prompt_tokens`
+    # but counts them inside it: that is OpenAI's shape.
+    if usage.prompt_tokens is not None and usage.input_tokens is None:
+        return False
+    return (usage.cache_read_input_tokens is not None
+            or usage.cache_creation_input_tokens is not None or line.type == "message")
+
+
+def read(line: Line) -> Record:
+    if plain(line) or line.usage is None:
+        return read_bare(line)
+    return normalise(line, line.usage)
+
+
+def read_bare(line: BacklogLine | Line) -> Record:
+    """A bare usage object logged on its own: its fields at the top of the line."""
+    return normalise(line, Usage(
+        input_tokens=line.input_tokens,
+        output_tokens=line.output_tokens,
+        cache_read_input_tokens=line.cache_read_input_tokens,
+        cache_creation_input_tokens=line.cache_creation_input_tokens,
+        cache_creation=line.cache_creation,
+    ))

@@ -18,7 +18,7 @@ usage ledger").
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import epoch, plain
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import BacklogLine, Line
 from cache_gate.ledger.record import Record
@@ -88,3 +88,12 @@ def normalise(line: BacklogLine | Line) -> Record:
         line.prefix_sha256,         # prefix_sha256
         line.request_sha256,        # request_sha256
     )
+
+
+def claims(line: Line) -> bool:
+    """A flat line with one of backlog's own fields."""
+    return plain(line) and is_backlog(line)
+
+
+def read(line: Line) -> Record:
+    return normalise(line)

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cache_gate.ledger.formats.fields import decode_field, epoch, request_record
+from cache_gate.ledger.formats.fields import decode_field, epoch, plain, request_record
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import (
     CacheDetail,
@@ -141,3 +141,17 @@ def _record(line: Line, uncached: int | None, read: int | None, write: int | Non
     return request_record(line, NAME, time=epoch(line.timestamp),
                           model=line.modelId or line.model, uncached=uncached, read=read,
                           write=write, write_1h=write_1h, output=output_tokens)
+
+
+def claims(line: Line) -> bool:
+    """A flat model-invocation log record (`schemaType`), or a response `usage` in
+    Converse's camelCase."""
+    if plain(line) or line.usage is None:
+        return line.schemaType == LOG_SCHEMA
+    return reports_usage(line.usage)
+
+
+def read(line: Line) -> Record:
+    if plain(line) or line.usage is None:
+        return normalise_log(line)
+    return normalise(line, line.usage)

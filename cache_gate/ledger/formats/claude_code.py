@@ -41,3 +41,19 @@ def normalise(line: Line, usage: Usage, message: Message) -> Record:
     elif line.requestId is not None:
         record.dedup_key = f"request\x1f{line.requestId}"
     return record
+
+
+def claims(line: Line) -> bool:
+    """A transcript line: a `message` object beside a `requestId` or `sessionId`."""
+    message = line.message
+    return (message is not None and not isinstance(message, str)
+            and (line.requestId is not None or line.sessionId is not None))
+
+
+def read(line: Line) -> Record | None:
+    """The assistant line's request; None for a user turn or an API error's line."""
+    message = line.message
+    assert message is not None and not isinstance(message, str)
+    if message.usage is None or message.model == SYNTHETIC_MODEL:
+        return None
+    return normalise(line, message.usage, message)

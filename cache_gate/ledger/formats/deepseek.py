@@ -21,7 +21,7 @@ a client library quotes it, not directly). Newer responses also carry
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import request_record, response_time
+from cache_gate.ledger.formats.fields import plain, request_record, response_time
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import Line, ResponseUsage
 from cache_gate.ledger.record import Record
@@ -49,3 +49,13 @@ def normalise(line: Line, usage: ResponseUsage) -> Record:
             hit = prompt - miss
     return request_record(line, NAME, time=response_time(line), model=line.model,
                           uncached=miss, read=hit, output=usage.completion_tokens)
+
+
+def claims(line: Line) -> bool:
+    """A response whose `usage` has DeepSeek's hit or miss count."""
+    return not plain(line) and line.usage is not None and reports_usage(line.usage)
+
+
+def read(line: Line) -> Record:
+    assert line.usage is not None
+    return normalise(line, line.usage)

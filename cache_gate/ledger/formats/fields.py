@@ -79,3 +79,14 @@ def decode_field(decoder: msgspec.json.Decoder[_T], raw: msgspec.Raw, name: str)
     if not sep:  # the field itself is wrong ("not a JSON object", "expected array, ...")
         raise LineError(f"{name}: {problem}")
     raise LineError(f"{name}{'' if where.startswith('[') else '.'}{where}: {what}")
+
+
+def plain(line: Line) -> bool:
+    """Whether a line is read flat: it has no response `usage` container, or has
+    backlog's own fields beside one (a response logged with the application's
+    `workflow` and `timestamp` beside it is still that response). Backlog lines, a
+    bare Anthropic usage and the formats whose usage has a name of its own are flat;
+    the others are responses, told apart by their `usage`."""
+    return line.usage is None or (line.cache_hit is not None
+                                  or line.cached_input_tokens is not None
+                                  or line.model_alias is not None)

@@ -34,7 +34,7 @@ responses we have seen), and whether `promptTokenCount` includes
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch, request_record
+from cache_gate.ledger.formats.fields import epoch, plain, request_record
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import GeminiUsage, Line
 from cache_gate.ledger.record import Record
@@ -62,3 +62,14 @@ def normalise(line: Line, usage: GeminiUsage) -> Record:
     return request_record(line, NAME, time=epoch(line.timestamp),
                           model=line.modelVersion or line.model_version or line.model,
                           uncached=uncached, read=read, output=output)
+
+
+def claims(line: Line) -> bool:
+    """A flat line with `usageMetadata` (or the Python SDK's `usage_metadata`)."""
+    return plain(line) and (line.usageMetadata is not None or line.usage_metadata is not None)
+
+
+def read(line: Line) -> Record:
+    usage = line.usageMetadata if line.usageMetadata is not None else line.usage_metadata
+    assert usage is not None
+    return normalise(line, usage)

@@ -142,3 +142,12 @@ def _litellm_response_cache(cache_hit: bool | str | None, cache_key: str | None)
     if cache_key or said is False or said == "false":
         return "miss"
     return None
+
+
+def claims(line: Line) -> bool:
+    """A SpendLogs row: `request_id` and `call_type`."""
+    return line.request_id is not None and line.call_type is not None
+
+
+def read(line: Line) -> Record:
+    return normalise(line)

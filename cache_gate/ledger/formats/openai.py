@@ -22,7 +22,7 @@ and the API reference's usage objects; LiteLLM, https://docs.litellm.ai/docs/com
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import request_record, response_time
+from cache_gate.ledger.formats.fields import plain, request_record, response_time
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import CacheCreation, Line, TokenDetails, Usage
 from cache_gate.ledger.record import Record
@@ -65,3 +65,21 @@ def normalise(line: Line, usage: Usage) -> Record:
     return request_record(line, NAME, time=response_time(line), model=line.model,
                           uncached=uncached, read=read, write=write, write_1h=write_1h,
                           output=output)
+
+
+def claims(line: Line) -> bool:
+    """A response `usage` counting `prompt_tokens` without `input_tokens` (Chat
+    Completions, LiteLLM's ModelResponse), or with token details, or a response whose
+    `object` is "chat.completion" or "response" (checked after `anthropic`)."""
+    usage = line.usage
+    if plain(line) or usage is None:
+        return False
+    return ((usage.prompt_tokens is not None and usage.input_tokens is None)
+            or usage.prompt_tokens_details is not None
+            or usage.input_tokens_details is not None
+            or line.object in ("chat.completion", "response"))
+
+
+def read(line: Line) -> Record:
+    assert line.usage is not None
+    return normalise(line, line.usage)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cache_gate.ledger.formats.fields import decode_field, raw_time
+from cache_gate.ledger.formats.fields import decode_field, plain, raw_time
 from cache_gate.ledger.lines import Line, UsageResult
 from cache_gate.ledger.record import Record
 
@@ -77,3 +77,12 @@ def normalise(line: Line) -> Record:
         output_tokens=output,
         aggregate=True,
     )
+
+
+def claims(line: Line) -> bool:
+    """A flat line with `starting_at` and `results`: one bucket of the report."""
+    return plain(line) and is_bucket(line)
+
+
+def read(line: Line) -> Record:
+    return normalise(line)

@@ -31,7 +31,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 
 def test_the_registry_lists_every_format_module_under_its_own_name() -> None:
     assert tuple(formats.REGISTRY) == formats.FORMATS
-    assert formats.FORMATS[:5] == ("backlog", "anthropic", "openai", "litellm", "claude-code")
+    assert formats.FORMATS[:3] == ("claude-code", "litellm", "backlog")
     for name, module in formats.REGISTRY.items():
         assert name == module.NAME
         assert formats.get(name) is module
@@ -43,6 +43,18 @@ def test_each_formats_docstring_documents_it_and_cites_its_source(name: str) -> 
     assert doc.startswith(f"`{name}`: ")
     assert re.search(r"Sources?:", doc)
     assert "https://" in doc or name == "backlog"  # the seed's own: DESIGN.md is its page
+
+
+@pytest.mark.parametrize("name", list(formats.REGISTRY))
+def test_each_format_is_one_module_of_one_shape(name: str) -> None:
+    """A format is a module with NAME, `claims(line)` and `read(line)`: adding one is
+    that module and its name in the registry."""
+    import inspect
+
+    module = formats.REGISTRY[name]
+    assert list(inspect.signature(module.claims).parameters) == ["line"]
+    assert list(inspect.signature(module.read).parameters) == ["line"]
+    assert module.__name__ == f"cache_gate.ledger.formats.{module.__name__.rsplit('.', 1)[1]}"
 
 
 def test_an_unknown_format_name_is_refused() -> None:
