@@ -38,6 +38,15 @@ class Record(msgspec.Struct, gc=False):
     cost: float | None = None
     prefix_sha256: str | None = None
     request_sha256: str | None = None
+    # The conversation the request belongs to, where the format says (Claude Code's
+    # `sessionId`, a backlog `session_id`, LiteLLM's session or trace id).
+    session: str | None = None
+    # The provider's own diagnosis of a prompt-cache miss, by its name
+    # (Anthropic's `diagnostics.cache_miss_reason.type`, OpenAI's
+    # `prompt_cache_diagnostics.reason`, a backlog `cache_miss_reason`).
+    miss_reason: str | None = None
+    # The semantic cache's similarity score for the request, where logged.
+    semantic_similarity: float | None = None
     # Claude Code repeats a request on one line per content block: (message.id,
     # requestId) joined, so that the reader counts the request once.
     dedup_key: str | None = None
