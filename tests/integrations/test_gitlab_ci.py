@@ -2,18 +2,20 @@
 GitLab's runner uses it) in a git repository that includes it as a user would: the
 bundled demo passes; a failing gate fails the job and still exports both reports,
 which their consumers accept (Jenkins' JUnit schema, GitLab's Code Quality schema);
-arguments reach cache-gate one a line, unsplit and unglobbed; and without a package to
-install the job stops at once, saying what to set.
+arguments reach cache-gate one a line, unsplit and unglobbed; by default the job
+installs `cache-gate==<this version>` from the package index; and set to nothing, the
+package variable stops the job at once, saying what to set.
 
 The job installs cache-gate from a wheel of this checkout, built once per session, into
 a virtual environment made from `python3` on PATH, offline (its dependencies' wheels
-beside it).
+beside it). For the default, that wheelhouse stands in for PyPI.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,16 +83,22 @@ def repository(root: Path, job: dict[str, Any]) -> Path:
     return root
 
 
-def installing(installer: Installer, **variables: str) -> dict[str, Any]:
-    """A job that installs this checkout's wheel, as a user's job names a package."""
+def from_the_index(installer: Installer, venv: Path, **variables: str) -> dict[str, Any]:
+    """A job that leaves the package to the template, with the wheelhouse as its only
+    package index, in the virtual environment `venv`."""
     return {
         # A shell executor has no image: python3 from PATH, in a virtual environment.
         "before_script": ['test -d "$JOB_VENV" || python3 -m venv "$JOB_VENV"',
                           '. "$JOB_VENV/bin/activate"'],
-        "variables": {"CACHE_GATE_PACKAGE": str(installer.wheel), "JOB_VENV": str(installer.venv),
-                      "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(installer.wheelhouse),
-                      **variables},
+        "variables": {"JOB_VENV": str(venv), "PIP_NO_INDEX": "1",
+                      "PIP_FIND_LINKS": str(installer.wheelhouse), **variables},
     }
+
+
+def installing(installer: Installer, **variables: str) -> dict[str, Any]:
+    """A job that installs this checkout's wheel, as a user's job names a package."""
+    return from_the_index(installer, installer.venv,
+                          CACHE_GATE_PACKAGE=str(installer.wheel), **variables)
 
 
 def run_pipeline(root: Path) -> Pipeline:
@@ -160,21 +168,40 @@ def test_a_failing_gate_fails_the_job_and_still_exports_both_reports(
     assert (failure.text or "").endswith(": 0 / 3")
 
 
-def test_without_a_package_the_job_stops_at_once_saying_what_to_set(workdir: Path) -> None:
-    pipeline = run_pipeline(repository(workdir, {}))
+def test_by_default_the_job_installs_this_release_from_the_package_index(
+        workdir: Path, installer: Installer, tmp_path: Path) -> None:
+    """No CACHE_GATE_PACKAGE: the template's default, `cache-gate==` its version, is
+    resolved on the index (here the wheelhouse, standing in for PyPI) in a virtual
+    environment of its own, so nothing installed before can answer for it."""
+    pipeline = run_pipeline(repository(workdir, from_the_index(installer, tmp_path / "venv")))
+    assert pipeline.passed, pipeline.log
+    assert f"cache-gate, version {__version__}" in pipeline.log
+    assert "cache-gate: warning" not in pipeline.log, pipeline.log
+
+
+def test_the_default_package_is_this_release_on_pypi() -> None:
+    variables = yaml.safe_load(TEMPLATE.read_text())[".cache-gate"]["variables"]
+    assert variables["CACHE_GATE_VERSION"] == __version__
+    assert variables["CACHE_GATE_PACKAGE"] == "cache-gate==$CACHE_GATE_VERSION"
+
+
+def test_an_empty_package_stops_the_job_at_once_saying_what_to_set(workdir: Path) -> None:
+    pipeline = run_pipeline(repository(workdir, {"variables": {"CACHE_GATE_PACKAGE": ""}}))
     assert not pipeline.passed
-    assert (f"cache-gate: set CACHE_GATE_PACKAGE to where pip installs cache-gate "
-            f"{__version__} from, e.g. https://github.com/OWNER/cache-gate/archive/refs/tags/"
-            f"v{__version__}.tar.gz (README: GitLab CI)") in pipeline.log
+    assert (f"cache-gate: CACHE_GATE_PACKAGE is empty: leave it unset to install "
+            f"cache-gate=={__version__} from PyPI, or set it to where pip installs cache-gate "
+            f"from (README: GitLab CI)") in pipeline.log
     assert "python3 -m pip install" not in pipeline.log  # it stopped before installing
 
 
 def test_the_template_belongs_to_this_version() -> None:
-    """The template, its example and the README's pin the release they ship with."""
-    template = yaml.safe_load(TEMPLATE.read_text())[".cache-gate"]
-    assert template["variables"]["CACHE_GATE_VERSION"] == __version__
+    """The template's example, and the README's, include the release they ship with;
+    every release either names (source archive, requirement) is this one."""
     header = TEMPLATE.read_text().split(".cache-gate:")[0]
     readme = (ROOT / "README.md").read_text().split("### GitLab CI")[1].split("\n## ")[0]
     for text in (header, readme):
         assert f"/v{__version__}/ci/cache-gate.gitlab-ci.yml" in text
-        assert f"/archive/refs/tags/v{__version__}.tar.gz" in text
+        assert set(re.findall(r"/archive/refs/tags/v([\w.+-]*\w)\.tar\.gz", text)) <= {
+            __version__}
+        assert set(re.findall(r"cache-gate==([\w.+-]*\w)", text)) <= {__version__}
+        assert set(re.findall(r"/cache-gate/v([\w.+-]*\w)/ci/", text)) == {__version__}
