@@ -14,8 +14,11 @@ format uses never does, whatever its type. The LENIENT fields are those `kpi` do
 not always read: times (a wrong one makes the record undated), the descriptive
 fields only `report` shows (a wrong one is unknown) and the keys that only tell one
 format from another (`created_at` is a number in OpenAI's Responses, a date string
-in a LiteLLM export). They stay typed, so the common line decodes once, in C; a line
-whose only errors are in lenient fields is decoded again without them.
+in a LiteLLM export); and what only the miss causes read (a session id, a cause of a
+miss): a wrong one is unknown. They stay typed, so the common line decodes once, in
+C; a line whose only errors are in lenient fields is decoded again without them. The
+providers' diagnoses and a semantic score sit inside containers, where that cannot
+reach: they are kept raw and read leniently by the format that defines them.
 """
 
 from __future__ import annotations
@@ -37,12 +40,28 @@ Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 # A raw field's value when its key is absent (a present one holds at least `null`).
 ABSENT = msgspec.Raw()
 
+# A provider's name for why the prompt cache missed (Anthropic's
+# `cache_miss_reason.type`, OpenAI's `prompt_cache_diagnostics.reason`, a backlog
+# `cache_miss_reason`). The causes keep it by name and print it, so only a short
+# identifier is one: any other value (an escape sequence, 10 KB of text, capitals)
+# fails this type, and where the causes read it that makes it unknown, never bad.
+CauseName = Annotated[str, msgspec.Meta(pattern=r"\A[a-z][a-z0-9_]{0,63}\Z")]
+
 
 class CacheLayer(msgspec.Struct, gc=False):
     """A backlog record's `response_cache` / `semantic_cache` object."""
 
     status: Literal["hit", "miss", "bypass"] | None = None
     useful: bool | None = None
+
+
+class SemanticCacheLayer(CacheLayer, gc=False):
+    """A backlog record's `semantic_cache`, with the score of the match. The KPIs'
+    hot path reads it as a plain CacheLayer: it never looks at the score."""
+
+    # Kept raw and read leniently (`backlog.similarity`): a score that is no number
+    # is unknown, and no line is bad for it.
+    similarity: msgspec.Raw = ABSENT
 
 
 class CacheCreation(msgspec.Struct, gc=False):
@@ -144,12 +163,37 @@ class UsageResult(msgspec.Struct, gc=False):
     model: Any = None
 
 
+class CacheMissReason(msgspec.Struct, gc=False):
+    """Anthropic's `diagnostics.cache_miss_reason`: the cause is its `type`
+    (`cache_missed_input_tokens` beside it is not read)."""
+
+    type: CauseName | None = None
+
+
+class Diagnostics(msgspec.Struct, gc=False):
+    """Anthropic's `diagnostics` on a Messages response (or Claude Code's copy of one)."""
+
+    cache_miss_reason: CacheMissReason | None = None
+
+
+class PromptCacheDiagnostics(msgspec.Struct, gc=False):
+    """OpenAI's `prompt_cache_diagnostics` on a Responses API response: `type` says
+    what the comparison found ("cache_miss", "cache_hit",
+    "comparison_response_not_found", "unavailable"); `reason` names the cause of a
+    "cache_miss"."""
+
+    type: str | None = None
+    reason: CauseName | None = None
+
+
 class Message(msgspec.Struct, gc=False):
     """A Claude Code transcript line's `message`."""
 
     id: str | None = None
     model: str | None = None
     usage: Usage | None = None
+    # The response's `diagnostics`, kept raw: read leniently, by the format only.
+    diagnostics: msgspec.Raw = ABSENT
 
 
 class SpendMetadata(msgspec.Struct, gc=False):
@@ -203,8 +247,12 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
 
 
 class BacklogLine(BacklogKpiLine, gc=False):
-    """A backlog line with the fields that describe a request but enter no KPI."""
+    """A backlog line with the fields that describe a request but enter no KPI, and
+    those the miss causes read (the KPIs' hot path reads neither)."""
 
+    semantic_cache: SemanticCacheLayer | None = None
+    session_id: str | None = None
+    cache_miss_reason: CauseName | None = None
     phase: str | None = None
     model: str | None = None
     output_tokens: Tokens | None = None
@@ -231,16 +279,24 @@ class Line(msgspec.Struct, gc=False):
     prefix_sha256: str | None = None
     request_sha256: str | None = None
     response_cache: CacheLayer | None = None
-    semantic_cache: CacheLayer | None = None
+    semantic_cache: SemanticCacheLayer | None = None
     cache_read_input_tokens: Tokens | None = None
     cache_creation_input_tokens: Tokens | None = None
     cache_creation: CacheCreation | None = None
+    # backlog records, and a LiteLLM SpendLogs row's `session_id` column
+    session_id: str | None = None
+    cache_miss_reason: CauseName | None = None
     usage: ResponseUsage | None = None
     # anthropic / openai responses
     type: str | None = None
     object: str | None = None
     created: int | float | None = None
     created_at: int | float | None = None
+    # The providers' own diagnosis of a cache miss, kept raw: read leniently, and only
+    # by the format that defines it (Anthropic's `diagnostics`, OpenAI Responses'
+    # `prompt_cache_diagnostics`).
+    diagnostics: msgspec.Raw = ABSENT
+    prompt_cache_diagnostics: msgspec.Raw = ABSENT
     # litellm SpendLogs rows
     request_id: str | None = None
     call_type: str | None = None
@@ -284,8 +340,12 @@ DESCRIPTIVE_FIELDS = (
 TIME_FIELDS = ("timestamp", "startTime", "created", "created_at")
 # Keys that only tell one format from another.
 FORMAT_KEYS = ("type", "object", "schemaType")
+# What the miss causes read of a line beside its tokens (its session, the provider's
+# own diagnosis): read by every run, for `avoidable_miss_rate` is a KPI, but a wrong
+# one is unknown. `sessionId` also tells a Claude Code line, as `requestId` does.
+CAUSE_FIELDS = ("session_id", "sessionId", "cache_miss_reason")
 # Fields whose wrong type does not make a line bad (see the module's docstring).
-LENIENT_FIELDS = frozenset(DESCRIPTIVE_FIELDS + TIME_FIELDS + FORMAT_KEYS)
+LENIENT_FIELDS = frozenset(DESCRIPTIVE_FIELDS + TIME_FIELDS + FORMAT_KEYS + CAUSE_FIELDS)
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 

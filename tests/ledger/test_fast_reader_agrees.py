@@ -52,6 +52,16 @@ def backlog_lines(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         fields["semantic_cache"] = {"status": draw(st.sampled_from(["hit", "miss"])),
                                     "useful": draw(st.sampled_from([True, False]))}
+        if draw(st.booleans()):
+            fields["semantic_cache"]["similarity"] = draw(st.one_of(
+                st.floats(0, 1), odd_values))
+    # What only the miss causes read: the hot path skips it, the general path reads
+    # it leniently; neither may call the line bad.
+    if draw(st.integers(0, 3)) == 0:
+        fields["session_id"] = draw(st.one_of(st.sampled_from(["s1", "s2", ""]), odd_values))
+    if draw(st.integers(0, 3)) == 0:
+        fields["cache_miss_reason"] = draw(st.one_of(
+            st.sampled_from(["model_changed", "\x1b[31mx", "A" * 100]), odd_values))
     if draw(st.integers(0, 9)) == 0:
         fields["cache_read_input_tokens"] = draw(tokens)
         fields["cache_creation_input_tokens"] = draw(tokens)
@@ -63,6 +73,9 @@ def backlog_lines(draw: st.DrawFn) -> dict[str, Any]:
 def other_lines() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.builds(anthropic, input_tokens=st.integers(0, 900), read=tokens, write=tokens),
+        st.builds(anthropic, read=tokens, diagnostics=st.one_of(odd_values, st.sampled_from(
+            [None, {"cache_miss_reason": {"type": "system_changed"}},
+             {"cache_miss_reason": {"type": "\x1b]0;x\x07"}}]))),
         st.builds(openai_chat, prompt_tokens=st.integers(0, 900), cached=tokens),
         st.builds(litellm, prompt_tokens=st.integers(0, 2000), read=tokens, write=tokens,
                   cache_hit=st.sampled_from(["True", "False"]),

@@ -146,7 +146,8 @@ lines = st.sampled_from([*EVERY_FORMAT,
                          backlog(cache_read_input_tokens=5, cache_creation_input_tokens=1)])
 keys = st.sampled_from([*sorted(LENIENT_FIELDS), "x_new", "input_tokens", "workflow",
                         "cache_hit", "usage", "metadata", "message", "usageMetadata",
-                        "usage_metadata", "input", "output", "results", "starting_at"])
+                        "usage_metadata", "input", "output", "results", "starting_at",
+                        "diagnostics", "prompt_cache_diagnostics", "semantic_cache"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -156,6 +157,24 @@ def test_kpi_and_report_agree_on_which_lines_are_bad(line: dict[str, Any],
     raw = json.dumps({**line, **changes}).encode()
     verdicts = [verdict(raw, run) == "bad" for run in EVERY_RUN]
     assert verdicts == [verdicts[0]] * 3, raw
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+@pytest.mark.parametrize("line", EVERY_FORMAT, ids=lambda line: str(sorted(line))[:20])
+def test_the_miss_causes_fields_never_make_a_line_bad(line: dict[str, Any],
+                                                      value: object) -> None:
+    """What only the miss causes read (a session, a provider's diagnosis, a semantic
+    score), of any type, wherever a format keeps it: unknown at worst."""
+    changed = json.loads(json.dumps(line))
+    changed.update({"session_id": value, "sessionId": value, "cache_miss_reason": value,
+                    "diagnostics": value, "prompt_cache_diagnostics": value})
+    if isinstance(changed.get("message"), dict):
+        changed["message"]["diagnostics"] = value
+    if isinstance(changed.get("semantic_cache"), dict):
+        changed["semantic_cache"]["similarity"] = value
+    raw = json.dumps(changed).encode()
+    assert {verdict(raw, run) for run in EVERY_RUN} == {verdict(json.dumps(line).encode(),
+                                                                 REPORT)}
 
 
 def test_line_errors_are_decode_errors() -> None:

@@ -1,8 +1,12 @@
 """`backlog`: the seed toolkit's own usage ledger, one record per request.
 
-Recognised by any of `cache_hit`, `cached_input_tokens`, `model_alias` or
-`workflow` (so a provider's response with a `workflow` added beside it is read as a
-backlog record).
+Recognised by any of `cache_hit`, `cached_input_tokens` or `model_alias`, whatever
+else the line holds (only a LiteLLM row and a Claude Code transcript line keep their
+own format), or by `workflow` on a line without a provider's `usage` object: a
+Gemini response, a Bedrock log record or a usage-report bucket with a `workflow`
+added beside it is read as a backlog record, while an Anthropic, OpenAI, Bedrock
+Converse or DeepSeek response with a `workflow` beside its `usage` stays that
+provider's response.
 
 - `cached_input_tokens` is a part of `input_tokens`: uncached = input - cached.
 - With the Anthropic fields (`cache_read_input_tokens` / `cache_creation_input_tokens`)
@@ -11,6 +15,12 @@ backlog record).
   cache; without one, cache read tokens > 0 do.
 - `response_cache` / `semantic_cache` `{"status": "hit"|"miss"|"bypass", "useful"}`
   describe the other cache layers.
+- `prompt_id`, `prefix_sha256` and `request_sha256` feed the report's breakdowns,
+  runtime prefix drift (CG205) and duplicate spend, and doctor's workload checks.
+- `session_id` is the request's session; `cache_miss_reason` the cause of a miss as
+  the application recorded it, kept by name when it is a short identifier
+  (`[a-z][a-z0-9_]{0,63}`), else unknown; `semantic_cache.similarity` is the semantic
+  cache's score. A wrong value in any of them is unknown, never a bad line.
 
 Source: the seed's schema, `seed/cache-optimization-runbook.md` and DESIGN.md ("The
 usage ledger").
@@ -18,12 +28,18 @@ usage ledger").
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import epoch, plain
+import math
+
+import msgspec
+
+from cache_gate.ledger.formats.fields import epoch, lenient, plain
 from cache_gate.ledger.line_errors import LineError
-from cache_gate.ledger.lines import BacklogLine, Line
+from cache_gate.ledger.lines import BacklogLine, Line, SemanticCacheLayer
 from cache_gate.ledger.record import Record
 
 NAME = "backlog"
+
+_SCORE = msgspec.json.Decoder(float)
 
 
 def is_backlog(line: BacklogLine | Line) -> bool:
@@ -87,7 +103,19 @@ def normalise(line: BacklogLine | Line) -> Record:
         line.cost_usd,              # cost
         line.prefix_sha256,         # prefix_sha256
         line.request_sha256,        # request_sha256
+        line.session_id or None,    # session (an empty id names none)
+        line.cache_miss_reason,     # miss_reason
+        similarity(semantic),       # semantic_similarity
     )
+
+
+def similarity(semantic: SemanticCacheLayer | None) -> float | None:
+    """`semantic_cache.similarity`, read leniently: a score that is not a finite
+    number is unknown, and no line is bad for it."""
+    if semantic is None:
+        return None
+    score = lenient(_SCORE, semantic.similarity)
+    return score if score is not None and math.isfinite(score) else None
 
 
 def claims(line: Line) -> bool:

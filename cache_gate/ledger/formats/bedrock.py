@@ -21,6 +21,8 @@ model-invocation logging writes to CloudWatch Logs or S3).
   it has one (Converse's `cacheDetails`, InvokeModel's Anthropic `cache_creation`).
 - The model is `modelId` (a Converse response names none: add `modelId` beside it);
   the time is `timestamp` (a Converse response has none: add one).
+- An application's `session_id` and `cache_miss_reason` logged beside the response are
+  read as a backlog record's are; the provider's own diagnosis wins.
 
 Sources: AWS, Amazon Bedrock API reference, "TokenUsage",
 https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html

@@ -11,7 +11,10 @@ Recognised by a `message` object together with `requestId` or `sessionId`.
   the line reporting the most tokens is kept.
 - Lines without `message.usage` (user turns, summaries) are not requests, nor are
   the assistant lines Claude Code writes itself for an API error
-  (`message.model` "<synthetic>", `isApiErrorMessage`).
+  (`message.model` `"<synthetic>"`, `isApiErrorMessage`).
+- `sessionId` is the request's session; where the response in `message` carries
+  `diagnostics`, `message.diagnostics.cache_miss_reason.type` is the cause of a miss,
+  as for `anthropic` (not yet seen in a transcript: unconfirmed).
 
 Source: Claude Code writes these files; there is no published schema. The fields
 were checked against transcripts and ccusage's reading of them (facts/providers.md);
@@ -31,7 +34,10 @@ SYNTHETIC_MODEL = "<synthetic>"
 
 
 def normalise(line: Line, usage: Usage, message: Message) -> Record:
-    record = anthropic.normalise(line, usage, NAME)
+    # The API's response is `message`: its `diagnostics` are there, where Claude
+    # Code keeps them.
+    record = anthropic.normalise(line, usage, NAME, diagnostics=message.diagnostics,
+                                 session=line.sessionId)
     record.model = message.model
     # Claude Code writes one line per content block, each with the request's usage,
     # and a sidechain (subagent) transcript may replay a message under another

@@ -10,6 +10,8 @@ Recognised by `usage.prompt_cache_hit_tokens` or `usage.prompt_cache_miss_tokens
 - Context caching is on by default and a miss is stored without a write fee:
   DeepSeek reports no write count (`cache_write` is unknown).
 - The time is `created` (seconds), else a `timestamp` the application adds.
+- An application's `session_id` and `cache_miss_reason` logged beside the response are
+  read as a backlog record's are; the provider's own diagnosis wins.
 
 Sources: DeepSeek, "Context Caching", https://api-docs.deepseek.com/guides/kv_cache
 (caching on by default; the two usage fields), and the API reference, "Create Chat

@@ -35,9 +35,14 @@ def response_time(line: Line) -> float | None:
 def request_record(line: BacklogLine | Line, fmt: str, *, time: float | None,
                    model: str | None, uncached: int | None, read: int | None,
                    output: int | None, write: int | None = None,
-                   write_1h: int | None = None) -> Record:
+                   write_1h: int | None = None, session: str | None = None,
+                   miss_reason: str | None = None) -> Record:
     """One request's Record: its tokens as the format reads them, and what the
-    application logged beside the response (workflow, phase, prompt, cost, hashes)."""
+    application logged beside the response (workflow, phase, prompt, cost, hashes,
+    and a `session_id` or `cache_miss_reason` where the format names none itself).
+
+    `session` and `miss_reason` are the format's own (Claude Code's `sessionId`, the
+    provider's diagnosis), already read as `lines.CauseName` reads a cause."""
     return Record(
         format=fmt,
         time=time,
@@ -54,7 +59,25 @@ def request_record(line: BacklogLine | Line, fmt: str, *, time: float | None,
         cost=line.cost_usd,
         prefix_sha256=line.prefix_sha256,
         request_sha256=line.request_sha256,
+        session=session_name(session if session is not None else line.session_id),
+        miss_reason=miss_reason if miss_reason is not None else line.cache_miss_reason,
     )
+
+
+def session_name(session: str | None) -> str | None:
+    """A conversation id as the lineages use it: an empty one names no session."""
+    return session or None
+
+
+def lenient(decoder: msgspec.json.Decoder[_T], raw: msgspec.Raw) -> _T | None:
+    """A raw field decoded leniently: absent, or of another shape, it is unknown
+    (None), and the line is not bad for it (a field only the miss causes read)."""
+    if not raw:
+        return None
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError:
+        return None
 
 
 def raw_time(raw: msgspec.Raw) -> float | None:

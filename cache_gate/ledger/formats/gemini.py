@@ -15,6 +15,8 @@ google-genai Python SDK's `model_dump_json()`, snake_case).
   as output). `toolUsePromptTokenCount` is not read.
 - The model is `modelVersion`; the time is a `timestamp` the application adds
   (a Gemini API response carries none).
+- An application's `session_id` and `cache_miss_reason` logged beside the response are
+  read as a backlog record's are; the provider's own diagnosis wins.
 
 Sources: Google, Gemini API reference, `UsageMetadata`,
 https://ai.google.dev/api/generate-content#UsageMetadata, and Vertex AI's

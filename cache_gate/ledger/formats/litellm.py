@@ -17,6 +17,12 @@ Recognised by `request_id` together with `call_type`.
   fields: an unknown upstream is a zero before cache-gate sees it.
 - The workflow, phase and prompt come from `request_tags` (`workflow:X` or
   `skill:X`, `phase:X`, `prompt:X`); the time from `startTime` (no offset: UTC).
+- `session_id` is the request's session: the caller's where one was sent (`x-litellm-
+  session-id`, `metadata.session_id`, `litellm_session_id`); otherwise LiteLLM writes
+  an id of that request alone (its trace id), so each such row is a session of one
+  (its misses are `cold`), unless `general_settings.missing_session_id: omit` leaves
+  it null. Source: LiteLLM 1.110 `spend_tracking_utils._get_session_id_for_spend_log`
+  and `missing_session_id`; https://docs.litellm.ai/docs/proxy/ui_logs_sessions.
 
 Source: LiteLLM, "Logging spec" / SpendLogs, https://docs.litellm.ai/docs/proxy/logging_spec,
 and "Prompt caching", https://docs.litellm.ai/docs/completion/prompt_caching; rows
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import msgspec
 
-from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.formats.fields import epoch, session_name
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import Line, SpendMetadata, Usage
 from cache_gate.ledger.record import Record
@@ -123,6 +129,9 @@ def normalise(line: Line) -> Record:
         prompt_cache_hit=None if read is None else read > 0,
         response_cache=response,
         cost=line.spend,
+        # The `session_id` column: the caller's session where one was sent, else (by
+        # default) the request's own trace id, a new one per request.
+        session=session_name(line.session_id),
     )
 
 

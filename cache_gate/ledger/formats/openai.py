@@ -15,6 +15,16 @@ LiteLLM's `ModelResponse`), or by `usage.prompt_tokens_details` /
   (`cache_read_input_tokens`, `cache_creation_input_tokens`, the TTL split under
   `prompt_tokens_details.cache_creation_token_details`) and counts them inside it.
 - The time is `created` (chat completions) or `created_at` (Responses), in seconds.
+- Responses API (GPT-5.6 and later): with
+  `prompt_cache_options.comparison_response_id`, `prompt_cache_diagnostics.type` says
+  what the comparison found (`cache_miss`, `cache_hit`,
+  `comparison_response_not_found`, `unavailable`); only a `cache_miss` names a cause,
+  `reason` (`model_changed`, `prompt_cache_key_changed`, `tools_changed`,
+  `input_changed`, ...), kept by name. Source:
+  https://developers.openai.com/api/docs/guides/prompt-caching/diagnostics; shape
+  checked against openai 3.60's `Response.prompt_cache_diagnostics`.
+- An application's `session_id` and `cache_miss_reason` logged beside the response are
+  read as a backlog record's are; the provider's own diagnosis wins.
 
 Source: OpenAI, "Prompt caching", https://platform.openai.com/docs/guides/prompt-caching,
 and the API reference's usage objects; LiteLLM, https://docs.litellm.ai/docs/completion/prompt_caching.
@@ -22,12 +32,36 @@ and the API reference's usage objects; LiteLLM, https://docs.litellm.ai/docs/com
 
 from __future__ import annotations
 
-from cache_gate.ledger.formats.fields import plain, request_record, response_time
+import msgspec
+
+from cache_gate.ledger.formats.fields import lenient, plain, request_record, response_time
 from cache_gate.ledger.line_errors import LineError
-from cache_gate.ledger.lines import CacheCreation, Line, TokenDetails, Usage
+from cache_gate.ledger.lines import (
+    CacheCreation,
+    Line,
+    PromptCacheDiagnostics,
+    TokenDetails,
+    Usage,
+)
 from cache_gate.ledger.record import Record
 
 NAME = "openai"
+
+_DIAGNOSTICS = msgspec.json.Decoder(PromptCacheDiagnostics)
+# The `type` of a diagnosis that found a miss, the only one that names a `reason`.
+_CACHE_MISS = "cache_miss"
+
+
+def miss_reason(diagnostics: msgspec.Raw) -> str | None:
+    """The cause `prompt_cache_diagnostics` names: its `reason`. `type` is what the
+    comparison found, not why: "cache_hit" has no cause, and
+    "comparison_response_not_found" / "unavailable" say no diagnosis was made, so
+    they leave the cause to cache-gate's own analysis. None too for a reason that
+    is not a `lines.CauseName` (a wrong one is unknown, never bad)."""
+    found = lenient(_DIAGNOSTICS, diagnostics)
+    if found is None or found.type not in (_CACHE_MISS, None):
+        return None
+    return found.reason
 
 
 def _writes(usage: Usage, details: TokenDetails | None) -> tuple[int | None, int | None]:
@@ -64,7 +98,7 @@ def normalise(line: Line, usage: Usage) -> Record:
         read = write = write_1h = None
     return request_record(line, NAME, time=response_time(line), model=line.model,
                           uncached=uncached, read=read, write=write, write_1h=write_1h,
-                          output=output)
+                          output=output, miss_reason=miss_reason(line.prompt_cache_diagnostics))
 
 
 def claims(line: Line) -> bool:
