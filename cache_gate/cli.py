@@ -284,6 +284,9 @@ def manifest_options(command: F) -> F:
 @click.option("--fix", is_flag=True,
               help="Normalise line endings, BOM, trailing whitespace and invisible "
                    "characters in stable-prefix files, and say what changed.")
+@click.option("--ledger", metavar="PATH",
+              help="Usage ledger that prices each cache-breaking error per day, read only "
+                   "when there is one [default: .backlog-ops/usage-ledger.jsonl, if there].")
 @output_options
 def lint(**params: Any) -> None:
     """Lint the prompt manifest's stable prefixes and check them against the lock.
@@ -294,6 +297,7 @@ def lint(**params: Any) -> None:
     machine paths, invisible bytes), a prefix that can never be cached (dynamic
     content before the breakpoint, below the model's minimum, a bad breakpoint
     layout), or drift from the committed lock (CG111). Rules: CG100-CG113.
+    With a usage ledger, each error on a prompt says what shipping it costs a day.
     """
 
     _run_gate(params, "lint")
@@ -327,6 +331,16 @@ def check(**params: Any) -> None:
 @click.option("--litellm-config", metavar="PATH",
               help="LiteLLM proxy config.yaml (model_list, litellm_settings.cache, "
                    "cache_params).")
+@click.option("--ledger", "evidence_ledger", metavar="PATH",
+              help="Also hold the response cache TTL and the semantic threshold against this "
+                   "usage ledger (JSON lines): CG307.")
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="With --ledger: only its last N days (before --until, else --now).")
+@click.option("--since", metavar="TIME",
+              help="With --ledger: only records at or after TIME (ISO-8601).")
+@click.option("--until", metavar="TIME",
+              help="With --ledger: only records at or before TIME (ISO-8601).")
+@click.option("--now", metavar="TIME", help="Take TIME as the current time.")
 @output_options
 def policy(**params: Any) -> None:
     """Check the cache policy: backlog.config.json and the LiteLLM proxy config.
@@ -338,6 +352,8 @@ def policy(**params: Any) -> None:
     CG304 response cache TTL below the runbook's 3600 s (info)
     CG305 a cache layer switched off (warning)
     CG306 stablePrefixMinTokens below a routed model's minimum cacheable length (error)
+    CG307 with --ledger: the response cache TTL or semantic threshold is far from
+          what the ledger's requests recommend (warning)
     Fails (exit 1) on a finding of severity error.
     """
 

@@ -21,13 +21,17 @@ KPI_NAMES = (
     "cached_token_ratio",
     "response_cache_useful_hit_rate",
     "semantic_cache_useful_hit_rate",
+    "avoidable_miss_rate",
 )
+# KPIs that pass at or below their target (the others pass at or above it).
+LOWER_IS_BETTER = frozenset({"avoidable_miss_rate"})
 
 KPI_LABELS = {
     "prompt_cache_hit_rate": "prompt cache hit rate",
     "cached_token_ratio": "cached token ratio",
     "response_cache_useful_hit_rate": "response cache useful hit rate",
     "semantic_cache_useful_hit_rate": "semantic cache useful hit rate",
+    "avoidable_miss_rate": "avoidable miss rate",
 }
 
 DEFAULT_TARGETS: dict[str, float] = {
@@ -35,7 +39,13 @@ DEFAULT_TARGETS: dict[str, float] = {
     "cached_token_ratio": 0.40,
     "response_cache_useful_hit_rate": 0.20,
     "semantic_cache_useful_hit_rate": 0.10,
+    "avoidable_miss_rate": 0.10,
 }
+
+
+def target_text(name: str, target: float) -> str:
+    """`≥ 60%`, or `≤ 10%` for a KPI where lower is better."""
+    return f"{'≤' if name in LOWER_IS_BETTER else '≥'} {target:.0%}"
 
 
 def kpi_name(text: str) -> str:

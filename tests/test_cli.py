@@ -18,7 +18,7 @@ CONTRACT_FINDING_KEYS = {"rule", "name", "severity", "message", "path", "line", 
                          "fingerprint"}
 CONTRACT_KPI_KEYS = {"value", "target", "status", "numerator", "denominator"}
 KPI_NAMES = {"prompt_cache_hit_rate", "cached_token_ratio", "response_cache_useful_hit_rate",
-             "semantic_cache_useful_hit_rate"}
+             "semantic_cache_useful_hit_rate", "avoidable_miss_rate"}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -33,8 +33,14 @@ def healthy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def failing(tmp_path: Path) -> Path:
-    return write_ledger(tmp_path / "ledger.jsonl",
-                        *[backlog(cache_hit=False, cached_input_tokens=0)] * 40)
+    return write_ledger(tmp_path / "ledger.jsonl", *spaced_misses(40))
+
+
+def spaced_misses(count: int) -> list[dict[str, object]]:
+    """Misses 10 minutes apart: each finds its entry expired (none is avoidable)."""
+    return [backlog(cache_hit=False, cached_input_tokens=0,
+                    timestamp=f"2026-11-20T{index // 6:02d}:{index % 6 * 10:02d}:00Z")
+            for index in range(count)]
 
 
 def test_passing_gate_exits_0(healthy: Path) -> None:
@@ -85,14 +91,14 @@ def test_missing_ledger_exits_2(tmp_path: Path) -> None:
 
 def test_json_report_contract(tmp_path: Path) -> None:
     ledger = write_ledger(tmp_path / "ledger.jsonl",
-                          *[backlog(cache_hit=False, cached_input_tokens=0)] * 31,
+                          *spaced_misses(31),
                           "not json", litellm())
     code, out, _ = run("kpi", "--ledger", str(ledger), "--format", "json", "--now",
                        "2026-11-21T00:00:00Z", "--days", "7")
     document = json.loads(out)
     assert code == 1
     assert {"tool", "version", "command", "passed", "exit_code", "findings", "kpis",
-            "cache_hit_rate_pct", "ledger"} <= document.keys()
+            "cache_hit_rate_pct", "ledger", "miss_causes"} <= document.keys()
     assert (document["tool"], document["version"], document["command"]) == (
         "cache-gate", __version__, "kpi")
     assert document["passed"] is False and document["exit_code"] == 1

@@ -125,9 +125,16 @@ def test_evaluate_statuses() -> None:
     assert evaluate("prompt_cache_hit_rate", sums, 0.8, min_requests=10).status == "fail"
 
 
+def ten_minutes_apart(index: int) -> str:
+    """Requests this far apart find their cache entry expired: no miss is avoidable."""
+    return f"2026-11-20T{index // 6:02d}:{index % 6 * 10:02d}:00Z"
+
+
 def test_per_workflow_targets_judge_that_workflow_alone(tmp_path: Path) -> None:
-    implementer = [backlog(workflow="implementer", cache_hit=index < 3) for index in range(10)]
-    validation = [backlog(workflow="validation", cache_hit=index < 9) for index in range(10)]
+    implementer = [backlog(workflow="implementer", cache_hit=index < 3,
+                           timestamp=ten_minutes_apart(index)) for index in range(10)]
+    validation = [backlog(workflow="validation", cache_hit=index < 9,
+                          timestamp=ten_minutes_apart(index)) for index in range(10)]
     ledger = write_ledger(tmp_path / "l.jsonl", *implementer, *validation)
     options = LedgerOptions(str(ledger), targets=dict(DEFAULT_TARGETS), min_requests=0,
                             workflow_targets={"implementer": {"prompt_cache_hit_rate": 0.25}})

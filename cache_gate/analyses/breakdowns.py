@@ -1,4 +1,5 @@
-"""The report's sink: every breakdown of the ledger in one pass, and what they add up to.
+"""The report's sink: every breakdown of the ledger in one pass, what they add up to,
+and CG205 runtime-prefix-drift (one prompt_id sent with several prefix hashes).
 
 By workflow and prompt (the KPI tally), phase, model and day; the cache tokens read and
 written per model and the money they saved; duplicate spend (a request repeated within
@@ -14,6 +15,8 @@ from datetime import UTC, datetime
 from cache_gate import rules
 from cache_gate.analyses import kpis
 from cache_gate.analyses.kpis import SLOTS, Tally, count
+from cache_gate.analyses.miss_causes import MissCauses
+from cache_gate.analyses.tuning import Tuning
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
@@ -60,9 +63,17 @@ class Analytics:
     # Whether the ledger can show duplicates and drift at all: LiteLLM's SpendLogs
     # table records no request or prefix hashes (a zero there would be no measurement).
     hashes_recorded: bool = True
+    # Why the cache missed, and the TTLs and threshold the evidence recommends: both
+    # need the requests one by one, in ledger order.
+    causes: MissCauses | None = None
+    tuning: Tuning | None = None
 
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
+        if self.causes is not None:
+            self.causes.add(records)
+        if self.tuning is not None:
+            self.tuning.add(records)
         for record in records:
             count(self.by_phase.setdefault(record.phase, [0] * SLOTS), record)
             count(self.by_model.setdefault(record.model, [0] * SLOTS), record)
@@ -121,7 +132,7 @@ def breakdown_rows(groups: dict[str | None, list[int]]) -> dict[str, dict[str, o
         rows[key if key is not None else "(none)"] = {
             "requests": sums[kpis.REQUESTS],
             "eligible": sums[kpis.ELIGIBLE],
-            **{name: rounded(rate(sums, name)) for name in kpis.KPI_SLOTS},
+            **{name: rounded(rate(sums, name)) for name in kpis.RECORD_KPIS},
         }
     return rows
 

@@ -1,5 +1,10 @@
-"""The runbook's cache KPIs: their definitions, the tally they are computed from,
-and the pure pass/fail decision.
+"""The runbook's cache KPIs, each gated by its rule (CG201 prompt-cache-hit-rate,
+CG202 response-cache-useful-hit-rate, CG203 semantic-cache-useful-hit-rate, CG204
+cached-token-ratio; the fifth, avoidable_miss_rate, is CG207 in `miss_causes`): their
+definitions, the tally they are computed from, and the pure pass/fail decision.
+
+A KPI below its target (above it, for avoidable_miss_rate) is an error finding with
+the runbook's "action if below", and the workflows and prompts that pull it down most.
 
 Every KPI is a ratio of sums (never an average of percentages) over the records
 that report the cache layer it measures; a record that does not report a layer
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Self
 
-from cache_gate.config import KPI_LABELS, KPI_NAMES
+from cache_gate.config import KPI_LABELS, KPI_NAMES, LOWER_IS_BETTER
 from cache_gate.ledger.formats import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
 from cache_gate.ledger.record import Record
@@ -22,7 +27,10 @@ from cache_gate.ledger.window import Window
 # Tally slots, one list of ints per group: see Tally.add for what each counts.
 REQUESTS, ELIGIBLE, PROMPT_HITS, TOKEN_REQUESTS, CACHE_READ, INPUT_TOTAL = range(6)
 RESPONSE_LOOKUPS, RESPONSE_USEFUL, SEMANTIC_LOOKUPS, SEMANTIC_USEFUL = range(6, 10)
-SLOTS = 10
+# Eligible misses of an avoidable cause: order-dependent, so `count` never fills it;
+# `Tally.add_avoidable` sets it from the miss-cause analysis (`analyses.miss_causes`).
+AVOIDABLE_MISSES = 10
+SLOTS = 11
 
 # KPI -> (numerator slot, denominator slot, slot counting the requests that contribute).
 KPI_SLOTS: dict[str, tuple[int, int, int]] = {
@@ -30,13 +38,17 @@ KPI_SLOTS: dict[str, tuple[int, int, int]] = {
     "cached_token_ratio": (CACHE_READ, INPUT_TOTAL, TOKEN_REQUESTS),
     "response_cache_useful_hit_rate": (RESPONSE_USEFUL, RESPONSE_LOOKUPS, RESPONSE_LOOKUPS),
     "semantic_cache_useful_hit_rate": (SEMANTIC_USEFUL, SEMANTIC_LOOKUPS, SEMANTIC_LOOKUPS),
+    "avoidable_miss_rate": (AVOIDABLE_MISSES, ELIGIBLE, ELIGIBLE),
 }
+# The KPIs `count` computes from each record alone (every breakdown can show them).
+RECORD_KPIS = tuple(name for name in KPI_SLOTS if name != "avoidable_miss_rate")
 
 RULE_OF_KPI = {
     "prompt_cache_hit_rate": "CG201",
     "response_cache_useful_hit_rate": "CG202",
     "semantic_cache_useful_hit_rate": "CG203",
     "cached_token_ratio": "CG204",
+    "avoidable_miss_rate": "CG207",
 }
 
 LABELS = KPI_LABELS
@@ -47,6 +59,8 @@ ACTIONS = {
     "response_cache_useful_hit_rate": "Increase the response cache TTL (runbook step 3).",
     "semantic_cache_useful_hit_rate": "Lower the semantic cache threshold (runbook step 4).",
     "cached_token_ratio": "Review which workflows bypass the cache.",
+    "avoidable_miss_rate": "Fix the commonest avoidable miss cause (`cache-gate report` "
+                           "lists them, with an example each).",
 }
 
 ESCALATION = (
@@ -118,6 +132,9 @@ class Tally:
 
     def __init__(self) -> None:
         self.groups: dict[Group, list[int]] = {}
+        # Whether AVOIDABLE_MISSES holds the miss-cause analysis' counts (a source that
+        # sums in SQL cannot tell a miss's cause: the KPI is then not measured).
+        self.avoidable_measured = False
 
     def add(self, records: Iterable[Record]) -> None:
         groups = self.groups
@@ -212,6 +229,15 @@ class Tally:
     def merge(self, other: Self) -> None:
         self.merge_groups(other.groups)
 
+    def add_avoidable(self, counts: Mapping[Group, int]) -> None:
+        """Set each group's avoidable misses, as the miss-cause analysis counted them."""
+        self.avoidable_measured = True
+        for key, avoidable in counts.items():
+            sums = self.groups.get(key)
+            if sums is None:
+                sums = self.groups[key] = [0] * SLOTS
+            sums[AVOIDABLE_MISSES] = avoidable
+
     def merge_groups(self, groups: dict[Group, list[int]]) -> None:
         for key, theirs in groups.items():
             ours = self.groups.get(key)
@@ -265,9 +291,11 @@ class KpiResult:
         }
 
 
-def meets(numerator: int, denominator: int, target: float) -> bool:
-    """numerator / denominator >= target, exactly (no float rounding at the boundary)."""
-    return Fraction(numerator) >= Fraction(str(target)) * denominator
+def meets(numerator: int, denominator: int, target: float, *, lower: bool = False) -> bool:
+    """numerator / denominator >= target (<= where lower is better), exactly: no float
+    rounding at the boundary."""
+    bound = Fraction(str(target)) * denominator
+    return Fraction(numerator) <= bound if lower else Fraction(numerator) >= bound
 
 
 def evaluate(name: str, sums: list[int], target: float, *, min_requests: int,
@@ -281,13 +309,17 @@ def evaluate(name: str, sums: list[int], target: float, *, min_requests: int,
     elif requests < min_requests:
         status = "insufficient"
     else:
-        status = "pass" if meets(numerator, denominator, target) else "fail"
+        passed = meets(numerator, denominator, target, lower=name in LOWER_IS_BETTER)
+        status = "pass" if passed else "fail"
     return KpiResult(name, numerator, denominator, requests, target, status, required)
 
 
 def shortfall(name: str, sums: list[int]) -> int:
-    """How much a group pulls a KPI down: its misses (requests or tokens not served)."""
+    """How much a group pulls a KPI down: its misses (requests or tokens not served),
+    or, where lower is better, what the KPI counts (its avoidable misses)."""
     numerator_slot, denominator_slot, _ = KPI_SLOTS[name]
+    if name in LOWER_IS_BETTER:
+        return sums[numerator_slot]
     return sums[denominator_slot] - sums[numerator_slot]
 
 

@@ -10,16 +10,21 @@ are read in Python, through the source, as a JSONL line would be.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import Analytics, CacheTokens
 from cache_gate.analyses.kpis import SLOTS, Tally
+from cache_gate.analyses.miss_causes import MissCauses
+from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.lines import decoders
 from cache_gate.ledger.postgres import rows as pg_rows
 from cache_gate.ledger.postgres.rows import KNOWN_TIME, RECORD, Scope, row_pipeline
-from cache_gate.ledger.postgres.session import Reading, fetch, session
+from cache_gate.ledger.postgres.session import Reading, fetch, session, stream
 from cache_gate.ledger.postgres.source import (
     FORMAT,
     as_int,
@@ -31,7 +36,7 @@ from cache_gate.ledger.postgres.source import (
     why_bad,
 )
 from cache_gate.ledger.postgres.url import parse_source
-from cache_gate.ledger.reading import LedgerStats, Selection
+from cache_gate.ledger.reading import DECODE_ERRORS, LedgerStats, Selection, Sink, keep
 
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
@@ -48,6 +53,8 @@ SLOT_SUMS: dict[int, str] = {
     kpis.RESPONSE_USEFUL: "count(*) FILTER (WHERE r.response = 'hit')",
     kpis.SEMANTIC_LOOKUPS: "0",
     kpis.SEMANTIC_USEFUL: "0",
+    # A miss's cause needs the requests in order: not summed here (not measured).
+    kpis.AVOIDABLE_MISSES: "0",
 }
 assert sorted(SLOT_SUMS) == list(range(kpis.SLOTS))
 
@@ -125,8 +132,10 @@ GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
             known_time=sql.SQL(KNOWN_TIME))
 
 
-def read_tally(url: str, selection: Selection) -> tuple[Tally, LedgerStats]:
-    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL."""
+def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
+               ) -> tuple[Tally, LedgerStats]:
+    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL; with
+    `causes`, the miss causes too, and the avoidable misses in the tally."""
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
@@ -149,6 +158,9 @@ def read_tally(url: str, selection: Selection) -> tuple[Tally, LedgerStats]:
             bad_samples(conn, reading, scope, why_bad(scope))
         if left_to_python:
             tally.add(python_rows(conn, reading, scope, stats, selection))
+        if causes is not None:
+            read_in_order(conn, reading, scope, selection, [causes])
+            tally.add_avoidable(causes.avoidable_by_group)
     return tally, finish(stats, reading)
 
 
@@ -157,6 +169,9 @@ def read_analytics(url: str, selection: Selection,
     """The report's breakdowns of the SpendLogs rows in `selection`, summed by PostgreSQL."""
     analytics = make_sink()
     analytics.hashes_recorded = False
+    # The causes and the tuning need the requests one by one, in order: read apart.
+    causes, analytics.causes = analytics.causes, None
+    tuning, analytics.tuning = analytics.tuning, None
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
@@ -189,4 +204,35 @@ def read_analytics(url: str, selection: Selection,
             bad_samples(conn, reading, scope, why_bad(scope))
         if left_to_python:
             analytics.add(python_rows(conn, reading, scope, stats, selection))
+        in_order = [sink for sink in (causes, tuning) if sink is not None]
+        if in_order:
+            read_in_order(conn, reading, scope, selection, in_order)
+        analytics.causes, analytics.tuning = causes, tuning
     return analytics, finish(stats, reading)
+
+
+def read_in_order(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
+                  selection: Selection, sinks: Sequence[Sink]) -> None:
+    """Every eligible request of the window, in the order of the table's JSONL export,
+    read as the JSONL reader reads its line: a miss's cause and the TTL simulation need
+    the requests before it one by one, which no sum can give. (The other requests, the
+    response-cache hits, carry no request hash in SpendLogs: the curves built on them
+    have no evidence here either way.) Rows stream from a server-side cursor."""
+    query = sql.SQL("""
+SELECT d.row_json
+FROM ({rows}) AS d
+WHERE (d.kind = {record} AND d.eligible) OR d.kind = {irregular}
+ORDER BY d.start_time, d.request_id
+""").format(rows=row_pipeline(scope, with_json=True), record=sql.Literal(RECORD),
+            irregular=sql.Literal(pg_rows.IRREGULAR))
+    reading_decoders = decoders(descriptive=True, timed=True)
+    # Bad rows are counted once, by the sums' pass: this one only reads requests.
+    scratch = LedgerStats(reading.source.display)
+    for (row_json,) in stream(conn, reading, query, scope.params()):
+        try:
+            record = read_line(row_json.encode(), reading_decoders)
+        except DECODE_ERRORS:
+            continue
+        kept = keep([record], selection, scratch, {})
+        for sink in sinks:
+            sink.add(kept)

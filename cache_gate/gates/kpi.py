@@ -10,14 +10,22 @@ from typing import Any
 from cache_gate import rules
 from cache_gate.analyses import kpis
 from cache_gate.analyses.kpis import KpiResult, Tally
-from cache_gate.config import Settings, kpi_name
+from cache_gate.analyses.miss_causes import (
+    KpiEvidence,
+    MissCauses,
+    avoidable_finding,
+    top_causes,
+)
+from cache_gate.config import LOWER_IS_BETTER, Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.jsonl.reader import cap_jobs, scan
 from cache_gate.ledger.postgres.url import is_postgres_url
-from cache_gate.ledger.reading import LedgerStats, Selection, Sink
+from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.window import make_window
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
 
 TOP_CONTRIBUTORS = 3
 
@@ -36,6 +44,15 @@ class LedgerOptions:
     jobs: int | None = None
     # The repository file findings are placed at when the ledger is not a file.
     anchor: Anchor | None = None
+    # The settings' price and minimum overrides (the miss causes' costs and minimums).
+    prices: Mapping[str, float] = field(default_factory=dict)
+    model_minimums: Mapping[str, int] = field(default_factory=dict)
+    settings_source: str = "settings"
+
+    def miss_causes(self) -> MissCauses:
+        """An empty miss-cause analysis priced and bounded as the settings say."""
+        return MissCauses(load_prices(self.prices, self.settings_source),
+                          load_model_minimums(self.model_minimums, self.settings_source))
 
 
 def parse_target(text: str) -> tuple[str, float]:
@@ -83,6 +100,9 @@ def ledger_settings(settings: Settings, params: Mapping[str, Any]) -> LedgerOpti
         strict=params["strict"] or settings.strict,
         jobs=cap_jobs(params["jobs"]),
         anchor=settings_anchor(settings, params.get("manifest")),
+        prices=settings.prices,
+        model_minimums=settings.model_minimums,
+        settings_source=settings.source,
     )
 
 
@@ -155,6 +175,11 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
     overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in by_workflow}
     results: dict[str, KpiResult] = {}
     for name in kpis.KPI_SLOTS:
+        if not measured(tally, name):
+            required = name in options.required
+            results[name] = KpiResult(name, 0, 0, 0, options.targets[name],
+                                      "fail" if required else "n/a", required)
+            continue
         own = {(wf, prompt): wf in overrides and name in overrides[wf]
                for wf, prompt in tally.groups}
         pool = tally.total({key: not mine for key, mine in own.items()})
@@ -167,9 +192,14 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
         per_workflow[workflow] = {
             name: kpis.evaluate(name, by_workflow[workflow], target,
                                 min_requests=options.min_requests)
-            for name, target in targets.items()
+            for name, target in targets.items() if measured(tally, name)
         }
     return results, per_workflow
+
+
+def measured(tally: Tally, name: str) -> bool:
+    """Whether the tally holds what the KPI is a ratio of (see `Tally.avoidable_measured`)."""
+    return name != "avoidable_miss_rate" or tally.avoidable_measured
 
 
 def contributors(tally: Tally, name: str) -> list[str]:
@@ -183,8 +213,9 @@ def contributors(tally: Tally, name: str) -> list[str]:
             numerator_slot, denominator_slot, _ = kpis.KPI_SLOTS[name]
             rate = sums[numerator_slot] / sums[denominator_slot]
             unit = "tokens" if name == "cached_token_ratio" else "requests"
+            what = "avoidable misses" if name in LOWER_IS_BETTER else f"{unit} missed"
             lines.append(f"{label} {key or '(none)'}: {rate:.1%} "
-                         f"({missed:,} of {sums[denominator_slot]:,} {unit} missed)")
+                         f"({missed:,} of {sums[denominator_slot]:,} {what})")
     return lines
 
 
@@ -194,18 +225,26 @@ def _describe(result: KpiResult, scope: str) -> str:
     if value is None:
         return f"{label}{scope} is required but nothing in the window reports it"
     unit = "tokens" if result.name == "cached_token_ratio" else "requests"
+    if result.name in LOWER_IS_BETTER:
+        return (f"{label}{scope} {value:.1%} is above the {result.target:.0%} target "
+                f"({result.numerator:,} avoidable misses / {result.denominator:,} eligible "
+                "requests)")
     return (f"{label}{scope} {value:.1%} is below the {result.target:.0%} target "
             f"({result.numerator:,} / {result.denominator:,} {unit})")
 
 
 def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str, KpiResult]],
-                 tally: Tally, options: LedgerOptions, path: str) -> list[Finding]:
+                 options: LedgerOptions, path: str,
+                 causes: MissCauses | None = None) -> list[Finding]:
     findings = []
     scoped = [("", results)] + [(f" of workflow {wf}", own) for wf, own in per_workflow.items()]
     for scope, group in scoped:
         for name, result in group.items():
             rule = rules.get(kpis.RULE_OF_KPI[name])
-            if result.failed:
+            if result.failed and name == "avoidable_miss_rate" and causes is not None:
+                finding = avoidable_finding(causes, path, _describe(result, scope))
+                findings.append(replace(finding, key=f"{name}{scope}"))
+            elif result.failed:
                 findings.append(Finding(path, None, rule.id, rule.name, rule.severity,
                                         _describe(result, scope), hint=kpis.ACTIONS[name],
                                         key=f"{name}{scope}"))
@@ -220,15 +259,18 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
 
 
 def run_kpi(options: LedgerOptions) -> Result:
-    tally: Sink
     if is_postgres_url(options.ledger):
         from cache_gate.analyses.postgres_sums import read_tally
 
-        tally, stats = read_tally(options.ledger, options.selection)
-    else:
-        tally, stats = scan(options.ledger, options.selection, Tally, jobs=options.jobs)
-    assert isinstance(tally, Tally)
-    return kpi_result("kpi", tally, stats, options)
+        causes = options.miss_causes()
+        tally, stats = read_tally(options.ledger, options.selection, causes)
+        return kpi_result("kpi", tally, stats, options, causes)
+    # The miss causes need each request's time, model and prefix, in ledger order.
+    evidence, stats = scan(options.ledger, options.selection,
+                           lambda: KpiEvidence(Tally(), options.miss_causes()),
+                           descriptive=True, jobs=options.jobs)
+    assert isinstance(evidence, KpiEvidence)
+    return kpi_result("kpi", evidence.finish(), stats, options, evidence.causes)
 
 
 def require_evidence(stats: LedgerStats) -> None:
@@ -255,11 +297,12 @@ def require_evidence(stats: LedgerStats) -> None:
             f"({', '.join(FORMATS)}); point --ledger at the usage ledger")
 
 
-def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOptions) -> Result:
+def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOptions,
+               causes: MissCauses) -> Result:
     require_evidence(stats)
     results, per_workflow = evaluate_all(tally, options)
     findings = bad_line_findings(stats, options.strict)
-    findings += kpi_findings(results, per_workflow, tally, options, stats.path)
+    findings += kpi_findings(results, per_workflow, options, stats.path, causes)
     findings = placed(findings, stats, options)
     whole = tally.total()
     hit_rate = kpis.evaluate("prompt_cache_hit_rate", whole, 0, min_requests=0).value
@@ -270,6 +313,8 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
             notes.extend(f"  {line}" for line in contributors(tally, name))
     if hit_rate is not None and hit_rate < kpis.ESCALATION_BELOW:
         notes.extend(kpis.ESCALATION)
+    if results["avoidable_miss_rate"].failed:
+        notes.extend(f"  {line}" for line in top_causes(causes))
     if stats.partial_tail:
         notes.append("The ledger's last line has no newline and is not valid JSON yet "
                      "(a writer mid-append?): it was ignored.")
@@ -281,6 +326,7 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
         "kpis": kpi_rows,
         "cache_hit_rate_pct": None if hit_rate is None else round(hit_rate * 100, 1),
         "ledger": ledger_json(stats, options),
+        "miss_causes": causes.to_json(),
     }
     if per_workflow:
         sections["workflow_kpis"] = {

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cache_gate.analyses.breaking_cost import PromptUsage, breaking_prompts, price_findings
 from cache_gate.config import Settings
+from cache_gate.errors import InputError
 from cache_gate.findings import Problem, Result
 from cache_gate.manifest.assemble import AssembledPrompt, Assembler, Part, display_path
 from cache_gate.manifest.loader import Manifest, load_manifest
@@ -393,5 +395,29 @@ def inputs(settings: Settings, params: Mapping[str, Any]) -> list[str]:
 
 
 def run(settings: Settings, params: Mapping[str, Any]) -> Result:
-    """`cache-gate lint`: the prompt manifest's stable prefixes and the lock."""
-    return run_lint(lint_options(settings, params))
+    """`cache-gate lint`: the prompt manifest's stable prefixes and the lock; with a
+    ledger, what each cache-breaking error costs a day."""
+    result = run_lint(lint_options(settings, params))
+    prompts = breaking_prompts(result)
+    ledger = params.get("ledger") or settings.ledger
+    if prompts and Path(ledger).is_file():
+        price_breaking_changes(result, prompts, ledger, settings)
+    return result
+
+
+def price_breaking_changes(result: Result, prompts: frozenset[str], ledger: str,
+                           settings: Settings) -> None:
+    """Read the ledger for the prompts' traffic; a ledger that cannot be read leaves
+    the findings as they are, saying why (the lint verdict does not depend on it)."""
+    from cache_gate.ledger.jsonl.reader import scan
+    from cache_gate.ledger.reading import Selection
+    from cache_gate.prices import load_prices
+
+    try:
+        usage, _ = scan(ledger, Selection(), lambda: PromptUsage(prompts), descriptive=True,
+                        jobs=1)
+    except InputError as exc:
+        result.notes.append(f"cache-breaking errors not priced: {exc}")
+        return
+    assert isinstance(usage, PromptUsage)
+    price_findings(result, usage, load_prices(settings.prices, settings.source), ledger)

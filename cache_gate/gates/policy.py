@@ -1,9 +1,11 @@
-"""`cache-gate policy`: read the two config files, validate them (CG301), run CG302-CG306.
+"""`cache-gate policy`: read the two config files, validate them (CG301), run CG302-CG306;
+with `--ledger`, hold the response cache TTL and the semantic threshold against the
+ledger's evidence (CG307).
 
 Flow: options -> load each file (exit 2 if it cannot be read at all) -> schema
 violations and duplicate keys become CG301 findings -> typed views of the valid
-parts -> rules -> select/ignore -> Result. A file with schema errors is still
-checked wherever its values are usable.
+parts -> rules -> (the ledger, read once in file order, and CG307) -> select/ignore
+-> Result. A file with schema errors is still checked wherever its values are usable.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
@@ -30,7 +32,14 @@ from cache_gate.policy.litellm_config import LiteLLMConfig, read_litellm_config
 from cache_gate.policy.loading import ConfigDocument, load_config
 from cache_gate.policy.schema import BACKLOG_SCHEMA, LITELLM_SCHEMA, validate
 
-POLICY_RULES = ("CG301", "CG302", "CG303", "CG304", "CG305", "CG306")
+if TYPE_CHECKING:
+    # The ledger's modules load only with --ledger: `policy` alone (a pre-commit hook)
+    # starts as fast as it did.
+    from cache_gate.gates.kpi import LedgerOptions
+    from cache_gate.ledger.reading import LedgerStats
+    from cache_gate.policy.ledger_evidence import CurveEvidence
+
+POLICY_RULES = ("CG301", "CG302", "CG303", "CG304", "CG305", "CG306", "CG307")
 BACKLOG_WHAT = "backlog config"
 LITELLM_WHAT = "LiteLLM config"
 
@@ -51,6 +60,25 @@ class PolicyOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     selection_source: str = "select/ignore"
+    # `--ledger`: the evidence the configuration is held against (CG307); None: not read.
+    ledger: LedgerOptions | None = None
+
+
+def _ledger_options(settings: Settings, params: Mapping[str, Any]) -> LedgerOptions | None:
+    """`--ledger` and its window, read as `kpi` reads them; None without `--ledger`.
+
+    The option's key is `evidence_ledger`, not `ledger`: `check` hands every gate its
+    own `--ledger`, and the policy gate it runs stays what it was without one."""
+    ledger = params.get("evidence_ledger")
+    if not ledger:
+        return None
+    from cache_gate.gates.kpi import ledger_settings
+
+    return ledger_settings(settings, {
+        "ledger": ledger, "days": params.get("days"), "since": params.get("since"),
+        "until": params.get("until"), "now": params.get("now"), "workflows": (),
+        "targets": (), "min_requests": None, "strict": False, "jobs": 1,
+    })
 
 
 def policy_options(settings: Settings, params: Mapping[str, Any]) -> PolicyOptions:
@@ -66,6 +94,7 @@ def policy_options(settings: Settings, params: Mapping[str, Any]) -> PolicyOptio
         select=tuple(settings.select),
         ignore=tuple(settings.ignore),
         selection_source=f"{settings.source}: select/ignore",
+        ledger=_ledger_options(settings, params),
     )
 
 
@@ -123,13 +152,49 @@ def run_policy(options: PolicyOptions) -> Result:
                                               options.model_minimums_source))
     for rule in RULES:
         findings += rule(inputs)
+    sections: dict[str, object] = {}
+    if options.ledger is not None:
+        from cache_gate.gates.kpi import ledger_json
+        from cache_gate.policy import ledger_evidence
+
+        evidence, stats = read_evidence(options.ledger, inputs)
+        if stats.records:
+            findings += ledger_evidence.check(inputs, evidence, stats.path)
+        else:
+            notes.append(f"ledger {stats.path}: no request in the window, so the "
+                         "configuration was not held against it")
+        sections = {"ledger": ledger_json(stats, options.ledger), **evidence.to_json()}
     notes += _backend_mismatch(backlog, litellm)
     selection = RuleFilter(POLICY_RULES, options.select, options.ignore,
                            options.selection_source)
     result = Result("policy", selection.keep(findings))
     result.sections["policy"] = _section(inputs, backlog_document, litellm_document)
+    result.sections.update(sections)
     result.notes = _summary(backlog_document, litellm_document) + inputs.notes + notes
     return result
+
+
+def read_evidence(ledger: LedgerOptions,
+                  inputs: PolicyInputs) -> tuple[CurveEvidence, LedgerStats]:
+    """The ledger's response TTL and semantic threshold curves, with the configured
+    values replayed too: one pass, in file order (the curves depend on it)."""
+    from cache_gate.gates.kpi import require_evidence
+    from cache_gate.ledger.jsonl.reader import scan
+    from cache_gate.ledger.postgres.url import is_postgres_url
+    from cache_gate.policy import ledger_evidence
+
+    if is_postgres_url(ledger.ledger):
+        raise InputError("policy --ledger reads a JSON-lines usage ledger; a PostgreSQL "
+                         "ledger is not supported here yet: pass --ledger PATH to the "
+                         "JSONL ledger")
+    template = ledger_evidence.evidence_sink(inputs)
+    sink, stats = scan(ledger.ledger, ledger.selection,
+                       lambda: ledger_evidence.CurveEvidence(template.ttls,
+                                                             template.thresholds),
+                       descriptive=True, jobs=1)
+    require_evidence(stats)
+    assert isinstance(sink, ledger_evidence.CurveEvidence)
+    return sink, stats
 
 
 def _backend_mismatch(backlog: BacklogPolicy | None,

@@ -19,6 +19,8 @@ from cache_gate.analyses.breakdowns import (
     rounded,
     savings,
 )
+from cache_gate.analyses.miss_causes import MissCauses, top_causes
+from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import Settings
 from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
@@ -29,6 +31,8 @@ from cache_gate.prices import load_prices
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TOP_ROWS = 10
+# Lineages shown in the text's TTL advice (the JSON holds up to 20).
+TOP_ADVICE = 5
 # In place of duplicate spend and prefix drift, for a ledger that cannot show them.
 NO_HASHES: dict[str, object] = {
     "available": False,
@@ -44,7 +48,9 @@ def sparkline(values: Iterable[float | None]) -> str:
 
 def run_report(options: LedgerOptions, settings: Settings) -> Result:
     def make_sink() -> Analytics:
-        return Analytics(ttl=float(settings.response_cache_ttl))
+        return Analytics(ttl=float(settings.response_cache_ttl),
+                         causes=options.miss_causes(),
+                         tuning=Tuning(load_prices(options.prices, options.settings_source)))
 
     sink: Sink
     if is_postgres_url(options.ledger):
@@ -55,10 +61,14 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
         sink, stats = scan(options.ledger, options.selection, make_sink, descriptive=True,
                            jobs=1)
     assert isinstance(sink, Analytics)
-    result = kpi_result("report", sink.tally, stats, options)
+    assert sink.causes is not None
+    sink.tally.add_avoidable(sink.causes.avoidable_by_group)
+    result = kpi_result("report", sink.tally, stats, options, sink.causes)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
     result.findings = [f for f in result.findings if f.rule == "CG206"]
     result.findings += placed(drift_findings(sink, stats.path), stats, options)
+    assert sink.tuning is not None
+    result.findings += placed(sink.tuning.findings(stats.path), stats, options)
     days = sorted(sink.by_day.items())
     # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
@@ -87,12 +97,15 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
                          sorted(sink.prefixes.items()) if len(hashes) > 1}
         if sink.hashes_recorded else NO_HASHES,
         "savings": money,
+        **sink.tuning.to_json(),
     })
-    result.notes = _text(result.sections, trend) + result.notes
+    result.notes = (_text(result.sections, trend, sink.causes) + tuning_text(result.sections)
+                    + result.notes)
     return result
 
 
-def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[str]:
+def _text(sections: dict[str, object], trend: list[dict[str, object]],
+          causes: MissCauses | None) -> list[str]:
     lines: list[str] = []
     breakdown = sections["breakdown"]
     assert isinstance(breakdown, dict)
@@ -120,11 +133,37 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]]) -> list[s
         lines.append(f"duplicate spend (same request within {spend['ttl_seconds']} s, no "
                      f"cache hit): {spend['requests']:,} requests, {spend['input_tokens']:,} "
                      f"input tokens, ${spend['cost_usd']:,.2f}")
+    if causes is not None and causes.overall:
+        lines.append("why the cache missed (eligible misses by cause, what they paid for):")
+        lines.extend(f"  {line}" for line in top_causes(causes))
     money = sections["savings"]
     assert isinstance(money, dict)
     unpriced = money["unpriced_models"]
     lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
                  + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
+    return lines
+
+
+def tuning_text(sections: dict[str, object]) -> list[str]:
+    """The tuning the evidence recommends, a line each (the JSON holds the curves)."""
+    lines: list[str] = []
+    advice = sections.get("ttl_advice")
+    if isinstance(advice, list) and advice:
+        lines.append("prompt cache TTL, simulated per lineage from its own request times:")
+        for row in advice[:TOP_ADVICE]:
+            saving = row["saving_usd_per_day"]
+            money = "unpriced" if saving is None else f"saves ${saving:,.2f}/day"
+            unpaid = row["unpaid_1h_writes"]
+            lines.append(f"  {row['lineage']}: {row['requests']:,} requests, best {row['best']} "
+                         f"({money}; configured {row['configured']})"
+                         + (f", {unpaid:,} 1-hour writes never paid back" if unpaid else ""))
+    response = sections.get("response_ttl_curve")
+    if isinstance(response, dict) and response.get("recommended_ttl_s") is not None:
+        lines.append(f"response cache TTL the repeats recommend: "
+                     f"{response['recommended_ttl_s']:,} s")
+    semantic = sections.get("semantic_threshold_curve")
+    if isinstance(semantic, dict) and semantic.get("recommended") is not None:
+        lines.append(f"semantic cache threshold the scores recommend: {semantic['recommended']}")
     return lines
 
 

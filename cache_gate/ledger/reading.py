@@ -1,4 +1,12 @@
-"""What every ledger source does with what it read: records that count, and the stats.
+"""What every ledger source does with what it read: records that count, and the stats,
+the malformed lines among them (CG206 ledger-bad-lines).
+
+A malformed line (not JSON, invalid UTF-8, a field cache-gate reads with a wrong type)
+is counted and reported with its line number, the first ten of them, and the run goes
+on: a warning, an error with `--strict`. Blank lines are skipped; a partial last line
+without its newline (a writer mid-append) is noted, not counted; a JSON object in no
+known format is not a request and not a bad line. When there is no valid record at
+all, or malformed lines outnumber valid ones, there is no evidence: exit 2.
 
 A source (the JSONL reader, the PostgreSQL table) turns its input into Records and
 hands those that count to a `Sink` (an analysis: the KPI tally, the report's

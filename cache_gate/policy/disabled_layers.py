@@ -9,8 +9,18 @@ Reported (warning), each at the line to change:
 - LiteLLM proxy config: `litellm_settings.cache: false`; `cache_params` without
   `cache: true` (LiteLLM then ignores them); no response cache at all although
   `backlog.config.json` enables one; `supported_call_types: []`, or a list without
-  any chat or messages call type (nothing the agents send is cached);
+  any chat, completion or messages call type (nothing the agents send is cached);
   `mode: default_off` (only requests that ask for the cache use it).
+
+Example:
+
+    litellm_settings:
+      cache_params:          # no `cache: true`: LiteLLM ignores all of this  <- CG305
+        type: redis
+        ttl: 3600
+
+Fix: turn the layer on (the message says which key to set). Where it is off on
+purpose, add `CG305` to `ignore` in the settings.
 """
 
 from __future__ import annotations

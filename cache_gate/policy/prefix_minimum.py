@@ -1,4 +1,4 @@
-"""CG306 prefix-min-below-model.
+"""CG306 prefix-min-below-model: `stablePrefixMinTokens` below a routed model's minimum.
 
 `llmOps.cachePolicy.stablePrefixMinTokens` is the length from which the toolkit
 marks a stable prefix for caching. Each model has its own minimum cacheable
@@ -14,12 +14,23 @@ an error.
 toolkit's default alias where a key is absent). An alias such as `cheap` is
 resolved through the LiteLLM `model_list` (every deployment of it); without a
 LiteLLM config, only routing values that are model ids themselves can be checked.
-Models with no known minimum (local or non-Anthropic models) are listed as not
-checked. The platform is read from the model id (`bedrock/...` and
-`us.anthropic.claude-...` are Bedrock, `vertex_ai/...` and `claude-...@20251001`
-Vertex AI, anything else the Anthropic API); one model routed through two platforms
-is checked on each, and the message names the platform when it is not the Anthropic
-API ("claude-haiku-4-5 on Bedrock").
+Models with no known minimum (a local Ollama model, say) and aliases missing from
+the `model_list` are listed as not checked. The proxy's `router_settings` fallbacks
+are not followed: they carry failures, not the routing. The platform is read from
+the model id (`bedrock/...` and `us.anthropic.claude-...` are Bedrock,
+`vertex_ai/...` and `claude-...@20251001` Vertex AI, anything else the Anthropic
+API); one model routed through two platforms is checked on each, and the message
+names the platform when it is not the Anthropic API ("claude-haiku-4-5 on
+Bedrock").
+
+Example: with `cheap` → `anthropic/claude-haiku-4-5` in the proxy's `model_list`
+(Haiku 4.5 caches nothing shorter than 4,096 tokens),
+
+    "routing": {"entryModelImplement": "cheap"},
+    "cachePolicy": {"stablePrefixMinTokens": 2048}                        <- CG306
+
+Fix: raise `stablePrefixMinTokens` to the largest minimum among the routed models,
+or route those phases to a model with a lower minimum.
 """
 
 from __future__ import annotations

@@ -1,13 +1,21 @@
-"""CG304 response-cache-ttl.
+"""CG304 response-cache-ttl: a response cache TTL below the runbook's hour.
 
 The response cache answers a repeated request from the proxy without calling the
-model. An entry that expires before the request comes back is money spent twice:
+model. An entry that expires before its request comes back is money spent twice:
 the runbook (step 3) sets `ttl: 3600` (one hour) and suggests `7200` for long
 refactoring sessions. A TTL below 3600 s is reported (info), in
 `backlog.config.json` `llmOps.cachePolicy.responseCache.ttlSeconds` (when the
 response cache is enabled) and in the LiteLLM `cache_params.ttl` (when the
 proxy's cache is on). An absent TTL is not reported: the backend keeps entries
 until it evicts them.
+
+Example:
+
+    cache_params:
+      type: redis
+      ttl: 1800                                                           <- CG304
+
+Fix: `ttl: 3600`, or `7200` for long refactoring sessions (runbook step 3).
 """
 
 from __future__ import annotations

@@ -4,15 +4,28 @@ A semantic cache answers a request with the response to an earlier request whose
 embedding is close enough: the similarity threshold decides how close. The
 runbook's bands (step 4):
 
-- below 0.82: aggressive. More hits, and more wrong answers served from the cache
-  (CG302, warning).
+- below 0.82: aggressive. More hits, and more wrong answers served from the cache:
+  merely similar requests get each other's answers (CG302, warning).
 - 0.88: balanced, the recommended starting point.
 - 0.92 and above: very conservative. Few false positives, a low hit rate (CG303,
-  info): if the semantic cache useful hit rate is under its 10% target, lower it.
+  info: not a failure).
 
-Checked in both files, when that semantic cache is on: `backlog.config.json`
+Checked in both files, where that semantic cache is on: `backlog.config.json`
 `llmOps.cachePolicy.semanticCache.threshold` (when `enabled`), and the LiteLLM
-`cache_params.similarity_threshold` (when `type` is a semantic cache).
+`cache_params.similarity_threshold` (when `type` is `redis-semantic`,
+`valkey-semantic` or `qdrant-semantic`).
+
+Example:
+
+    "semanticCache": {"enabled": true, "backend": "qdrant", "threshold": 0.75}
+                                                                          <- CG302
+    cache_params:
+      type: qdrant-semantic
+      similarity_threshold: 0.95                                          <- CG303
+
+Fix: for CG302, raise the threshold towards 0.88, the runbook's balanced starting
+point. For CG303, if `semantic_cache_useful_hit_rate` is under its 10% target
+(`cache-gate kpi`), lower it towards 0.88 (runbook step 4).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from cache_gate.analyses.kpis import RULE_OF_KPI
-from cache_gate.config import KPI_LABELS
+from cache_gate.config import KPI_LABELS, target_text
 from cache_gate.findings import Finding, Result, Severity, sort_findings
 from cache_gate.reporters import RenderContext
 from cache_gate.reporters.neutralise import terminal
@@ -65,7 +65,7 @@ def _kpi_cases(suite: ET.Element, result: Result) -> None:
         case = ET.SubElement(suite, "testcase", classname=f"cache-gate.{result.command}.kpi",
                              name=name)
         value = "n/a" if row["value"] is None else f"{row['value']:.1%}"
-        summary = (f"{KPI_LABELS[name]} {value}, target {row['target']:.0%}: "
+        summary = (f"{KPI_LABELS[name]} {value}, target {target_text(name, row['target'])}: "
                    f"{row['numerator']} / {row['denominator']}")
         if row["status"] == "fail":
             failure = ET.SubElement(case, "failure", type=RULE_OF_KPI[name],

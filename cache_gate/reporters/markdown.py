@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from cache_gate.config import KPI_LABELS
+from cache_gate.config import KPI_LABELS, target_text
 from cache_gate.findings import Result, Severity, cut
 from cache_gate.reporters import RenderContext
 from cache_gate.reporters.locations import repository_path
@@ -55,7 +55,7 @@ def _code_cell(text: str) -> str:
 
 def _kpi_line(name: str, row: dict[str, Any], pool: str) -> str:
     value = "n/a" if row["value"] is None else f"{row['value']:.1%}"
-    return (f"| {KPI_LABELS[name]}{pool} | {value} | ≥ {row['target']:.0%} | "
+    return (f"| {KPI_LABELS[name]}{pool} | {value} | {target_text(name, row['target'])} | "
             f"{row['numerator']:,} / {row['denominator']:,} | {_STATUS[row['status']]} |")
 
 
@@ -84,6 +84,17 @@ def _headline(sections: dict[str, Any]) -> str:
     label = ("Prompt cache hit rate over every eligible request (all workflows)"
              if pools_differ else "Prompt cache hit rate")
     return f" {label}: **{percent}%**."
+
+
+def _breaking_cost(sections: dict[str, Any]) -> list[str]:
+    """The pull request's price first: what its cache-breaking errors cost a day."""
+    cost = sections.get("breaking_cost")
+    if not cost or not cost["by_prompt"]:
+        return []
+    prompts = len(cost["by_prompt"])
+    return ["", f"**Shipping this change costs ≈ ${cost['usd_per_day']:,.2f} a day** in lost "
+                f"prompt caching ({prompts} prompt{'s' * (prompts != 1)} whose cached prefix "
+                "it breaks, priced from the usage ledger's traffic)."]
 
 
 def _findings_table(result: Result) -> list[str]:
@@ -181,6 +192,7 @@ def render(result: Result, context: RenderContext) -> str:
     lines = [f"### cache-gate {result.command}: {verdict}", "",
              f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}."
              + _headline(sections)]
+    lines += _breaking_cost(sections)
     if "kpis" in sections:
         lines += ["", *_kpi_table(sections)]
     lines += _findings_table(result)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cache_gate.config import KPI_LABELS
+from cache_gate.config import KPI_LABELS, target_text
 from cache_gate.findings import Finding, Result, Severity, sort_findings
 from cache_gate.reporters import RenderContext
 from cache_gate.reporters.neutralise import terminal
@@ -54,7 +54,7 @@ def _kpi_rows(rows: dict[str, dict[str, Any]], context: RenderContext, indent: s
         if row.get("scope"):
             detail += f" [{row['scope']}]"
         lines.append(f"{indent}{_style(mark, color, context)} {KPI_LABELS[name]:<31} "
-                     f"{value:>6}  target ≥ {row['target']:.0%}  {detail}")
+                     f"{value:>6}  target {target_text(name, row['target'])}  {detail}")
     return lines
 
 

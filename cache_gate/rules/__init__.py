@@ -54,7 +54,7 @@ _RULES = [
              "Grow the stable prefix (move stable content before the breakpoint) "
              "or drop the breakpoint."),
     RuleInfo("CG110", "breakpoint-layout", _E,
-             "More than 4 cache breakpoints, or a 1h breakpoint after a 5m one.",
+             "More than 4 cache breakpoints, a 1h breakpoint after a 5m one, or none.",
              "Use at most 4 breakpoints; put 1h breakpoints before 5m ones."),
     RuleInfo("CG111", "prefix-drift", _E,
              "The stable prefix differs from the committed lock.",
@@ -83,6 +83,16 @@ _RULES = [
     RuleInfo("CG206", "ledger-bad-lines", _W,
              "Malformed ledger lines (error with --strict).",
              "Fix the writer that produced them; the ledger itself is never modified."),
+    RuleInfo("CG207", "avoidable-misses", _E,
+             "Too many prompt-cache misses have a cause a change would remove "
+             "(avoidable_miss_rate above target).",
+             "Read the miss causes in `cache-gate report`: fix what varies in the prefix, "
+             "keep one model per session, add the missing cache breakpoint."),
+    RuleInfo("CG208", "ttl-mismatch", _W,
+             "The prompt-cache TTL a lineage uses costs over 10% more than the other TTL "
+             "would, on the ledger's own request times.",
+             'Set the lineage\'s cache_control TTL to the cheaper one the message names '
+             '("1h" when requests come back after 5 minutes and within the hour, else "5m").'),
     RuleInfo("CG301", "policy-invalid", _E,
              "A cache policy config file fails its schema.",
              "Fix the key the message points at."),
@@ -97,10 +107,15 @@ _RULES = [
              "Use 3600 s, or 7200 s for long sessions."),
     RuleInfo("CG305", "cache-disabled", _W,
              "A cache layer is switched off in config.",
-             "Enable it, or say why in the config."),
+             "Turn it on; where it is off on purpose, add CG305 to `ignore` in the settings."),
     RuleInfo("CG306", "prefix-min-below-model", _E,
              "stablePrefixMinTokens is below a routed model's minimum cacheable length.",
              "Raise stablePrefixMinTokens to the model's minimum."),
+    RuleInfo("CG307", "config-contradicts-ledger", _W,
+             "The configured response-cache TTL or semantic threshold is far from what "
+             "the ledger's curves recommend.",
+             "Set the value the message names: the ledger's evidence for runbook steps "
+             "3 and 4 (`cache-gate policy --ledger`)."),
     RuleInfo("CG401", "cache-backend-unreachable", _E,
              "The cache backend (Redis or LiteLLM /cache/ping) does not answer.",
              "Check the backend's address, credentials and health."),
@@ -124,4 +139,4 @@ def get(rule_id: str) -> RuleInfo:
         return RULES[rule_id.upper()]
     except KeyError:
         raise KeyError(f"unknown rule {rule_id!r}; known rules: CG100-CG113, "
-                       "CG201-CG206, CG301-CG306, CG401-CG404") from None
+                       "CG201-CG208, CG301-CG307, CG401-CG404") from None

@@ -150,9 +150,10 @@ def test_a_failing_gate_fails_the_job_and_still_exports_both_reports(
                      CACHE_GATE_ARGS="--workflow\n  nightly *batch\n\n--min-requests\n1\r\n")
     root = repository(workdir, job)
     with (root / ".backlog-ops" / "usage-ledger.jsonl").open("a") as ledger:
-        for _ in range(3):
+        for index in range(3):  # 10 minutes apart: misses, none of them avoidable
             ledger.write(json.dumps(backlog(workflow="  nightly *batch", cache_hit=False,
-                                            cached_input_tokens=0)) + "\n")
+                                            cached_input_tokens=0,
+                                            timestamp=f"2026-11-20T10:{index}0:00Z")) + "\n")
     (root / "  nightly xbatch").write_text("what an unquoted glob would match\n")
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit",

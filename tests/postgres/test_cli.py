@@ -64,6 +64,9 @@ def test_the_json_report_names_its_source_and_moves_few_rows(team: SpendLogs) ->
     # The aggregated groups, the catalog's columns and the ten bad samples: not the rows.
     assert ledger["source"]["rows_fetched"] < 80
     assert ledger["records"] > 80
+    # Only the miss causes read requests one by one: the eligible ones, streamed.
+    assert ledger["source"]["rows_streamed"] == report["kpis"]["avoidable_miss_rate"][
+        "denominator"]
 
 
 def test_bad_rows_are_warnings_named_by_request_id(team: SpendLogs) -> None:

@@ -38,8 +38,9 @@ def test_twenty_thousand_rows_come_back_as_a_few_dozen(spendlogs: SpendLogs,
     assert stats.records == ROWS
     assert len(tally.groups) == 12
     assert stats.source is not None
-    # The catalog's columns, then one row per (workflow, prompt_id) group.
-    assert stats.source["rows_fetched"] == len(tally.groups) + 12
+    # The catalog's columns (12 read, and the session's), then one row per
+    # (workflow, prompt_id) group.
+    assert stats.source["rows_fetched"] == len(tally.groups) + 13
     assert stats.source["queries"] == 2
     analytics, report_stats = read_analytics(spendlogs.url(), Selection(), Analytics)
     assert report_stats.source is not None

@@ -300,7 +300,7 @@ def test_kpi_findings_on_a_database_ledger_are_shown_at_the_settings_file(
     targets = {**DEFAULT_TARGETS, "prompt_cache_hit_rate": 0.95}
     options = LedgerOptions(stats.path, targets=targets, min_requests=0,
                             anchor=settings_anchor(load_settings()))
-    document = sarif_of(kpi_result("kpi", tally, stats, options))
+    document = sarif_of(kpi_result("kpi", tally, stats, options, options.miss_causes()))
     assert {location["artifactLocation"]["uri"] for location in locations(document)} == {
         ".cache-gate.toml"}
     for result in run_of(document)["results"]:

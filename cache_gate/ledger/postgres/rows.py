@@ -44,6 +44,8 @@ RECORD, BAD, UNDATED, OTHER_WORKFLOW, IRREGULAR = "record", "bad", "undated", "o
 READ_COLUMNS = ("request_id", "call_type", "spend", "prompt_tokens", "completion_tokens",
                 "startTime", "model", "model_group", "metadata", "cache_hit", "cache_key",
                 "request_tags")
+# Columns read where the table has them (older LiteLLM tables do not): the session.
+OPTIONAL_COLUMNS = ("session_id",)
 
 # What Python's str.strip() strips: LiteLLM's cache_hit " True " is a hit.
 WHITESPACE = "".join(char for char in map(chr, range(1, sys.maxunicode + 1)) if char.isspace())
@@ -72,6 +74,8 @@ class Scope:
     # startTime may be NULL in this table (LiteLLM's own schema says NOT NULL).
     nullable_time: bool = False
     workflows: tuple[str, ...] | None = None
+    # The OPTIONAL_COLUMNS this table has, rendered into a fetched row's JSON.
+    optional_columns: tuple[str, ...] = ()
 
     def params(self) -> dict[str, object]:
         return {"since": self.since, "until": self.until, "whitespace": WHITESPACE,
@@ -102,11 +106,11 @@ def _window(scope: Scope) -> sql.Composable:
     return sql.SQL("WHERE {}").format(condition)
 
 
-def _row_json() -> sql.Composable:
+def _row_json(optional: tuple[str, ...]) -> sql.Composable:
     """The row as the JSONL export renders it (`to_jsonb`), for `formats.read_line`."""
     pairs = sql.SQL(", ").join(
         sql.SQL("{}, s.{}").format(sql.Literal(column), sql.Identifier(column))
-        for column in READ_COLUMNS)
+        for column in (*READ_COLUMNS, *optional))
     return sql.SQL("jsonb_build_object({})::text").format(pairs)
 
 
@@ -129,7 +133,8 @@ SELECT
     unnest(ARRAY[s.metadata::jsonb]) AS metadata
 FROM {table} AS s
 {window}""").format(table=scope.table, window=_window(scope),
-                    row_json=_row_json() if with_json else sql.SQL("NULL::text"))
+                    row_json=_row_json(scope.optional_columns) if with_json
+                    else sql.SQL("NULL::text"))
 
 
 _PASSED_ON = ("request_id", "call_type", "start_time", "prompt", "completion", "spend",

@@ -48,13 +48,15 @@ class Reading:
     source: SpendLogsSource
     queries: int = 0
     rows_fetched: int = 0
+    # Rows read one by one from a server-side cursor (the miss causes' pass).
+    rows_streamed: int = 0
     server_version: str = ""
     samples: list[BadRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {"kind": "postgresql", "table": self.source.table_display,
                 "server_version": self.server_version, "queries": self.queries,
-                "rows_fetched": self.rows_fetched}
+                "rows_fetched": self.rows_fetched, "rows_streamed": self.rows_streamed}
 
 
 def _fail(reading: Reading, what: str, exc: BaseException) -> InputError:
@@ -126,16 +128,30 @@ def session(reading: Reading) -> Iterator[psycopg.Connection[Any]]:
                 conn.rollback()
 
 
-def check_table(conn: psycopg.Connection[Any], reading: Reading) -> bool:
-    """Check the columns the queries read, before they read them; whether startTime
-    may be NULL (LiteLLM's schema says NOT NULL: then no undated rows to look for)."""
+def stream(conn: psycopg.Connection[Any], reading: Reading, query: sql.SQL | sql.Composed,
+           params: dict[str, object], batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a query a batch at a time (a server-side cursor): memory stays
+    bounded whatever the number of rows."""
+    reading.queries += 1
+    with conn.cursor(name="cache_gate_rows") as cursor:
+        cursor.execute(query, params)
+        while rows := cursor.fetchmany(batch):
+            reading.rows_streamed += len(rows)
+            yield from rows
+
+
+def check_table(conn: psycopg.Connection[Any], reading: Reading) -> tuple[bool, tuple[str, ...]]:
+    """Check the columns the queries read, before they read them. Whether startTime
+    may be NULL (LiteLLM's schema says NOT NULL: then no undated rows to look for), and
+    which of the optional columns the table has."""
     source = reading.source
     # A table that does not exist is no error here: it has no columns.
     rows = fetch(conn, reading, sql.SQL(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
         "FROM pg_attribute AS a WHERE a.attrelid = to_regclass(%(table)s) "
         "AND a.attname = ANY(%(columns)s) AND NOT a.attisdropped"),
-        {"table": table_identifier(source).as_string(conn), "columns": list(pg_rows.READ_COLUMNS)})
+        {"table": table_identifier(source).as_string(conn),
+         "columns": [*pg_rows.READ_COLUMNS, *pg_rows.OPTIONAL_COLUMNS]})
     if not rows and not fetch(conn, reading, sql.SQL(
             "SELECT 1 WHERE to_regclass(%(table)s) IS NOT NULL"),
             {"table": table_identifier(source).as_string(conn)}):
@@ -152,7 +168,8 @@ def check_table(conn: psycopg.Connection[Any], reading: Reading) -> bool:
         if kind not in JSON_TYPES:
             raise InputError(f"ledger {source.display}: column {column} of "
                              f"{source.table_display} is {kind}, not jsonb")
-    return not columns["startTime"][1]
+    optional = tuple(column for column in pg_rows.OPTIONAL_COLUMNS if column in columns)
+    return not columns["startTime"][1], optional
 
 
 def table_identifier(source: SpendLogsSource) -> sql.Identifier:

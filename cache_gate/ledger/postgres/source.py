@@ -81,7 +81,7 @@ def _bound(moment: float, *, lower: bool) -> datetime | None:
 
 def scope_of(conn: psycopg.Connection[Any], reading: Reading, selection: Selection, *,
            descriptive: bool) -> pg_rows.Scope:
-    nullable_time = check_table(conn, reading)
+    nullable_time, optional_columns = check_table(conn, reading)
     window: Window = selection.window
     return pg_rows.Scope(
         table=table_identifier(reading.source),
@@ -91,6 +91,7 @@ def scope_of(conn: psycopg.Connection[Any], reading: Reading, selection: Selecti
         until=_bound(window.until, lower=False) if window.until is not None else None,
         windowed=window.bounded,
         nullable_time=nullable_time,
+        optional_columns=optional_columns,
         workflows=tuple(sorted(selection.workflows)) if selection.workflows is not None
         else None,
     )

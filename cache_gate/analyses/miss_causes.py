@@ -1,0 +1,295 @@
+"""Why the cache missed: a cause for every eligible prompt-cache miss, what it cost,
+and the gate on the avoidable ones (CG207 avoidable-misses).
+
+A miss is an eligible request that reports prompt caching and read nothing from the
+cache. Its cause, first match wins (DESIGN.md, "Why the cache missed"; the names are
+contract):
+
+1. The provider's own diagnosis, where the record carries one, kept by its name
+   (Anthropic's `cache_miss_reason`, OpenAI's `prompt_cache_diagnostics`, a backlog
+   record's `cache_miss_reason`).
+2. `not_requested`: the request wrote nothing to the cache either, and its input is at
+   or above the model's minimum cacheable length (or the model's minimum is unknown):
+   nothing asked to cache it: no breakpoint, or a proxy dropped `cache_control`.
+3. `below_minimum`: it wrote nothing, and its input is below the model's minimum.
+4. Otherwise it wrote (or its format does not report writes apart: OpenAI's older
+   models and plain backlog lines cache automatically), and the previous request of its
+   lineage (`analyses.lineage`) decides: none, or no cache activity yet in the lineage,
+   → `cold`; another model → `model_changed`; both carry `prefix_sha256` and they differ
+   → `prefix_changed`; the time since the lineage's last cache activity (its last read
+   or write) exceeds the entry's TTL → `ttl_expired`; else `changed_within_ttl`.
+   The entry's TTL is 1 hour when its last write wrote 1-hour entries, else 5 minutes;
+   a read refreshes the entry at its own TTL. A miss whose time, or whose lineage's last
+   activity's time, is unknown is `unknown` (not avoidable: there is no evidence).
+
+Requests are taken in ledger order; times out of order are compared by their distance.
+Avoidable causes are those a change in code or configuration removes: `not_requested`,
+`below_minimum`, `model_changed`, `prefix_changed`, `changed_within_ttl` and a
+provider's `*_changed` reasons. `avoidable_miss_rate` is the avoidable misses over the
+eligible requests (the fifth KPI, lower is better); CG207 names the lineage with the
+most avoidable misses.
+
+The cost of a miss is the input it paid for beyond a hit: its uncached tokens at the
+base input price and its writes at the write price (1.25x, 1-hour writes 2x), priced
+from the price table; misses of unpriced models are counted in `unpriced_requests`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cache_gate import rules
+from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.lineage import lineage_of
+from cache_gate.findings import Finding
+from cache_gate.ledger.record import Record
+from cache_gate.models import ModelMinimums
+from cache_gate.prices import PriceTable
+
+FIVE_MINUTES = 300.0
+ONE_HOUR = 3600.0
+AVOIDABLE = frozenset({"not_requested", "below_minimum", "model_changed", "prefix_changed",
+                       "changed_within_ttl"})
+# Rows kept per breakdown in the JSON (by workflow, by prompt); the rest are summed.
+TOP_GROUPS = 20
+# Example ledger lines kept per cause.
+EXAMPLES = 1
+
+
+def is_avoidable(cause: str) -> bool:
+    return cause in AVOIDABLE or cause.endswith("_changed")
+
+
+@dataclass
+class CauseCost:
+    """What the misses of one cause paid for."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_requests: int = 0
+
+    def add(self, tokens: int, cost: float | None) -> None:
+        self.requests += 1
+        self.input_tokens += tokens
+        if cost is None:
+            self.unpriced_requests += 1
+        else:
+            self.cost_usd += cost
+
+    def to_json(self) -> dict[str, object]:
+        shown: dict[str, object] = {"requests": self.requests,
+                                    "input_tokens": self.input_tokens,
+                                    "cost_usd": round(self.cost_usd, 6)}
+        if self.unpriced_requests:
+            shown["unpriced_requests"] = self.unpriced_requests
+        return shown
+
+
+@dataclass(slots=True)
+class _Lineage:
+    """What a lineage's next request is compared with."""
+
+    seen: bool = False
+    model: str | None = None
+    prefix: str | None = None
+    # The last read or write: its time (None: there was none, or it had no time).
+    active: bool = False
+    activity: float | None = None
+    ttl: float = FIVE_MINUTES
+    avoidable: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class MissCauses:
+    """A sink: every eligible request, in ledger order; the misses' causes and costs."""
+
+    prices: PriceTable
+    minimums: ModelMinimums
+    eligible: int = 0
+    overall: dict[str, CauseCost] = field(default_factory=dict)
+    by_workflow: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
+    by_prompt: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
+    # Avoidable misses per (workflow, prompt_id): the KPI's numerator, grouped as the
+    # Tally groups its sums.
+    avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
+        default_factory=Counter)
+    lineages: dict[str, _Lineage] = field(default_factory=dict)
+    # An example ledger line (its position, as the reader numbers records) per cause.
+    examples: dict[str, Record] = field(default_factory=dict)
+
+    def add(self, records: list[Record]) -> None:
+        for record in records:
+            if record.eligible:
+                self.observe(record)
+
+    def observe(self, record: Record) -> None:
+        self.eligible += 1
+        key = lineage_of(record)
+        lineage = self.lineages.get(key)
+        if lineage is None:
+            lineage = self.lineages[key] = _Lineage()
+        if not record.prompt_cache_hit:
+            cause = self.cause(record, lineage)
+            self._count(record, cause, lineage)
+        self._remember(record, lineage)
+
+    def cause(self, record: Record, lineage: _Lineage) -> str:
+        """The cause of a miss, given its lineage before it."""
+        if record.miss_reason is not None:
+            return record.miss_reason
+        if record.cache_write == 0:
+            minimum = self.minimums.minimum_for(record.model) if record.model else None
+            given = record.input_total
+            if minimum is not None and given is not None and given < minimum:
+                return "below_minimum"
+            return "not_requested"
+        if not lineage.seen or not lineage.active:
+            return "cold"
+        if (lineage.model is not None and record.model is not None
+                and lineage.model != record.model):
+            return "model_changed"
+        if (lineage.prefix is not None and record.prefix_sha256 is not None
+                and lineage.prefix != record.prefix_sha256):
+            return "prefix_changed"
+        if lineage.activity is None or record.time is None:
+            return "unknown"
+        if abs(record.time - lineage.activity) > lineage.ttl:
+            return "ttl_expired"
+        return "changed_within_ttl"
+
+    def _remember(self, record: Record, lineage: _Lineage) -> None:
+        lineage.seen = True
+        lineage.model = record.model
+        lineage.prefix = record.prefix_sha256
+        wrote = record.cache_write is None or record.cache_write > 0
+        if record.prompt_cache_hit or (not record.prompt_cache_hit and wrote):
+            lineage.active = True
+            lineage.activity = record.time
+            if record.cache_write:
+                lineage.ttl = ONE_HOUR if (record.cache_write_1h or 0) > 0 else FIVE_MINUTES
+            elif not record.prompt_cache_hit:
+                lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
+
+    def _count(self, record: Record, cause: str, lineage: _Lineage) -> None:
+        tokens = (record.uncached_input or 0) + (record.cache_write or 0)
+        cost = self._cost(record)
+        for table in (self.overall,
+                      self.by_workflow.setdefault(record.workflow, {}),
+                      self.by_prompt.setdefault(record.prompt_id, {})):
+            entry = table.get(cause)
+            if entry is None:
+                entry = table[cause] = CauseCost()
+            entry.add(tokens, cost)
+        if cause not in self.examples:
+            self.examples[cause] = record
+        if is_avoidable(cause):
+            self.avoidable_by_group[record.workflow, record.prompt_id] += 1
+            lineage.avoidable[cause] += 1
+
+    def _cost(self, record: Record) -> float | None:
+        price = self.prices.price(record.model)
+        if price is None:
+            return None
+        multipliers = self.prices.multipliers
+        one_hour = record.cache_write_1h or 0
+        five_minutes = (record.cache_write or 0) - one_hour
+        return price / 1e6 * ((record.uncached_input or 0)
+                              + five_minutes * multipliers.cache_write_5m
+                              + one_hour * multipliers.cache_write_1h)
+
+    @property
+    def avoidable_misses(self) -> int:
+        return sum(self.avoidable_by_group.values())
+
+    def worst_lineage(self) -> tuple[str, int, str] | None:
+        """(lineage, its avoidable misses, its commonest avoidable cause), or None."""
+        worst: tuple[str, int, str] | None = None
+        for key, lineage in self.lineages.items():
+            total = sum(lineage.avoidable.values())
+            if total and (worst is None or total > worst[1]
+                          or (total == worst[1] and key < worst[0])):
+                cause = min(lineage.avoidable.items(), key=lambda item: (-item[1], item[0]))[0]
+                worst = (key, total, cause)
+        return worst
+
+    def to_json(self) -> dict[str, object]:
+        """`miss_causes` as DESIGN.md lays it out (contract keys)."""
+        return {
+            "overall": _table(self.overall),
+            "by_workflow": _breakdown(self.by_workflow),
+            "by_prompt": _breakdown(self.by_prompt),
+        }
+
+
+@dataclass
+class KpiEvidence:
+    """`kpi`'s sink: the KPI tally and the miss causes, in one pass in ledger order."""
+
+    tally: Tally
+    causes: MissCauses
+
+    def add(self, records: list[Record]) -> None:
+        self.tally.add(records)
+        self.causes.add(records)
+
+    def finish(self) -> Tally:
+        """The tally, with the avoidable misses in its groups."""
+        self.tally.add_avoidable(self.causes.avoidable_by_group)
+        return self.tally
+
+
+def example(record: Record) -> str:
+    """One request, as its ledger line can be found again: time, workflow, prompt, model."""
+    parts = []
+    if record.time is not None:
+        moment = datetime.fromtimestamp(record.time, UTC)
+        parts.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for label, value in (("workflow", record.workflow), ("prompt", record.prompt_id),
+                         ("session", record.session), ("model", record.model)):
+        if value is not None:
+            parts.append(f"{label} {value}")
+    return ", ".join(parts) or f"a {record.format} line with no time"
+
+
+def top_causes(causes: MissCauses, limit: int = 10) -> list[str]:
+    """The commonest causes, with what they cost and an example request each."""
+    ordered = sorted(causes.overall.items(), key=lambda item: (-item[1].requests, item[0]))
+    lines = []
+    for cause, cost in ordered[:limit]:
+        kind = "avoidable" if is_avoidable(cause) else "not avoidable"
+        money = f"${cost.cost_usd:,.2f}"
+        if cost.unpriced_requests:
+            money += f" (+{cost.unpriced_requests:,} unpriced)"
+        misses = "miss" if cost.requests == 1 else "misses"
+        lines.append(f"{cause} ({kind}): {cost.requests:,} {misses}, "
+                     f"{cost.input_tokens:,} input tokens paid, {money}; "
+                     f"e.g. {example(causes.examples[cause])}")
+    return lines
+
+
+def _table(causes: dict[str, CauseCost]) -> dict[str, object]:
+    ordered = sorted(causes.items(), key=lambda item: (-item[1].requests, item[0]))
+    return {cause: cost.to_json() for cause, cost in ordered}
+
+
+def _breakdown(groups: dict[str | None, dict[str, CauseCost]]) -> dict[str, object]:
+    ordered = sorted(groups.items(),
+                     key=lambda item: (-sum(c.requests for c in item[1].values()),
+                                       item[0] is None, item[0] or ""))
+    return {(name if name is not None else "(none)"): _table(causes)
+            for name, causes in ordered[:TOP_GROUPS]}
+
+
+def avoidable_finding(causes: MissCauses, path: str, message: str) -> Finding:
+    """CG207: the KPI's verdict, naming the lineage with the most avoidable misses."""
+    rule = rules.get("CG207")
+    worst = causes.worst_lineage()
+    if worst is not None:
+        lineage, count, cause = worst
+        message += (f"; most in lineage {lineage}: {count:,} avoidable misses, "
+                    f"most often {cause}")
+    return Finding(path, None, rule.id, rule.name, rule.severity, message, hint=rule.fix,
+                   key=worst[0] if worst else None)

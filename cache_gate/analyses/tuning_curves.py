@@ -1,0 +1,297 @@
+"""The response cache TTL curve and the semantic threshold curve (runbook steps 3 and 4).
+
+**`response_ttl_curve`.** The requests that carry a `request_sha256` and a time, in
+ledger order, replayed against a response cache at each TTL of 15 min, 30 min, 1 h,
+2 h, 4 h and 24 h: a request whose hash has an entry written at most the TTL before
+it hits; any other misses and writes the entry anew, which then lives its TTL (hits
+do not extend it). Times out of ledger order are compared by their distance.
+
+- `hits`: the requests that would hit.
+- `tokens_saved`: what a response-cache hit saves is the whole request, so its input
+  (uncached, cache read and cache write tokens) and its output: every token its line
+  reports.
+- `cost_saved_usd`: the hits' logged `cost`. A hit whose cost is unknown counts in
+  `unpriced_hits` (beside the contract keys), never as 0; so does one that a cache
+  actually served (its response or semantic cache status is `hit`), whose logged
+  cost is what the cache charged, not what the provider would have. `null` when
+  there are hits and none is priced; with some unpriced, the sum of the priced ones.
+- `recommended_ttl_s`: the shortest TTL whose hits are at least 90% of the most
+  hits any TTL of the curve gets; `null` when no TTL gets a hit.
+
+Memory: once the table holds `memory` hashes, an entry whose every TTL's copy is older
+than the longest TTL relative to the newest time seen is dropped. On a ledger in time
+order that is exact (no later request can hit it, and a miss would write it anew). On a ledger out
+of order, a later line with an earlier time may miss an entry that was dropped, and
+write it anew: the counts are then an estimate, as the time order they assume is.
+
+**`semantic_threshold_curve`.** The requests that carry a semantic cache similarity
+score, at each threshold from 0.80 to 0.96 in steps of 0.01: `hits` the requests whose
+score is at or above it, `known_useless` those of them marked not useful
+(`semantic_cache.useful: false`). `recommended` is the lowest threshold with hits
+whose known-useless share of them is at most 5%; `null` when no threshold qualifies
+(no request scores 0.80 or more, or every threshold serves over 5% known useless).
+Counts are kept per hundredth of similarity, never per request. `judged` (beside
+the contract keys) counts the requests with a score whose usefulness is recorded at
+all: without any, "known useless" is no evidence of usefulness.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cache_gate.ledger.record import Record
+
+RESPONSE_TTLS = (900, 1800, 3600, 7200, 14400, 86400)
+# The recommended TTL gets at least this share of the most hits: 9/10.
+RECOMMEND_NUMERATOR, RECOMMEND_DENOMINATOR = 9, 10
+# Hashes held before expired entries are dropped.
+RESPONSE_MEMORY = 200_000
+
+# Thresholds in hundredths: 0.80 to 0.96.
+LOWEST, HIGHEST = 80, 96
+# The recommended threshold serves at most this share of known-useless hits: 1/20 (5%).
+USELESS_NUMERATOR, USELESS_DENOMINATOR = 1, 20
+
+
+@dataclass(slots=True)
+class ResponsePoint:
+    """What a response cache of one TTL would have served."""
+
+    ttl: float
+    hits: int = 0
+    tokens_saved: int = 0
+    cost_saved: float = 0.0
+    unpriced_hits: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        priced = self.hits - self.unpriced_hits
+        return {"ttl_s": _seconds(self.ttl), "hits": self.hits,
+                "tokens_saved": self.tokens_saved,
+                "cost_saved_usd": round(self.cost_saved, 6) if priced or not self.hits
+                else None,
+                "unpriced_hits": self.unpriced_hits}
+
+
+def _seconds(ttl: float) -> float | int:
+    return int(ttl) if ttl == int(ttl) else ttl
+
+
+class ResponseTtlCurve:
+    """A sink: hashed requests in ledger order, replayed at every TTL of the curve and
+    at the TTLs given in `also` (a configuration's, to judge it exactly)."""
+
+    def __init__(self, also: Iterable[float] = (), memory: int = RESPONSE_MEMORY) -> None:
+        self.ttls = tuple(sorted({float(ttl) for ttl in (*RESPONSE_TTLS, *also)
+                                  if ttl > 0 and math.isfinite(ttl)}))
+        self.requests = 0
+        self.newest: float | None = None
+        # Per hash, when each TTL's entry was written (in the order of `ttls`); one
+        # number when every TTL's was written at the same time.
+        self.entries: dict[str, float | list[float]] = {}
+        self.memory = memory
+        self._prune_at = memory
+        # Per set of TTLs that hit (a bit per TTL): hits, tokens, priced cost, unpriced
+        # hits. Summed per TTL at the end: a request adds to one row, not to six.
+        self._by_pattern: dict[int, list[float]] = {}
+
+    def add(self, records: list[Record]) -> None:
+        entries, ttls, patterns = self.entries, self.ttls, self._by_pattern
+        width, shortest, longest = len(ttls), ttls[0], ttls[-1]
+        every = (1 << width) - 1
+        newest = self.newest
+        counted = 0
+        for record in records:
+            request = record.request_sha256
+            if request is None:
+                continue
+            moment = record.time
+            if moment is None:
+                continue
+            counted += 1
+            if newest is None or moment > newest:
+                newest = moment
+            written = entries.get(request)
+            if written is None:
+                entries[request] = moment
+                if len(entries) > self._prune_at:
+                    self.newest = newest
+                    self._prune()
+                    entries = self.entries
+                continue
+            if isinstance(written, list):
+                pattern = _replay(ttls, written, moment)
+                if not pattern:
+                    entries[request] = moment
+                    continue
+            else:
+                # Every TTL's copy written at one time (the common case, kept as one
+                # number): at most the shortest TTL ago hits everywhere, over the
+                # longest misses everywhere (written anew); else the TTLs part ways.
+                gap = abs(moment - written)
+                if gap > longest:
+                    entries[request] = moment
+                    continue
+                if gap <= shortest:
+                    pattern = every
+                else:
+                    copies = entries[request] = [written] * width
+                    pattern = _replay(ttls, copies, moment)
+            sums = patterns.get(pattern)
+            if sums is None:
+                sums = patterns[pattern] = [0, 0, 0.0, 0]
+            sums[0] += 1
+            sums[1] += record.token_total
+            cost = record.cost
+            # What a cache actually served logs what the cache charged, not what
+            # the provider would have: unknown (see the module docstring).
+            if (cost is None or record.response_cache == "hit"
+                    or record.semantic_cache == "hit"):
+                sums[3] += 1
+            else:
+                sums[2] += cost
+        self.requests += counted
+        self.newest = newest
+
+    def _prune(self) -> None:
+        """Drop the entries older than the longest TTL relative to the newest time seen:
+        expired at every TTL (see the module docstring)."""
+        assert self.newest is not None
+        horizon = self.newest - self.ttls[-1]
+        self.entries = {request: written for request, written in self.entries.items()
+                        if (max(written) if isinstance(written, list) else written) >= horizon}
+        # Not a full scan for every new hash when most entries are alive.
+        self._prune_at = max(self.memory, 2 * len(self.entries))
+
+    def point(self, ttl: float) -> ResponsePoint:
+        """The point of one simulated TTL (a curve's, or one given in `also`)."""
+        bit = 1 << self.ttls.index(float(ttl))
+        point = ResponsePoint(float(ttl))
+        for pattern, (hits, tokens, cost, unpriced) in self._by_pattern.items():
+            if pattern & bit:
+                point.hits += int(hits)
+                point.tokens_saved += int(tokens)
+                point.cost_saved += cost
+                point.unpriced_hits += int(unpriced)
+        return point
+
+    @property
+    def curve(self) -> list[ResponsePoint]:
+        return [self.point(ttl) for ttl in RESPONSE_TTLS]
+
+    @property
+    def recommended(self) -> float | None:
+        curve = self.curve
+        most = max(point.hits for point in curve)
+        if not most:
+            return None
+        return next(point.ttl for point in curve
+                    if point.hits * RECOMMEND_DENOMINATOR >= most * RECOMMEND_NUMERATOR)
+
+    def to_json(self) -> dict[str, object]:
+        recommended = self.recommended
+        return {"points": [point.to_json() for point in self.curve],
+                "recommended_ttl_s": None if recommended is None else _seconds(recommended),
+                "requests": self.requests}
+
+
+def _replay(ttls: tuple[float, ...], written: list[float], moment: float) -> int:
+    """The TTLs (a bit each) whose copy hits at `moment`; the others are written anew."""
+    pattern = 0
+    bit = 1
+    for index, ttl in enumerate(ttls):
+        if -ttl <= moment - written[index] <= ttl:
+            pattern |= bit
+        else:
+            written[index] = moment
+        bit <<= 1
+    return pattern
+
+
+def bucket(similarity: float) -> int | None:
+    """The hundredth k with k/100 <= similarity < (k+1)/100, as floats compare, clamped
+    to HIGHEST; None below LOWEST/100. Exactly: similarity >= k/100 iff bucket >= k."""
+    if not similarity >= LOWEST / 100:  # also NaN
+        return None
+    if similarity >= HIGHEST / 100:
+        return HIGHEST
+    found = math.floor(similarity * 100)
+    if similarity >= (found + 1) / 100:
+        found += 1
+    elif similarity < found / 100:
+        found -= 1
+    return found
+
+
+@dataclass(frozen=True)
+class ThresholdPoint:
+    threshold: float
+    hits: int
+    known_useless: int
+
+    @property
+    def acceptable(self) -> bool:
+        """Hits, and at most 5% of them known useless."""
+        return bool(self.hits) and (self.known_useless * USELESS_DENOMINATOR
+                                    <= self.hits * USELESS_NUMERATOR)
+
+    def to_json(self) -> dict[str, object]:
+        return {"threshold": self.threshold, "hits": self.hits,
+                "known_useless": self.known_useless}
+
+
+class SemanticThresholdCurve:
+    """A sink: the requests with a similarity score, counted per hundredth, and exactly
+    at the thresholds given in `also` (a configuration's)."""
+
+    def __init__(self, also: Iterable[float] = ()) -> None:
+        size = HIGHEST - LOWEST + 1
+        self.hits = [0] * size
+        self.useless = [0] * size
+        self.requests = 0
+        self.judged = 0
+        self.exact: dict[float, list[int]] = {float(t): [0, 0] for t in also}
+
+    def add(self, records: list[Record]) -> None:
+        for record in records:
+            similarity = record.semantic_similarity
+            if similarity is None:
+                continue
+            self.requests += 1
+            useless = record.semantic_useful is False
+            if record.semantic_useful is not None:
+                self.judged += 1
+            for threshold, counts in self.exact.items():
+                if similarity >= threshold:
+                    counts[0] += 1
+                    counts[1] += useless
+            found = bucket(similarity)
+            if found is not None:
+                self.hits[found - LOWEST] += 1
+                self.useless[found - LOWEST] += useless
+
+    @property
+    def points(self) -> list[ThresholdPoint]:
+        points = []
+        hits = useless = 0
+        for index in reversed(range(len(self.hits))):
+            hits += self.hits[index]
+            useless += self.useless[index]
+            points.append(ThresholdPoint((LOWEST + index) / 100, hits, useless))
+        return points[::-1]
+
+    def at(self, threshold: float) -> ThresholdPoint:
+        """The point of a threshold given in `also`."""
+        hits, useless = self.exact[float(threshold)]
+        return ThresholdPoint(threshold, hits, useless)
+
+    @property
+    def recommended(self) -> ThresholdPoint | None:
+        return next((point for point in self.points if point.acceptable), None)
+
+    def to_json(self) -> dict[str, object]:
+        recommended = self.recommended
+        return {"points": [point.to_json() for point in self.points],
+                "recommended": None if recommended is None else recommended.threshold,
+                "requests": self.requests, "judged": self.judged}

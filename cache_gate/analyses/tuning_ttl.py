@@ -1,0 +1,324 @@
+"""Prompt cache TTL advice (`ttl_advice`) and CG208 ttl-mismatch: what each lineage's
+requests would cost under 5-minute and under 1-hour cache entries, and whether the
+TTL it uses is the dearer one.
+
+Anthropic keeps a prompt-cache entry 5 minutes (a write costs 1.25x the base input
+price) or 1 hour (2x); a read costs 0.1x and refreshes the entry. Which is cheaper
+depends on how far apart a lineage's requests come: the ledger holds the answer.
+
+**What is simulated.** Per lineage (`analyses.lineage`: `prompt:ID`,
+`session:ID/WORKFLOW`, `model:M/WORKFLOW`), its requests in ledger order that are
+`eligible` (reached the provider, report prompt caching), carry a time, and report
+both cache read and cache write tokens, of which there are some (read + write > 0:
+the request's cacheable tokens). Under each TTL, a request within the TTL of the
+lineage's last activity (its previous simulated request: whether that one read or
+wrote, the entry lives on from then) reads its cacheable tokens at 0.1x; any other
+request writes them, at 1.25x (5 minutes) or 2x (1 hour). Times out of ledger order
+are compared by their distance. Each request is priced with its model's base input
+price (`prices.PriceTable`, multipliers from the same table).
+
+**What is reported**, one row per lineage (JSON keys are contract):
+
+- `requests`: the simulated requests.
+- `cost_5m_usd`, `cost_1h_usd`: the two simulated costs. `null` when any request of
+  the lineage has a model with no known price (`unpriced_requests` says how many):
+  unknown is never 0.
+- `best`: the cheaper TTL (`"5m"` on a tie). Decided in USD where the lineage is
+  priced; otherwise in base-input-token equivalents, the tokens times their
+  multipliers (as if every request of the lineage cost the same per token).
+- `saving_usd_per_day`: what the cheaper TTL saves over the other, per day of ledger:
+  (dearer cost - cheaper cost) / the ledger's days, where the ledger's days are the
+  span from the first to the last dated record the analysis saw (every record, not
+  just the lineage's), and at least one (a ledger shorter than a day is not
+  extrapolated). `null` when the lineage is not priced.
+- `unpaid_1h_writes`: actual 1-hour writes (`cache_write_1h > 0`) that never paid
+  back. A 1-hour write pays back when, before the lineage's next write (a request
+  with cache write tokens), a request of the lineage reads from the cache more than 5
+  minutes and at most 1 hour after the lineage's previous activity: a read that a
+  5-minute entry would have lost. (A request that both reads and writes has its read
+  counted first: it can pay back the write before it.) A 1-hour write still alive at
+  the end of the ledger (the newest record the analysis saw is within an hour of the
+  lineage's last activity) is not counted: it may yet pay back.
+- `configured` (beside the contract keys): the TTL the lineage uses, `"1h"` when more
+  than half of its writes wrote 1-hour entries, else `"5m"`; `unpriced_requests`.
+
+The list is ordered by `saving_usd_per_day`, biggest first (unpriced lineages last, by
+their difference in token equivalents), and cut at 20 rows; `ttl_advice_left_out`
+says how many lineages were left out.
+
+**CG208 ttl-mismatch** (warning): a lineage whose configured TTL costs over 10% more
+than the other on its own request times. The configured TTL is what the manifest
+declares for the lineage's prompt where the caller passes it (`declared`, prompt id →
+`"5m"`/`"1h"`), else what the ledger's writes show (above).
+
+Example: a prompt whose requests come every 20-40 minutes, written with 5-minute
+entries, writes on every request (1.25x) where 1-hour entries would write once (2x)
+and read after (0.1x):
+
+    lineage prompt:reviewer writes 5-minute cache entries (48 of 48 writes), but on
+    its 48 requests' own times 1-hour entries would cost $0.19 instead of $1.80
+    (89% less; $0.81 a day of ledger): set its cache_control to "1h"      <- CG208
+
+Fix: set the lineage's `cache_control` TTL to the one the message names (`"1h"`
+where requests come back after more than 5 minutes and within the hour, `"5m"` where
+they come back within 5 minutes or not at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cache_gate import rules
+from cache_gate.analyses.lineage import lineage_of
+from cache_gate.findings import Finding
+from cache_gate.ledger.record import Record
+from cache_gate.prices import PriceTable
+
+FIVE_MINUTES = 300.0
+ONE_HOUR = 3600.0
+DAY = 86400.0
+# Rows of `ttl_advice` in the JSON; the rest are counted in `ttl_advice_left_out`.
+ADVICE_SHOWN = 20
+# CG208: the configured TTL costs more than the other by over this share.
+MISMATCH = 0.10
+# CG208 findings listed one by one; the rest are summed in one more.
+FINDINGS_SHOWN = 20
+PROMPT = "prompt:"
+
+
+@dataclass(slots=True)
+class LineageCost:
+    """One lineage's simulated costs and its actual 1-hour writes, so far."""
+
+    requests: int = 0
+    # The time of the lineage's last simulated request: its last cache activity.
+    last: float | None = None
+    # Base-input-token equivalents (tokens times multiplier), priced or not.
+    units_5m: float = 0.0
+    units_1h: float = 0.0
+    usd_5m: float = 0.0
+    usd_1h: float = 0.0
+    unpriced: int = 0
+    writes: int = 0
+    writes_1h: int = 0
+    # The last write wrote 1-hour entries and no read has paid it back yet.
+    open_1h_write: bool = False
+    unpaid_1h_writes: int = 0
+
+    @property
+    def configured(self) -> str:
+        """The TTL the ledger's writes show: 1 hour when most of them wrote 1-hour entries."""
+        return "1h" if self.writes_1h * 2 > self.writes else "5m"
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One lineage's row of `ttl_advice`."""
+
+    lineage: str
+    requests: int
+    cost_5m_usd: float | None
+    cost_1h_usd: float | None
+    units_5m: float
+    units_1h: float
+    best: str
+    saving_usd_per_day: float | None
+    unpaid_1h_writes: int
+    configured: str
+    unpriced_requests: int
+
+    def cost(self, ttl: str) -> float | None:
+        return self.cost_5m_usd if ttl == "5m" else self.cost_1h_usd
+
+    def units(self, ttl: str) -> float:
+        return self.units_5m if ttl == "5m" else self.units_1h
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "lineage": self.lineage,
+            "requests": self.requests,
+            "cost_5m_usd": _usd(self.cost_5m_usd),
+            "cost_1h_usd": _usd(self.cost_1h_usd),
+            "best": self.best,
+            "saving_usd_per_day": _usd(self.saving_usd_per_day),
+            "unpaid_1h_writes": self.unpaid_1h_writes,
+            "configured": self.configured,
+            "unpriced_requests": self.unpriced_requests,
+        }
+
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+@dataclass
+class TtlAdvice:
+    """A sink: every request in ledger order; each lineage's cost under both TTLs."""
+
+    prices: PriceTable
+    lineages: dict[str, LineageCost] = field(default_factory=dict)
+    # The first and last record times seen (every dated record): the ledger's days.
+    oldest: float | None = None
+    newest: float | None = None
+    _price_of: dict[str | None, float | None] = field(default_factory=dict)
+
+    def add(self, records: list[Record]) -> None:
+        for record in records:
+            moment = record.time
+            if moment is None:
+                continue
+            if self.newest is None or moment > self.newest:
+                self.newest = moment
+            if self.oldest is None or moment < self.oldest:
+                self.oldest = moment
+            read, write = record.cache_read, record.cache_write
+            if read is None or write is None or read + write <= 0 or not record.eligible:
+                continue
+            self.observe(record, moment, read, write)
+
+    def observe(self, record: Record, moment: float, read: int, write: int) -> None:
+        key = lineage_of(record)
+        lineage = self.lineages.get(key)
+        if lineage is None:
+            lineage = self.lineages[key] = LineageCost()
+        gap = None if lineage.last is None else abs(moment - lineage.last)
+        multipliers = self.prices.multipliers
+        cacheable = read + write
+        factor_5m = (multipliers.cache_read if gap is not None and gap <= FIVE_MINUTES
+                     else multipliers.cache_write_5m)
+        factor_1h = (multipliers.cache_read if gap is not None and gap <= ONE_HOUR
+                     else multipliers.cache_write_1h)
+        lineage.requests += 1
+        lineage.units_5m += cacheable * factor_5m
+        lineage.units_1h += cacheable * factor_1h
+        price = self._price(record.model)
+        if price is None:
+            lineage.unpriced += 1
+        else:
+            lineage.usd_5m += price / 1e6 * cacheable * factor_5m
+            lineage.usd_1h += price / 1e6 * cacheable * factor_1h
+        if (lineage.open_1h_write and read > 0 and gap is not None
+                and FIVE_MINUTES < gap <= ONE_HOUR):
+            lineage.open_1h_write = False
+        if write > 0:
+            lineage.writes += 1
+            if lineage.open_1h_write:
+                lineage.unpaid_1h_writes += 1
+            one_hour = (record.cache_write_1h or 0) > 0
+            lineage.writes_1h += one_hour
+            lineage.open_1h_write = one_hour
+        lineage.last = moment
+
+    def _price(self, model: str | None) -> float | None:
+        try:
+            return self._price_of[model]
+        except KeyError:
+            price = self._price_of[model] = self.prices.price(model)
+            return price
+
+    @property
+    def days(self) -> float:
+        """The ledger's days: its dated span, at least one."""
+        if self.oldest is None or self.newest is None:
+            return 1.0
+        return max(1.0, (self.newest - self.oldest) / DAY)
+
+    def advice(self) -> list[Advice]:
+        """Every lineage's row, biggest saving first."""
+        rows = [self._row(key, lineage) for key, lineage in self.lineages.items()]
+        rows.sort(key=lambda row: (row.saving_usd_per_day is None,
+                                   -(row.saving_usd_per_day or 0.0),
+                                   -abs(row.units_5m - row.units_1h), row.lineage))
+        return rows
+
+    def _row(self, key: str, lineage: LineageCost) -> Advice:
+        priced = lineage.unpriced == 0
+        if priced:
+            best = "1h" if lineage.usd_1h < lineage.usd_5m else "5m"
+            saving: float | None = abs(lineage.usd_5m - lineage.usd_1h) / self.days
+        else:
+            best = "1h" if lineage.units_1h < lineage.units_5m else "5m"
+            saving = None
+        unpaid = lineage.unpaid_1h_writes
+        if (lineage.open_1h_write and lineage.last is not None and self.newest is not None
+                and self.newest - lineage.last > ONE_HOUR):
+            unpaid += 1
+        return Advice(key, lineage.requests,
+                      lineage.usd_5m if priced else None, lineage.usd_1h if priced else None,
+                      lineage.units_5m, lineage.units_1h, best, saving, unpaid,
+                      lineage.configured, lineage.unpriced)
+
+    def to_json(self) -> dict[str, object]:
+        """`ttl_advice` (contract keys), cut at ADVICE_SHOWN rows, and how many were cut."""
+        rows = self.advice()
+        return {"ttl_advice": [row.to_json() for row in rows[:ADVICE_SHOWN]],
+                "ttl_advice_left_out": max(0, len(rows) - ADVICE_SHOWN)}
+
+
+def _mismatch(row: Advice, configured: str) -> tuple[float, float, bool] | None:
+    """(configured cost, other cost, in USD?) when the configured TTL costs over
+    MISMATCH more than the other; else None."""
+    other = "1h" if configured == "5m" else "5m"
+    mine, theirs = row.cost(configured), row.cost(other)
+    if mine is not None and theirs is not None:
+        return (mine, theirs, True) if mine > theirs * (1 + MISMATCH) else None
+    mine_units, their_units = row.units(configured), row.units(other)
+    if mine_units > their_units * (1 + MISMATCH):
+        return mine_units, their_units, False
+    return None
+
+
+def ttl_findings(advice: TtlAdvice, path: str, declared: Mapping[str, str] | None = None,
+                 *, min_requests: int = 1) -> list[Finding]:
+    """CG208 for every lineage of at least `min_requests` requests whose configured TTL
+    costs over 10% more than the other; `declared` maps prompt ids to the TTL the
+    manifest gives them ("5m" or "1h"), which wins over what the ledger's writes show."""
+    rule = rules.get("CG208")
+    lineages = advice.lineages
+    flagged: list[tuple[Advice, str, str, tuple[float, float, bool]]] = []
+    for row in advice.advice():
+        if row.requests < min_requests:
+            continue
+        prompt = row.lineage[len(PROMPT):] if row.lineage.startswith(PROMPT) else None
+        stated = declared.get(prompt) if declared is not None and prompt is not None else None
+        if stated in ("5m", "1h"):
+            configured, source = stated, f"is declared with {_long(stated)} entries"
+        else:
+            state = lineages[row.lineage]
+            configured = row.configured
+            source = (f"writes {_long(configured)} cache entries ({state.writes_1h:,} of "
+                      f"{state.writes:,} writes 1-hour)")
+        costs = _mismatch(row, configured)
+        if costs is not None:
+            flagged.append((row, configured, source, costs))
+    findings = []
+    for row, configured, source, (mine, theirs, in_usd) in flagged[:FINDINGS_SHOWN]:
+        other = "1h" if configured == "5m" else "5m"
+        prompt = row.lineage[len(PROMPT):] if row.lineage.startswith(PROMPT) else None
+        if in_usd:
+            amounts = f"${theirs:,.2f} instead of ${mine:,.2f}"
+            per_day = (f"; ${row.saving_usd_per_day:,.2f} a day of ledger"
+                       if row.saving_usd_per_day is not None else "")
+        else:
+            amounts = (f"{theirs:,.0f} instead of {mine:,.0f} base-input-token equivalents "
+                       f"(its model has no price)")
+            per_day = ""
+        share = 1 - theirs / mine if mine else 0.0
+        findings.append(Finding(
+            path, None, rule.id, rule.name, rule.severity,
+            f"lineage {row.lineage} {source}, but on its {row.requests:,} requests' own "
+            f"times {_long(other)} entries would cost {amounts} ({share:.0%} less{per_day}): "
+            f'set its cache_control to "{other}"',
+            prompt_id=prompt, hint=rule.fix, key=row.lineage))
+    more = len(flagged) - FINDINGS_SHOWN
+    if more > 0:
+        findings.append(Finding(
+            path, None, rule.id, rule.name, rule.severity,
+            f"{more:,} more lineages use the dearer prompt-cache TTL (the first "
+            f"{FINDINGS_SHOWN} listed, biggest saving first)", hint=rule.fix, key="more"))
+    return findings
+
+
+def _long(ttl: str) -> str:
+    return "1-hour" if ttl == "1h" else "5-minute"
