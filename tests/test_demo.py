@@ -58,3 +58,14 @@ def test_the_demo_report_explains_every_kind_of_miss(in_demo: None) -> None:
     text = CliRunner().invoke(cli, ["report"]).stdout
     for cause in causes:
         assert f"\n  {cause} (" in text
+
+
+def test_the_readmes_worked_example_is_what_report_prints(in_demo: None) -> None:
+    """README.md, "Why the cache missed": every line of its excerpt is in the output."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split(
+        "## Why the cache missed", 1)[1]
+    excerpt = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert excerpt[:2] == ["$ cd fixtures/demo && cache-gate report", "…"]
+    printed = CliRunner().invoke(cli, ["report"]).stdout.splitlines()
+    start = printed.index(excerpt[2])
+    assert [line for line in printed[start:] if line in excerpt[2:]] == excerpt[2:]

@@ -6,7 +6,18 @@ the ledger's input tokens (of its requests, when the ledger reports no tokens)
 that has no manifest entry is reported (warning): its stable prefix is never
 linted nor locked, so nothing stops a change from breaking its cache. Records
 with a `prompt_id` are matched on it; records without one on their workflow (a
-manifest prompt whose `workflow` or `id` is that workflow covers it).
+manifest prompt whose `workflow` or `id` is that workflow covers it). Without any
+manifest, one finding says so.
+
+Example: `cache-gate doctor` in `fixtures/demo` reports
+
+    .backlog-ops/prompt-manifest.json: CG403 manifest-coverage-gap warning: prompt
+    validation carries 26.5% of the ledger's input tokens (1,946,190 of 7,352,025;
+    106 requests) and has no entry in the prompt manifest: its stable prefix is
+    never linted nor locked
+
+Fix: add the prompt to the manifest (`"id"` or `"workflow"`, as the message says)
+and run `cache-gate lint --update-lock`.
 """
 
 from __future__ import annotations

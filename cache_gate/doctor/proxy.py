@@ -1,11 +1,18 @@
-"""CG401 through the proxy: ask LiteLLM's `GET /cache/ping` whether its cache answers.
+"""CG401 cache-backend-unreachable, through the proxy: ask LiteLLM's `GET /cache/ping`.
 
-The proxy pings its cache and writes a test entry; it answers 200 with
-`"status": "healthy"`, or 503 with the error. The master key (from
-`LITELLM_MASTER_KEY`, or `general_settings.master_key` of the LiteLLM config)
-is sent as a bearer token and never printed. Redirects are not followed (they
-would carry the key to another address), and the answer's body is never shown
-as is: LiteLLM's 503 detail lists the cache parameters, password included.
+With `--proxy-url`, doctor asks the proxy whether its cache answers. The proxy
+pings its cache and writes a test entry; it answers 200 with `"status": "healthy"`,
+or 503 with the error. The master key (from `LITELLM_MASTER_KEY`, or
+`general_settings.master_key` of the LiteLLM config) is sent as a bearer token and
+never printed.
+
+Reported as CG401 (error): no answer, 401 or 403 (the key is missing or refused),
+a 503 from `/cache/ping` (with LiteLLM's error, without its cache parameters), a
+proxy with no cache configured, and a redirect. Redirects are not followed (they
+would carry the key to another address), and the answer's body is never shown as
+is: LiteLLM's 503 detail lists the cache parameters, password included.
+
+Fix: correct the proxy's address and key, or configure and start its cache.
 """
 
 from __future__ import annotations

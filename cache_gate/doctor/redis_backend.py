@@ -1,18 +1,41 @@
 """CG401 cache-backend-unreachable, CG402 cache-backend-degraded: probe the Redis behind
 LiteLLM's response cache.
 
-The probe, every step bounded by `timeout` seconds and never retried:
+The probe, every step bounded by `timeout` seconds (`--timeout`, default 3) and
+never retried, so an unreachable backend is reported in seconds:
 
 1. PING, five times: the median is the round-trip latency.
 2. A SET (60 s expiry) / GET / TTL round trip on a key of the proxy's namespace,
    `<namespace>:cache-gate:doctor:<random>`, deleted again whatever happens.
 3. INFO: evicted keys, `maxmemory`, `maxmemory-policy`, memory in use.
 
-CG401 (error): no connection, no answer within the timeout, or authentication
-refused. CG402 (warning): keys evicted, `noeviction` (full memory then refuses
-writes; without `maxmemory` the cache grows until the host runs out), memory
-nearly full, a slow round trip; an error when the backend refuses writes (out
-of memory, read-only replica, no permission), as LiteLLM then caches nothing new.
+CG401 (error): the host does not resolve, the connection is refused, no answer
+within the timeout, authentication refused or missing.
+
+CG402 (warning): keys evicted since the statistics were reset; `maxmemory-policy
+noeviction` (with `maxmemory`, a full cache refuses every write; without, it grows
+until the host runs out of memory); memory 95% full or more; a median round trip
+over 50 ms. An error when the backend refuses the probe's write (out of memory, a
+read-only replica, an ACL without write), as LiteLLM then caches nothing new.
+
+Where the backend is found (`--redis-url`, `REDIS_URL`, the LiteLLM config) is in
+`doctor.redis_target`. The probe needs redis-py (`pip install 'cache-gate[redis]'`).
+
+Example:
+
+    CG401 cache-backend-unreachable error: Redis redis://redis:6379/0
+    (litellm_settings.cache_params in config/litellm/proxy-config.docker.yaml): host
+    redis does not resolve here
+
+    CG402 cache-backend-degraded warning: Redis redis://:***@127.0.0.1:6379/0
+    (REDIS_URL): 1,204 keys evicted since the statistics were reset (uptime 3.2 days;
+    maxmemory 64.0 MB, policy allkeys-lru): cached responses leave before their TTL
+
+Fix: for CG401, correct the address and credentials (a docker compose service name
+resolves only inside the compose network: run doctor there, or pass `--redis-url`),
+or bring the backend up. For CG402, give the cache more memory, set `maxmemory`
+with `maxmemory-policy allkeys-lru` (or `volatile-lru`: LiteLLM sets a TTL on every
+entry), run it next to the proxy, point LiteLLM at a writable primary.
 """
 
 from __future__ import annotations

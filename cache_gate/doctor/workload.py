@@ -16,7 +16,19 @@ validation)". Per workflow, from the ledger's hashes:
   use and this is below the response cache KPI target, it is reported too: a
   longer TTL cannot help that workflow.
 
-Workflows with fewer than `--min-requests` hashed requests are not judged.
+Workflows with fewer than `--min-requests` (default 30) hashed requests are not
+judged; without `prefix_sha256` in the ledger, prefix reuse is not measured.
+
+Example:
+
+    CG404 low-repetition-workload info: workflow implementer: only 10% of 100
+    requests reuse an earlier stable prefix (validation: 98%); its prompt cache hit
+    rate is 0%: it is inherently low-repetition, and prompt caching barely pays
+    below 25% reuse
+
+Fix: judge the workflow on its own target
+(`[tool.cache-gate.workflow-targets.implementer]`), keep it out of the response
+cache, and share more of its prefix across requests where possible.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ read or printed).
 A manifest that cannot be read at all (missing, unreadable, not JSON) is not a
 finding: `lint` prints one line on stderr and exits 2.
 
-Example::
+Example:
 
     {"file": "prompts/system.md", "cache-control": "1h"}
     -> prompts[0].blocks[0].cache-control: unknown key 'cache-control'

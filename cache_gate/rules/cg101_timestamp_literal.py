@@ -19,7 +19,7 @@ Not reported: version numbers (`v10.0`, `2025.11.26` CalVer), dates inside names
 (`gpt-4o-2024-08-06`, `logs/2025-11-26.log`), ranges such as `70-89` or `1-2`, a
 month and year without a day (`January 2025`), and dates in dynamic blocks.
 
-Example::
+Example:
 
     # Reviewer
     Generated on 2025-11-26 by the prompt builder.   <- CG101 (error on that day)

@@ -19,7 +19,7 @@ A block marked `"verbatim": true` is sent byte for byte, so the same text there 
 literal (a code sample), not an expression; render output is already rendered, and
 is checked for the dates it printed instead (CG101).
 
-Example::
+Example:
 
     You are the reviewer. Today is {{ now | date("%Y-%m-%d") }}.   <- CG102
 

@@ -16,7 +16,7 @@ literal: a code sample, a JSON example, an output format to imitate), render out
 JSON objects, LaTeX arguments such as `\\frac{a}{b}`, and clock placeholders such as
 `{date}` (CG102 reports those).
 
-Example::
+Example:
 
     You are implementing ticket {TICKET_ID}.   <- CG103
 

@@ -15,7 +15,7 @@ generated (letters and digits, 8 characters or more).
 Not reported: placeholders (`session_id: {session_id}`), words (`request_id: example`),
 version numbers, commit hashes outside such keys, identifiers in dynamic blocks.
 
-Example::
+Example:
 
     Trace: 3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e7f   <- CG104
 

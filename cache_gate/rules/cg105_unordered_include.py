@@ -13,7 +13,7 @@ does the same.
 Not reported: globs in dynamic blocks (after the last breakpoint), blocks with
 `"order": "lexical"`.
 
-Example::
+Example:
 
     {"role": "system", "glob": "docs/rules/*.md", "cache_control": "1h"}   <- CG105
 

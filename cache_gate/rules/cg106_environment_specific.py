@@ -18,7 +18,7 @@ Not reported: `localhost`, `127.0.0.1`, `~/…` and placeholder homes (`/home/us
 as `settings.local.json`, and anything in dynamic blocks. The machine cache-gate
 runs on is not consulted: findings do not depend on where the gate runs.
 
-Example::
+Example:
 
     Repository checked out at /home/alice/src/shop.   <- CG106
 

@@ -22,7 +22,7 @@ inside an emoji sequence (`👨‍👩‍👧`) or between letters of scripts th
 (Persian, Indic), flag tag sequences, and anything in dynamic blocks. Repeats in one
 file are reported once, at the first line, with the count and the next lines.
 
-Example::
+Example:
 
     system-prefix.md saved with CRLF line endings    <- CG107 error
 

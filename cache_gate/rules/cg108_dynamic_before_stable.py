@@ -5,12 +5,14 @@ the same as last time. A block marked `"dynamic": true` (per-call content: the
 ticket, the diff, the user's question) placed before the last breakpoint makes
 the cached prefix different on every call: everything after the last breakpoint
 before that block (the whole stable prefix, if there is none) is written to the
-cache on every call, and no call reads it.
+cache on every call, and no call reads it. The message says how many tokens that
+is (`the whole stable prefix, ≈1,200 tokens, is written to the cache on every call
+and never read`).
 
 What it finds: a block with `"dynamic": true` at or before the last block with
 `"cache_control"` (in the short form: a dynamic block inside `stable_prefix`).
 
-Example::
+Example:
 
     "blocks": [
       {"role": "system", "file": "prompts/rules.md"},

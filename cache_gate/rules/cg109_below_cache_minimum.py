@@ -3,13 +3,11 @@
 Providers cache a prefix only from a minimum length on, and a shorter one is
 processed without caching and without any error: the `cache_control` marker is
 silently ignored. The minimum depends on the model and on the platform that serves
-it (Anthropic, in tokens: 512 for Opus 5, Fable 5 and Mythos 5; 1,024 for Opus 4.8,
-Sonnet 5, Sonnet 4.6 and 4.5, Opus 4.1 and 4; 2,048 for Opus 4.7, Mythos Preview and
-Haiku 3.5; 4,096 for Opus 4.6, Opus 4.5 and Haiku 4.5. Bedrock publishes its own:
-4,096 for Opus 4.7 and Mythos Preview). The table ships in
-`cache_gate/data/model_minimums.json`, with the source of every figure; the
-`model-minimums` table of the settings overrides or extends it on every platform
-(e.g. for a LiteLLM alias).
+it: from 512 tokens (Opus 5) to 4,096 (Haiku 4.5) on the Anthropic API, and Opus 4.7
+needs 2,048 there but 4,096 on Bedrock. The table ships in
+`cache_gate/data/model_minimums.json`, with the source of every figure (the
+reference of `cache-gate lint` lists it); the `model-minimums` table of the settings
+overrides or extends it on every platform (e.g. for a LiteLLM alias).
 
 The prompt's `model` (else the manifest's `defaults.model`) selects the minimum;
 ids are matched with or without provider prefix and date suffix
@@ -18,18 +16,25 @@ ids are matched with or without provider prefix and date suffix
 `bedrock/...` and Bedrock ids (`anthropic.claude-...`, `us.anthropic.claude-...`) are
 Bedrock, `vertex_ai/...` and `claude-...@20251001` are Vertex AI, anything else the
 Anthropic API; a platform with no figure of its own uses the Anthropic one, and the
-message names the platform when it is not the Anthropic API.
+message names the platform when it is not the Anthropic API:
+`us.anthropic.claude-opus-4-7` is held to Bedrock's 4,096 and `claude-opus-4-7` to
+Anthropic's 2,048 (`below the minimum of 4,096 cacheable tokens for claude-opus-4-7
+on Bedrock (us.anthropic.claude-opus-4-7)`).
 
 Token counts are estimates (cache-gate has no tokenizer; see "Token estimates" in
-the README). So as not to cry wolf, the rule fires only when the estimate plus a
-25% margin is still below the minimum; a prefix within the margin gets a note, not
-an error. A prompt without a model, or with a model the table does not know, gets
-a note too.
+the reference of `cache-gate lint`). So as not to cry wolf, the rule fires only when
+the estimate plus a 25% margin is still below the minimum; a prefix within the
+margin gets a note, not an error. A prompt without a model, or with a model the
+table does not know, gets a note too.
 
-Example::
+Example:
 
     {"id": "triage", "model": "claude-haiku-4-5",
-     "stable_prefix": "prompts/triage.md"}      <- CG109: ≈900 tokens, minimum 4,096
+     "stable_prefix": "prompts/triage.md"}      <- CG109
+
+    stable prefix ≈900 tokens (estimated; ≈1,120 with a 25% margin) is below
+    claude-haiku-4-5's minimum of 4,096 cacheable tokens: the provider silently
+    skips caching it
 
 Fix: grow the stable prefix past the minimum (move stable material such as tool
 definitions, rules and examples before the breakpoint), route the prompt to a model

@@ -9,7 +9,7 @@ What it finds: more than 4 blocks with `"cache_control"` (reported at the fifth)
 possible in the `blocks` form: the short form always has one after the stable
 prefix).
 
-Example::
+Example:
 
     {"file": "prompts/tools.json", "cache_control": "5m"},
     {"file": "prompts/system.md", "cache_control": "1h"}     <- CG110

@@ -17,7 +17,7 @@ that cannot be read (for example a merge conflict) is an error.
 
 No lock at all is not an error: the first `--update-lock` starts the workflow.
 
-Example::
+Example:
 
     prompts/system.md:12: CG111 prefix-drift error [prompt reviewer]: stable prefix
     differs from the lock from here on; every caller writes ≈5,200 cached tokens

@@ -5,20 +5,22 @@ in code, and code picks up the clock, the time zone, the locale, the working
 directory and hash order without anyone asking. A prompt's optional `render`
 (`{"command": ["python", "scripts/render_prompt.py", "reviewer"], "runs": 3}`)
 names a command that prints the stable prefix as the application builds it.
-cache-gate runs it `runs` times (default 3), varying the clock (with libfaketime,
-where installed), `TZ`, `PYTHONHASHSEED`, the locale and the working directory, and
-compares the outputs byte for byte. The output of the first run is then linted like
+cache-gate runs it `runs` times (default 3, at most 10), varying the clock (with
+libfaketime, where `libfaketime.so.1` is installed; a note says when it is not),
+`TZ`, `PYTHONHASHSEED`, the locale and the working directory, and compares the
+outputs byte for byte. The output of the first run is then linted like
 any stable prefix (dates in it are CG101 errors).
 
 What it finds: outputs that differ, with the first differing byte offset and
 output line, both versions of the text there, and the cause when one factor alone
-reproduces it (one more run per factor); a command that fails, times out
+reproduces it (one more run per factor: `it changes with clock`, `it changes with
+PYTHONHASHSEED (hash order)`); a command that fails, times out
 (`render.timeout`, else the `render-timeout` setting, default 10 s) or prints more
 than 8 MiB. The command is an argument list run without a shell; relative
 arguments naming repository files are made absolute, so it runs from any working
 directory. `--no-render` skips all of this.
 
-Example::
+Example:
 
     render output differs between runs at byte 1,207 (output line 31): '…oday is
     2025-11-26…' vs '…oday is 2031-07-14…'; it changes with clock     <- CG112

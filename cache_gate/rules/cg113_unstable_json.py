@@ -16,10 +16,13 @@ Verbatim blocks are checked too (their bytes are sent as they are, but the next
 tool that loads and writes the file may not keep the order). Not reported: JSON in
 dynamic blocks.
 
-Example::
+Example:
 
     [{"name": "read_file", "description": "...", "input_schema": {...}}]
                             ^ "description" sorts before "name"      <- CG113
+
+    keys not in canonical (sorted) order at [0]: 'description' after 'name';
+    serialisers that sort keys send other bytes
 
 Fix: write the file with sorted keys (`json.dumps(tools, sort_keys=True, indent=2)`,
 `jq -S .`) and serialise with sorted keys where the request is built.
