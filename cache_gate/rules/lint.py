@@ -1,7 +1,8 @@
 """The lint rules (CG100-CG113) and their checks, in report order.
 
-Each rule is a module named after it; its docstring is the rule's documentation
-(the README's "Rules" section says the same, with an example and a fix).
+Each rule is a module named after it; its docstring is the rule's documentation, from
+which its page in docs/rules/ is generated. A new rule is its module, its entry in the
+catalogue (`rules/__init__.py`) and one line here.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""The fast ledger reader: chunked, exact, seeking into time-ordered files, parallel.
+"""The fast ledger reader: chunked, exact, parallel where its sink can merge.
 
 Every line is decoded on its own (never as a JSON stream, which would let one
 object span lines or two share one), a chunk at a time through `map`, in C. A
-chunk with a bad line is read again line by line to locate it. A window's start
-is found by bisection on byte offsets; a large range is split across processes
-whose partial results merge. `reference.read_plain` is the slow, obvious reader
-this one must agree with on every input.
+chunk with a bad line is read again line by line to locate it. The whole file is
+read, whatever the window: a window never loses a record that is in it, and no
+ledger is trusted to be in time order. A large file is split across processes
+whose partial results merge, for a sink with `merge`; a sink that needs the
+records in ledger order (the report's, the miss causes') is fed by one process.
+`reference.read_plain` is the slow, obvious reader this one must agree with on
+every input. Pipes and FIFOs are streamed through a bounded copy.
 """
 
 from __future__ import annotations
