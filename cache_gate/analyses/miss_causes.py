@@ -117,8 +117,11 @@ class MissCauses:
     avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
         default_factory=Counter)
     lineages: dict[str, _Lineage] = field(default_factory=dict)
-    # An example ledger line (its position, as the reader numbers records) per cause.
+    # An example request per cause.
     examples: dict[str, Record] = field(default_factory=dict)
+    # Prices and minimums by model id as logged: looked up once per model, not per miss.
+    _price: dict[str | None, float | None] = field(default_factory=dict)
+    _minimum: dict[str, int | None] = field(default_factory=dict)
 
     def add(self, records: list[Record]) -> None:
         for record in records:
@@ -141,7 +144,7 @@ class MissCauses:
         if record.miss_reason is not None:
             return record.miss_reason
         if record.cache_write == 0:
-            minimum = self.minimums.minimum_for(record.model) if record.model else None
+            minimum = self._minimum_of(record.model) if record.model else None
             given = record.input_total
             if minimum is not None and given is not None and given < minimum:
                 return "below_minimum"
@@ -189,8 +192,16 @@ class MissCauses:
             self.avoidable_by_group[record.workflow, record.prompt_id] += 1
             lineage.avoidable[cause] += 1
 
+    def _minimum_of(self, model: str) -> int | None:
+        if model not in self._minimum:
+            self._minimum[model] = self.minimums.minimum_for(model)
+        return self._minimum[model]
+
     def _cost(self, record: Record) -> float | None:
-        price = self.prices.price(record.model)
+        model = record.model
+        if model not in self._price:
+            self._price[model] = self.prices.price(model)
+        price = self._price[model]
         if price is None:
             return None
         multipliers = self.prices.multipliers
