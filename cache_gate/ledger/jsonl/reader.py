@@ -277,6 +277,8 @@ def _is_stream(path: str) -> bool:
 STREAM_MAX_BYTES = 16 << 30
 # How long a pipe may stay silent before its first byte: a FIFO nobody writes to.
 STREAM_FIRST_BYTE_SECONDS = 30.0
+# How long a stream's reader waits for more before it lets pending signals run.
+SIGNAL_CHECK_MS = 200
 
 
 def _stream_blocks(path: str, shown: str) -> Generator[bytes, None, None]:
@@ -303,8 +305,20 @@ def _stream_blocks(path: str, shown: str) -> Generator[bytes, None, None]:
         if not poller.poll(int(STREAM_FIRST_BYTE_SECONDS * 1000)):
             raise InputError(f"ledger {shown}: nothing was written to it for "
                              f"{STREAM_FIRST_BYTE_SECONDS:.0f} s (a FIFO with no writer?)")
-        os.set_blocking(descriptor, True)
-        yield from iter(lambda: os.read(descriptor, CHUNK_BYTES), b"")
+        while True:
+            # Waits are bounded, never a read that blocks: a signal (SIGTERM when a CI
+            # job is cancelled) that lands just before a blocking read would only be
+            # handled once the next byte came, if ever. A bounded wait returns to
+            # Python, which runs the handler.
+            if not poller.poll(SIGNAL_CHECK_MS):
+                continue
+            try:
+                block = os.read(descriptor, CHUNK_BYTES)
+            except BlockingIOError:
+                continue
+            if not block:
+                return
+            yield block
     finally:
         os.close(descriptor)
 
