@@ -39,12 +39,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from cache_gate import rules
-from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.kpis import PlainCounts, Tally
 from cache_gate.analyses.lineage import lineage_of
 from cache_gate.findings import Finding
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.lines import BacklogKpiLine
 from cache_gate.ledger.record import Record
+from cache_gate.ledger.window import Window
 from cache_gate.models import ModelMinimums
 from cache_gate.prices import PriceTable
 
@@ -241,10 +245,52 @@ class KpiEvidence:
 
     tally: Tally
     causes: MissCauses
+    # The reader decodes each line's time, model and prefix hash for it.
+    reads_lineage: ClassVar[bool] = True
 
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
         self.causes.add(records)
+
+    def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
+                          workflows: frozenset[str] | None) -> PlainCounts | None:
+        """The reader's hot path: plain backlog lines, without building a Record for
+        any but the eligible ones. It does exactly what `formats.normalise_plain`
+        followed by `add` do (the property tests hold the two to it), and returns None,
+        having changed nothing, where a line needs the general path (as
+        `Tally.add_plain_backlog` does, and for a line naming a session or a cause)."""
+        for line in lines:
+            if line.session_id is not None or line.cache_miss_reason is not None:
+                return None
+        counts = self.tally.add_plain_backlog(lines, window, workflows)
+        if counts is None:
+            return None
+        observe = self.causes.observe
+        bounded = window.bounded
+        for line in lines:
+            cached, total = line.cached_input_tokens, line.input_tokens
+            reports = cached is not None and total is not None
+            hit = line.cache_hit
+            if hit is None:
+                if not reports:
+                    continue  # no prompt-cache verdict: not eligible
+                hit = cached > 0  # type: ignore[operator]
+            moment = epoch(line.timestamp)
+            if bounded and (moment is None or not window.contains(moment)):
+                continue
+            if workflows is not None and line.workflow not in workflows:
+                continue
+            response, semantic = line.response_cache, line.semantic_cache
+            if (response is not None and response.status == "hit") or (
+                    semantic is not None and semantic.status == "hit"):
+                continue  # served by another cache: not eligible
+            observe(Record(
+                "backlog", time=moment, workflow=line.workflow, prompt_id=line.prompt_id,
+                model=line.model,
+                uncached_input=total - cached if reports else None,  # type: ignore[operator]
+                cache_read=cached if reports else None, prompt_cache_hit=bool(hit),
+                prefix_sha256=line.prefix_sha256))
+        return counts
 
     def finish(self) -> Tally:
         """The tally, with the avoidable misses in its groups."""

@@ -265,10 +265,11 @@ def run_kpi(options: LedgerOptions) -> Result:
         causes = options.miss_causes()
         tally, stats = read_tally(options.ledger, options.selection, causes)
         return kpi_result("kpi", tally, stats, options, causes)
-    # The miss causes need each request's time, model and prefix, in ledger order.
+    # The miss causes need each request's time, model and prefix (the sink asks the
+    # reader for them), in ledger order.
     evidence, stats = scan(options.ledger, options.selection,
                            lambda: KpiEvidence(Tally(), options.miss_causes()),
-                           descriptive=True, jobs=options.jobs)
+                           jobs=options.jobs)
     assert isinstance(evidence, KpiEvidence)
     return kpi_result("kpi", evidence.finish(), stats, options, evidence.causes)
 

@@ -233,6 +233,13 @@ class BacklogKpiLine(msgspec.Struct, gc=False):
     usage: msgspec.Raw = ABSENT
     message: msgspec.Raw = ABSENT
     request_id: msgspec.Raw = ABSENT
+    # What the miss causes read of a plain line (decoded only for them: see
+    # `decoders(lineage=True)`); a session or a cause sends the line to the general
+    # path, which reads them leniently.
+    model: str | None = None
+    prefix_sha256: str | None = None
+    session_id: Any = None
+    cache_miss_reason: Any = None
 
     @property
     def other_format(self) -> bool:
@@ -382,26 +389,33 @@ class Decoders:
     timed: bool
     # Lenient fields left out after a line had them wrong (see `without`).
     skipped: frozenset[str] = frozenset()
+    lineage: bool = False
 
     def without(self, field_name: str) -> Decoders:
         """These decoders, leaving out one more lenient field."""
         return decoders(descriptive=self.descriptive, timed=self.timed,
-                        skipped=self.skipped | {field_name})
+                        skipped=self.skipped | {field_name}, lineage=self.lineage)
+
+
+# The descriptive fields the miss causes need (a request's lineage and what changed).
+LINEAGE_FIELDS = ("model", "prefix_sha256")
 
 
 @functools.cache
-def decoders(*, descriptive: bool, timed: bool, skipped: frozenset[str] = frozenset()
-             ) -> Decoders:
-    """Every field (descriptive, for `report`), or only what the KPIs need; times too
-    when a window needs them; never the `skipped` ones."""
+def decoders(*, descriptive: bool, timed: bool, skipped: frozenset[str] = frozenset(),
+             lineage: bool = False) -> Decoders:
+    """Every field (descriptive, for `report`), or only what the KPIs need; with
+    `lineage`, also what the miss causes need (the time, the model, the prefix hash);
+    times too when a window needs them; never the `skipped` ones."""
     skip = tuple(sorted(skipped))
     if not descriptive:
-        skip += DESCRIPTIVE_FIELDS
-    if not (descriptive or timed):
+        skip += tuple(name for name in DESCRIPTIVE_FIELDS
+                      if not (lineage and name in LINEAGE_FIELDS))
+    if not (descriptive or timed or lineage):
         skip += TIME_FIELDS
     return Decoders(
         msgspec.json.Decoder(_variant(BacklogKpiLine, (*skip, "model_alias"))),
         msgspec.json.Decoder(_variant(BacklogLine, skip)),
         msgspec.json.Decoder(_variant(Line, skip)),
-        descriptive, timed, skipped,
+        descriptive, timed, skipped, lineage,
     )

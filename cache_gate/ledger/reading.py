@@ -26,7 +26,7 @@ import msgspec
 
 from cache_gate.ledger.formats import normalise, normalise_plain, read_line
 from cache_gate.ledger.line_errors import LineError, describe
-from cache_gate.ledger.lines import BacklogKpiLine, Decoders
+from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import Window
 
@@ -38,9 +38,20 @@ _format_of = attrgetter("format")
 
 
 class Sink(Protocol):
-    """Where records go: an accumulator of the records that count."""
+    """Where records go: an accumulator of the records that count.
+
+    A sink whose `reads_lineage` is true (the miss causes') is given each record's
+    time, model and prefix hash even when the fields are not `descriptive`."""
 
     def add(self, records: list[Record]) -> None: ...
+
+
+def decoders_for(sink: Sink, selection: Selection, descriptive: bool) -> Decoders:
+    """The decoders a source reads with for this sink and selection."""
+    lineage = bool(getattr(sink, "reads_lineage", False))
+    return decoders(descriptive=descriptive,
+                    timed=descriptive or lineage or selection.window.bounded,
+                    lineage=lineage)
 
 
 @runtime_checkable

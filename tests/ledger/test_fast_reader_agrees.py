@@ -12,9 +12,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.miss_causes import KpiEvidence, MissCauses
 from cache_gate.ledger.jsonl import reader
-from cache_gate.ledger.reading import Selection
+from cache_gate.ledger.jsonl.reference import read_plain
+from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.window import Window
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
 from tests.ledger.test_reader import fast, plain, summary
 from tests.ledgers import (
     anthropic,
@@ -45,6 +50,9 @@ def backlog_lines(draw: st.DrawFn) -> dict[str, Any]:
         "cached_input_tokens": draw(st.one_of(tokens, st.just(...))),
         "cache_hit": draw(st.sampled_from([True, False, None, ...])),
         "model_alias": draw(st.sampled_from(["cheap", ...])),
+        # What a miss's cause compares: another model, another prefix.
+        "model": draw(st.sampled_from(["claude-sonnet-4-6", "claude-haiku-4-5", ...])),
+        "prefix_sha256": draw(st.sampled_from(["a", "b", ...])),
     }
     if draw(st.booleans()):
         fields["response_cache"] = {"status": draw(st.sampled_from(["hit", "miss", "bypass"])),
@@ -172,6 +180,47 @@ def test_time_window_on_an_ordered_ledger(ledger: tuple[bytes, list[float]], chu
     since = (START + timedelta(minutes=30 * start)).timestamp()
     until = None if open_end else since + hours * 3600
     check(ledger[0], Selection(Window(since, until)), chunk, jobs, False)
+
+
+def causes_check(data: bytes, selection: Selection, chunk: int) -> None:
+    """kpi's sink: the tally and the miss causes, fed by the hot path where it can,
+    equal what the plain reader gives (every line a Record)."""
+    saved = reader.CHUNK_BYTES
+    reader.CHUNK_BYTES = chunk
+
+    def evidence() -> KpiEvidence:
+        return KpiEvidence(Tally(), MissCauses(load_prices(), load_model_minimums()))
+
+    def seen(sink: object, stats: LedgerStats) -> dict[str, object]:
+        assert isinstance(sink, KpiEvidence)
+        sink.finish()
+        # The example of each cause is the same request, whichever path read it.
+        examples = {cause: (record.time, record.workflow, record.prompt_id, record.model)
+                    for cause, record in sink.causes.examples.items()}
+        return {**summary(sink.tally, stats), "causes": sink.causes.to_json(),
+                "avoidable": dict(sink.causes.avoidable_by_group), "examples": examples,
+                "eligible": sink.causes.eligible}
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "ledger.jsonl"
+            path.write_bytes(data)
+            expected = seen(*read_plain(str(path), selection, evidence))
+            actual = seen(*reader.scan(str(path), selection, evidence))
+    finally:
+        reader.CHUNK_BYTES = saved
+    assert actual == expected
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(ordered=True), chunk=st.integers(64, 2048),
+       only=st.sampled_from([None, frozenset({"impl"})]), windowed=st.booleans())
+def test_the_miss_causes_agree_with_the_plain_reader(
+        ledger: tuple[bytes, list[float]], chunk: int, only: frozenset[str] | None,
+        windowed: bool) -> None:
+    data, times = ledger
+    window = Window(min(times), max(times) - 600) if windowed and times else Window()
+    causes_check(data, Selection(window, only), chunk)
 
 
 @st.composite

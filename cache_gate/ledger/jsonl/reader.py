@@ -28,7 +28,7 @@ from typing import BinaryIO, NamedTuple
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
 from cache_gate.ledger.formats import read_line
-from cache_gate.ledger.lines import Decoders, decoders
+from cache_gate.ledger.lines import Decoders
 from cache_gate.ledger.reading import (
     DECODE_ERRORS,
     LedgerStats,
@@ -36,6 +36,7 @@ from cache_gate.ledger.reading import (
     PlainCounts,
     Selection,
     Sink,
+    decoders_for,
     finish_repeated,
     keep,
     read_records,
@@ -135,7 +136,7 @@ def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
 def _read_range(path: str, start: int, end: int, selection: Selection,
                 make_sink: Callable[[], Sink], descriptive: bool) -> _Range:
     result = _Range(make_sink(), LedgerStats(path))
-    reading = decoders(descriptive=descriptive, timed=descriptive or selection.window.bounded)
+    reading = decoders_for(result.sink, selection, descriptive)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
     with Path(path).open("rb") as handle:
         for offset, chunk, kind in _chunks(handle, start, end):

@@ -14,7 +14,6 @@ from cache_gate.ledger import reading
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.jsonl import reader
 from cache_gate.ledger.line_errors import describe
-from cache_gate.ledger.lines import decoders as decoders_for
 from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.ledger.record import Record
 
@@ -25,8 +24,7 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
     sink = make_sink()
     stats = LedgerStats(path)
     repeated: dict[str, Record] = {}
-    decoders = decoders_for(descriptive=descriptive,
-                                timed=descriptive or selection.window.bounded)
+    decoders = reading.decoders_for(sink, selection, descriptive)
     lines = Path(path).read_bytes().split(b"\n")
     offset = 0
     for number, raw in enumerate(lines, start=1):
