@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,31 @@ def test_the_readmes_worked_example_is_what_report_prints(in_demo: None) -> None
     printed = CliRunner().invoke(cli, ["report"]).stdout.splitlines()
     start = printed.index(excerpt[2])
     assert [line for line in printed[start:] if line in excerpt[2:]] == excerpt[2:]
+
+
+def test_a_ttl_the_manifest_declares_is_held_to_the_ledgers_evidence(tmp_path: Path) -> None:
+    """The demo's planning session pays back its 1-hour entries; a manifest that
+    declares 5-minute ones for that prompt gets CG208, naming the declaration."""
+    repository = tmp_path / "demo"
+    shutil.copytree(DEMO, repository)
+    manifest_path = repository / ".backlog-ops" / "prompt-manifest.json"
+
+    def cg208(declared: str | None) -> list[str]:
+        manifest = json.loads((DEMO / ".backlog-ops" / "prompt-manifest.json").read_text())
+        if declared is not None:
+            manifest["prompts"].append({"id": "planner", "workflow": "planner", "blocks": [
+                {"role": "system", "file": "prompts/triage-system.md",
+                 "cache_control": declared},
+                {"role": "user", "file": "templates/ticket.md", "dynamic": True}]})
+        manifest_path.write_text(json.dumps(manifest))
+        process = subprocess.run([sys.executable, "-m", "cache_gate", "report", "--format",
+                                  "json"], cwd=repository, capture_output=True, text=True,
+                                 check=False)
+        assert process.returncode == 0, process.stderr
+        return [f["message"] for f in json.loads(process.stdout)["findings"]
+                if f["rule"] == "CG208"]
+
+    [message] = cg208("5m")
+    assert "prompt:planner" in message and "is declared with 5-minute entries" in message
+    assert cg208("1h") == []
+    assert cg208(None) == []  # undeclared: its own 1-hour writes, the cheaper choice

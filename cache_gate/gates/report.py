@@ -8,6 +8,7 @@ runtime prefix drift (CG205); estimated savings.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from cache_gate.analyses import kpis
@@ -68,7 +69,8 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
     result.findings = [f for f in result.findings if f.rule == "CG206"]
     result.findings += placed(drift_findings(sink, stats.path), stats, options)
     assert sink.tuning is not None
-    result.findings += placed(sink.tuning.findings(stats.path), stats, options)
+    declared = declared_ttls(Path(settings.manifest))
+    result.findings += placed(sink.tuning.findings(stats.path, declared), stats, options)
     days = sorted(sink.by_day.items())
     # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
@@ -142,6 +144,27 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]],
     lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
                  + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
     return lines
+
+
+def declared_ttls(manifest: Path) -> dict[str, str]:
+    """The TTL the prompt manifest gives each prompt's cache breakpoints, where they all
+    agree ("5m" or "1h"): CG208 holds that to the ledger's evidence. A manifest that is
+    missing or unreadable declares nothing (`lint` says why)."""
+    from cache_gate.errors import InputError
+    from cache_gate.manifest.loader import load_manifest
+
+    if not manifest.is_file():
+        return {}
+    try:
+        loaded = load_manifest(manifest, manifest.as_posix())
+    except InputError:
+        return {}
+    declared = {}
+    for spec in loaded.prompts:
+        ttls = {block.cache_control for block in spec.blocks if block.cache_control}
+        if len(ttls) == 1:
+            declared[spec.id] = ttls.pop()
+    return declared
 
 
 def tuning_text(sections: dict[str, object]) -> list[str]:
