@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cache_gate.cli import cli
 from cache_gate.gates.report import sparkline
@@ -137,3 +139,26 @@ def test_text_report_shows_every_section(tmp_path: Path) -> None:
     for heading in ("by workflow:", "by phase:", "by model:", "by prompt_id:",
                     "daily prompt cache hit rate", "duplicate spend", "estimated savings"):
         assert heading in result.stdout
+
+
+@given(st.lists(st.one_of(
+    st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    # Within a hair of midnight, where rounding to microseconds could cross it.
+    st.builds(lambda day, off: day * 86400 + off, st.integers(0, 40000),
+              st.sampled_from([-1e-7, -4e-7, 0.0, 4e-7, 1e-7, 0.0005, -0.0005]))),
+    max_size=30))
+def test_the_daily_trend_dates_every_record_as_a_utc_datetime_would(times: list[float]) -> None:
+    """The report's day of a record is its UTC date, whatever the shortcut per day."""
+    from datetime import UTC, datetime
+
+    from cache_gate.analyses.breakdowns import Analytics
+    from cache_gate.ledger.record import Record
+
+    analytics = Analytics()
+    analytics.add([Record("backlog", time=moment) for moment in times if moment >= 0])
+    expected: dict[str, int] = {}
+    for moment in times:
+        if moment >= 0:
+            day = datetime.fromtimestamp(moment, UTC).date().isoformat()
+            expected[day] = expected.get(day, 0) + 1
+    assert {day: sums[0] for day, sums in analytics.by_day.items()} == expected

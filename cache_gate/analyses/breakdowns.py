@@ -23,6 +23,8 @@ from cache_gate.prices import PriceTable
 
 # Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory.
 PREFIXES_KEPT = 20
+DAY = 86400
+EDGE = 0.001
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
 
@@ -67,6 +69,8 @@ class Analytics:
     # need the requests one by one, in ledger order.
     causes: MissCauses | None = None
     tuning: Tuning | None = None
+    # UTC day number -> its ISO date, computed once a day, not once a record.
+    _days: dict[int, str] = field(default_factory=dict)
 
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
@@ -74,16 +78,37 @@ class Analytics:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
+        by_phase, by_model, by_day, days = self.by_phase, self.by_model, self.by_day, self._days
         for record in records:
-            count(self.by_phase.setdefault(record.phase, [0] * SLOTS), record)
-            count(self.by_model.setdefault(record.model, [0] * SLOTS), record)
+            sums = by_phase.get(record.phase)
+            if sums is None:
+                sums = by_phase[record.phase] = [0] * SLOTS
+            count(sums, record)
+            sums = by_model.get(record.model)
+            if sums is None:
+                sums = by_model[record.model] = [0] * SLOTS
+            count(sums, record)
             if record.time is not None:
-                day = datetime.fromtimestamp(record.time, UTC).date().isoformat()
-                count(self.by_day.setdefault(day, [0] * SLOTS), record)
+                # POSIX time has no leap seconds: whole days of 86,400 s are UTC dates.
+                # A time within a millisecond of midnight is dated on its own (the
+                # datetime rounds to microseconds); the others share their day's date.
+                number = int(record.time // DAY)
+                inside = EDGE < record.time - number * DAY < DAY - EDGE
+                day = days.get(number) if inside else None
+                if day is None:
+                    day = datetime.fromtimestamp(record.time, UTC).date().isoformat()
+                    if inside:
+                        days[number] = day
+                sums = by_day.get(day)
+                if sums is None:
+                    sums = by_day[day] = [0] * SLOTS
+                count(sums, record)
             if (record.eligible or record.aggregate) and record.cache_read is not None:
                 self._count_cache_tokens(record)
             if record.prompt_id is not None and record.prefix_sha256 is not None:
-                seen = self.prefixes.setdefault(record.prompt_id, Counter())
+                seen = self.prefixes.get(record.prompt_id)
+                if seen is None:
+                    seen = self.prefixes[record.prompt_id] = Counter()
                 if record.prefix_sha256 in seen or len(seen) < PREFIXES_KEPT:
                     seen[record.prefix_sha256] += 1
             if record.request_sha256 is not None and record.time is not None:
