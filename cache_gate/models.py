@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -147,9 +147,18 @@ class ModelMinimums:
     # The settings' `model-minimums`: they win, on every platform.
     overrides: Mapping[str, int]
     overrides_source: str = "settings"
+    # Lookups by model id as logged: each spelling is resolved once.
+    _known: dict[str, Minimum | None] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, model: str) -> Minimum | None:
         """The minimum for `model` (any spelling), or None when the model is unknown."""
+        try:
+            return self._known[model]
+        except KeyError:
+            minimum = self._known[model] = self._resolve(model)
+            return minimum
+
+    def _resolve(self, model: str) -> Minimum | None:
         key, platform = normalise_model_id(model), platform_of(model)
         if key in self.overrides:
             return Minimum(self.overrides[key], platform, None, self.overrides_source)

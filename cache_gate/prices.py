@@ -14,7 +14,7 @@ own is billed at the Anthropic price.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from cache_gate.models import (
@@ -43,13 +43,20 @@ class PriceTable:
 
     per_mtok: Mapping[str, Mapping[str, PlatformFigure]]
     multipliers: Multipliers
+    # Prices by model id as logged: an analysis asks once a request, the table answers
+    # each spelling once.
+    _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     def price(self, model: str | None) -> float | None:
         if model is None:
             return None
-        figure = figure_for(self.per_mtok.get(normalise_model_id(model), {}),
-                            platform_of(model))
-        return None if figure is None else figure.value
+        try:
+            return self._known[model]
+        except KeyError:
+            figure = figure_for(self.per_mtok.get(normalise_model_id(model), {}),
+                                platform_of(model))
+            price = self._known[model] = None if figure is None else figure.value
+            return price
 
     def saved_usd(self, price: float, read: int, write_5m: int, write_1h: int) -> float:
         """What the reads saved, less what the writes cost beyond the base price."""

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from cache_gate.analyses.lineage import Span
 from cache_gate.findings import Finding, Result, Severity
-from cache_gate.ledger.record import Record
-from cache_gate.prices import PriceTable
 
-DAY = 86400.0
+if TYPE_CHECKING:  # lint imports this module on every run; these only when it prices
+    from cache_gate.ledger.record import Record
+    from cache_gate.prices import PriceTable
+
 # The lint rules whose errors change or void a prompt's cached prefix.
 BREAKING_RULES = frozenset(f"CG{number}" for number in range(101, 113))
 
@@ -42,17 +45,14 @@ class PromptUsage:
 
     prompts: frozenset[str]
     usage: dict[str, _Prompt] = field(default_factory=dict)
-    first: float | None = None
-    last: float | None = None
+    span: Span = field(default_factory=Span)
 
     def add(self, records: list[Record]) -> None:
         for record in records:
             if record.aggregate:
                 continue
-            moment = record.time
-            if moment is not None:
-                self.first = moment if self.first is None else min(self.first, moment)
-                self.last = moment if self.last is None else max(self.last, moment)
+            if record.time is not None:
+                self.span.see(record.time)
             if record.prompt_id not in self.prompts:
                 continue
             usage = self.usage.get(record.prompt_id)
@@ -66,12 +66,6 @@ class PromptUsage:
                 usage.token_requests += 1
                 usage.cacheable += cached
 
-    @property
-    def days(self) -> float:
-        if self.first is None or self.last is None:
-            return 1.0
-        return max(1.0, (self.last - self.first) / DAY)
-
     def daily(self, prompt_id: str, prices: PriceTable) -> dict[str, float] | None:
         """{requests_per_day, cacheable_tokens, usd_per_day}; None when unknown."""
         usage = self.usage.get(prompt_id)
@@ -81,7 +75,7 @@ class PromptUsage:
         price = prices.price(model)
         if price is None:
             return None
-        per_day = usage.requests / self.days
+        per_day = usage.requests / self.span.days
         cacheable = usage.cacheable / usage.token_requests
         lost = 1 - prices.multipliers.cache_read
         return {"requests_per_day": round(per_day, 2), "cacheable_tokens": round(cacheable),
@@ -98,7 +92,7 @@ def breaking_prompts(result: Result) -> frozenset[str]:
 def price_findings(result: Result, usage: PromptUsage, prices: PriceTable,
                    ledger: str) -> None:
     """Say on each breaking finding what shipping it costs a day, and the total."""
-    costs = {prompt: usage.daily(prompt, prices) for prompt in breaking_prompts(result)}
+    costs = {prompt: usage.daily(prompt, prices) for prompt in usage.prompts}
     known = {prompt: cost for prompt, cost in costs.items() if cost is not None}
     priced: list[Finding] = []
     for finding in result.findings:

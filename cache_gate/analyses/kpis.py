@@ -132,9 +132,6 @@ class Tally:
 
     def __init__(self) -> None:
         self.groups: dict[Group, list[int]] = {}
-        # Whether AVOIDABLE_MISSES holds the miss-cause analysis' counts (a source that
-        # sums in SQL cannot tell a miss's cause: the KPI is then not measured).
-        self.avoidable_measured = False
 
     def add(self, records: Iterable[Record]) -> None:
         groups = self.groups
@@ -146,13 +143,17 @@ class Tally:
             count(sums, record)
 
     def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
-                          workflows: frozenset[str] | None) -> PlainCounts | None:
+                          workflows: frozenset[str] | None,
+                          eligible: list[tuple[BacklogKpiLine, bool]] | None = None,
+                          ) -> PlainCounts | None:
         """Tally decoded backlog lines without building Records: the reader's hot path.
 
         It does for a plain backlog line exactly what `formats.normalise` followed by
         `add` do (the property tests hold the two to it), for the commonest lines
         only. It returns None, having changed nothing, as soon as a line needs
         the general path (another format, the Anthropic fields, a bad value).
+        With `eligible`, it also lists the eligible lines it tallied, each with its
+        prompt-cache hit (to be read only when it does not return None).
         """
         groups: dict[Group, list[int]] = {}
         bounded = window.bounded
@@ -215,6 +216,8 @@ class Tally:
                     sums[SEMANTIC_LOOKUPS] += 1
             if hit is None or served:
                 continue
+            if eligible is not None:
+                eligible.append((line, hit))
             sums[ELIGIBLE] += 1
             if hit:
                 sums[PROMPT_HITS] += 1
@@ -231,7 +234,6 @@ class Tally:
 
     def add_avoidable(self, counts: Mapping[Group, int]) -> None:
         """Set each group's avoidable misses, as the miss-cause analysis counted them."""
-        self.avoidable_measured = True
         for key, avoidable in counts.items():
             sums = self.groups.get(key)
             if sums is None:

@@ -9,9 +9,18 @@ The key names its kind, as the JSON reports show it (contract).
 
 from __future__ import annotations
 
-from cache_gate.ledger.record import Record
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cache_gate.ledger.record import Record
 
 NONE = "(none)"
+# A prompt-cache entry lives 5 minutes, or 1 hour where it was written so; a read
+# refreshes it.
+FIVE_MINUTES = 300.0
+ONE_HOUR = 3600.0
+DAY = 86400.0
 
 
 def lineage_of(record: Record) -> str:
@@ -23,3 +32,24 @@ def lineage_of(record: Record) -> str:
         return f"session:{record.session}/{workflow}"
     model = record.model if record.model is not None else NONE
     return f"model:{model}/{workflow}"
+
+
+@dataclass
+class Span:
+    """The time a ledger covers: its first and last dated record, in any order."""
+
+    oldest: float | None = None
+    newest: float | None = None
+
+    def see(self, moment: float) -> None:
+        if self.newest is None or moment > self.newest:
+            self.newest = moment
+        if self.oldest is None or moment < self.oldest:
+            self.oldest = moment
+
+    @property
+    def days(self) -> float:
+        """Its days, at least one: a ledger shorter than a day is not extrapolated."""
+        if self.oldest is None or self.newest is None:
+            return 1.0
+        return max(1.0, (self.newest - self.oldest) / DAY)

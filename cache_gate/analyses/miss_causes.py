@@ -43,7 +43,7 @@ from typing import ClassVar
 
 from cache_gate import rules
 from cache_gate.analyses.kpis import PlainCounts, Tally
-from cache_gate.analyses.lineage import lineage_of
+from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, lineage_of
 from cache_gate.findings import Finding
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
@@ -52,14 +52,10 @@ from cache_gate.ledger.window import Window
 from cache_gate.models import ModelMinimums
 from cache_gate.prices import PriceTable
 
-FIVE_MINUTES = 300.0
-ONE_HOUR = 3600.0
 AVOIDABLE = frozenset({"not_requested", "below_minimum", "model_changed", "prefix_changed",
                        "changed_within_ttl"})
 # Rows kept per breakdown in the JSON (by workflow, by prompt); the rest are summed.
 TOP_GROUPS = 20
-# Example ledger lines kept per cause.
-EXAMPLES = 1
 
 
 def is_avoidable(cause: str) -> bool:
@@ -123,9 +119,6 @@ class MissCauses:
     lineages: dict[str, _Lineage] = field(default_factory=dict)
     # An example request per cause.
     examples: dict[str, Record] = field(default_factory=dict)
-    # Prices and minimums by model id as logged: looked up once per model, not per miss.
-    _price: dict[str | None, float | None] = field(default_factory=dict)
-    _minimum: dict[str, int | None] = field(default_factory=dict)
 
     def add(self, records: list[Record]) -> None:
         for record in records:
@@ -148,7 +141,7 @@ class MissCauses:
         if record.miss_reason is not None:
             return record.miss_reason
         if record.cache_write == 0:
-            minimum = self._minimum_of(record.model) if record.model else None
+            minimum = self.minimums.minimum_for(record.model) if record.model else None
             given = record.input_total
             if minimum is not None and given is not None and given < minimum:
                 return "below_minimum"
@@ -172,7 +165,7 @@ class MissCauses:
         lineage.model = record.model
         lineage.prefix = record.prefix_sha256
         wrote = record.cache_write is None or record.cache_write > 0
-        if record.prompt_cache_hit or (not record.prompt_cache_hit and wrote):
+        if record.prompt_cache_hit or wrote:
             lineage.active = True
             lineage.activity = record.time
             if record.cache_write:
@@ -196,16 +189,8 @@ class MissCauses:
             self.avoidable_by_group[record.workflow, record.prompt_id] += 1
             lineage.avoidable[cause] += 1
 
-    def _minimum_of(self, model: str) -> int | None:
-        if model not in self._minimum:
-            self._minimum[model] = self.minimums.minimum_for(model)
-        return self._minimum[model]
-
     def _cost(self, record: Record) -> float | None:
-        model = record.model
-        if model not in self._price:
-            self._price[model] = self.prices.price(model)
-        price = self._price[model]
+        price = self.prices.price(record.model)
         if price is None:
             return None
         multipliers = self.prices.multipliers
@@ -262,40 +247,22 @@ class KpiEvidence:
         for line in lines:
             if line.session_id is not None or line.cache_miss_reason is not None:
                 return None
-        counts = self.tally.add_plain_backlog(lines, window, workflows)
+        eligible: list[tuple[BacklogKpiLine, bool]] = []
+        counts = self.tally.add_plain_backlog(lines, window, workflows, eligible)
         if counts is None:
             return None
         observe = self.causes.observe
-        bounded = window.bounded
-        for line in lines:
+        for line, hit in eligible:
             cached, total = line.cached_input_tokens, line.input_tokens
             reports = cached is not None and total is not None
-            hit = line.cache_hit
-            if hit is None:
-                if not reports:
-                    continue  # no prompt-cache verdict: not eligible
-                hit = cached > 0  # type: ignore[operator]
-            moment = epoch(line.timestamp)
-            if bounded and (moment is None or not window.contains(moment)):
-                continue
-            if workflows is not None and line.workflow not in workflows:
-                continue
-            response, semantic = line.response_cache, line.semantic_cache
-            if (response is not None and response.status == "hit") or (
-                    semantic is not None and semantic.status == "hit"):
-                continue  # served by another cache: not eligible
             observe(Record(
-                "backlog", time=moment, workflow=line.workflow, prompt_id=line.prompt_id,
-                model=line.model,
+                "backlog", time=epoch(line.timestamp), workflow=line.workflow,
+                prompt_id=line.prompt_id, model=line.model,
                 uncached_input=total - cached if reports else None,  # type: ignore[operator]
-                cache_read=cached if reports else None, prompt_cache_hit=bool(hit),
+                cache_read=cached if reports else None, prompt_cache_hit=hit,
                 prefix_sha256=line.prefix_sha256))
         return counts
 
-    def finish(self) -> Tally:
-        """The tally, with the avoidable misses in its groups."""
-        self.tally.add_avoidable(self.causes.avoidable_by_group)
-        return self.tally
 
 
 def example(record: Record) -> str:

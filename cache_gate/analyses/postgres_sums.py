@@ -135,7 +135,7 @@ GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
 def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
                ) -> tuple[Tally, LedgerStats]:
     """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL; with
-    `causes`, the miss causes too, and the avoidable misses in the tally."""
+    `causes`, the miss causes too (`kpi_result` adds them to the tally)."""
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
@@ -160,7 +160,6 @@ def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
             tally.add(python_rows(conn, reading, scope, stats, selection))
         if causes is not None:
             read_in_order(conn, reading, scope, selection, [causes])
-            tally.add_avoidable(causes.avoidable_by_group)
     return tally, finish(stats, reading)
 
 

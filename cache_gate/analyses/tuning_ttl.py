@@ -70,14 +70,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cache_gate import rules
-from cache_gate.analyses.lineage import lineage_of
+from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, Span, lineage_of
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
 
-FIVE_MINUTES = 300.0
-ONE_HOUR = 3600.0
-DAY = 86400.0
 # Rows of `ttl_advice` in the JSON; the rest are counted in `ttl_advice_left_out`.
 ADVICE_SHOWN = 20
 # CG208: the configured TTL costs more than the other by over this share.
@@ -159,19 +156,14 @@ class TtlAdvice:
     prices: PriceTable
     lineages: dict[str, LineageCost] = field(default_factory=dict)
     # The first and last record times seen (every dated record): the ledger's days.
-    oldest: float | None = None
-    newest: float | None = None
-    _price_of: dict[str | None, float | None] = field(default_factory=dict)
+    span: Span = field(default_factory=Span)
 
     def add(self, records: list[Record]) -> None:
         for record in records:
             moment = record.time
             if moment is None:
                 continue
-            if self.newest is None or moment > self.newest:
-                self.newest = moment
-            if self.oldest is None or moment < self.oldest:
-                self.oldest = moment
+            self.span.see(moment)
             read, write = record.cache_read, record.cache_write
             if read is None or write is None or read + write <= 0 or not record.eligible:
                 continue
@@ -192,7 +184,7 @@ class TtlAdvice:
         lineage.requests += 1
         lineage.units_5m += cacheable * factor_5m
         lineage.units_1h += cacheable * factor_1h
-        price = self._price(record.model)
+        price = self.prices.price(record.model)
         if price is None:
             lineage.unpriced += 1
         else:
@@ -210,19 +202,10 @@ class TtlAdvice:
             lineage.open_1h_write = one_hour
         lineage.last = moment
 
-    def _price(self, model: str | None) -> float | None:
-        try:
-            return self._price_of[model]
-        except KeyError:
-            price = self._price_of[model] = self.prices.price(model)
-            return price
-
     @property
     def days(self) -> float:
         """The ledger's days: its dated span, at least one."""
-        if self.oldest is None or self.newest is None:
-            return 1.0
-        return max(1.0, (self.newest - self.oldest) / DAY)
+        return self.span.days
 
     def advice(self) -> list[Advice]:
         """Every lineage's row, biggest saving first."""
@@ -241,8 +224,8 @@ class TtlAdvice:
             best = "1h" if lineage.units_1h < lineage.units_5m else "5m"
             saving = None
         unpaid = lineage.unpaid_1h_writes
-        if (lineage.open_1h_write and lineage.last is not None and self.newest is not None
-                and self.newest - lineage.last > ONE_HOUR):
+        if (lineage.open_1h_write and lineage.last is not None and self.span.newest is not None
+                and self.span.newest - lineage.last > ONE_HOUR):
             unpaid += 1
         return Advice(key, lineage.requests,
                       lineage.usd_5m if priced else None, lineage.usd_1h if priced else None,

@@ -175,11 +175,6 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
     overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in by_workflow}
     results: dict[str, KpiResult] = {}
     for name in kpis.KPI_SLOTS:
-        if not measured(tally, name):
-            required = name in options.required
-            results[name] = KpiResult(name, 0, 0, 0, options.targets[name],
-                                      "fail" if required else "n/a", required)
-            continue
         own = {(wf, prompt): wf in overrides and name in overrides[wf]
                for wf, prompt in tally.groups}
         pool = tally.total({key: not mine for key, mine in own.items()})
@@ -192,14 +187,9 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
         per_workflow[workflow] = {
             name: kpis.evaluate(name, by_workflow[workflow], target,
                                 min_requests=options.min_requests)
-            for name, target in targets.items() if measured(tally, name)
+            for name, target in targets.items()
         }
     return results, per_workflow
-
-
-def measured(tally: Tally, name: str) -> bool:
-    """Whether the tally holds what the KPI is a ratio of (see `Tally.avoidable_measured`)."""
-    return name != "avoidable_miss_rate" or tally.avoidable_measured
 
 
 def contributors(tally: Tally, name: str) -> list[str]:
@@ -271,7 +261,7 @@ def run_kpi(options: LedgerOptions) -> Result:
                            lambda: KpiEvidence(Tally(), options.miss_causes()),
                            jobs=options.jobs)
     assert isinstance(evidence, KpiEvidence)
-    return kpi_result("kpi", evidence.finish(), stats, options, evidence.causes)
+    return kpi_result("kpi", evidence.tally, stats, options, evidence.causes)
 
 
 def require_evidence(stats: LedgerStats) -> None:
@@ -301,6 +291,8 @@ def require_evidence(stats: LedgerStats) -> None:
 def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOptions,
                causes: MissCauses) -> Result:
     require_evidence(stats)
+    # The one place the miss causes' counts join the tally, whatever the source.
+    tally.add_avoidable(causes.avoidable_by_group)
     results, per_workflow = evaluate_all(tally, options)
     findings = bad_line_findings(stats, options.strict)
     findings += kpi_findings(results, per_workflow, options, stats.path, causes)

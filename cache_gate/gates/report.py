@@ -63,7 +63,6 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
                            jobs=1)
     assert isinstance(sink, Analytics)
     assert sink.causes is not None
-    sink.tally.add_avoidable(sink.causes.avoidable_by_group)
     result = kpi_result("report", sink.tally, stats, options, sink.causes)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
     result.findings = [f for f in result.findings if f.rule == "CG206"]

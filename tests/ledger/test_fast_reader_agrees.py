@@ -193,7 +193,7 @@ def causes_check(data: bytes, selection: Selection, chunk: int) -> None:
 
     def seen(sink: object, stats: LedgerStats) -> dict[str, object]:
         assert isinstance(sink, KpiEvidence)
-        sink.finish()
+        sink.tally.add_avoidable(sink.causes.avoidable_by_group)
         # The example of each cause is the same request, whichever path read it.
         examples = {cause: (record.time, record.workflow, record.prompt_id, record.model)
                     for cause, record in sink.causes.examples.items()}
