@@ -63,9 +63,11 @@ def test_daily_trend_uses_utc_days(tmp_path: Path) -> None:
     _, document = report(ledger)
     assert document["trend"] == [
         {"date": "2026-11-20", "requests": 1, "eligible": 1, "prompt_cache_hits": 1,
-         "prompt_cache_hit_rate": 1.0},
+         "prompt_cache_hit_rate": 1.0, "cache_read_tokens": 800, "input_tokens": 1000,
+         "cached_token_ratio": 0.8},
         {"date": "2026-11-21", "requests": 2, "eligible": 2, "prompt_cache_hits": 1,
-         "prompt_cache_hit_rate": 0.5},
+         "prompt_cache_hit_rate": 0.5, "cache_read_tokens": 800, "input_tokens": 2000,
+         "cached_token_ratio": 0.4},
     ]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
 from cache_gate.analyses.kpis import SLOTS, Tally, count
+from cache_gate.analyses.lineage import UtcDates
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.findings import Finding
@@ -23,8 +23,6 @@ from cache_gate.prices import PriceTable
 
 # Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory.
 PREFIXES_KEPT = 20
-DAY = 86400
-EDGE = 0.001
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
 
@@ -69,8 +67,7 @@ class Analytics:
     # need the requests one by one, in ledger order.
     causes: MissCauses | None = None
     tuning: Tuning | None = None
-    # UTC day number -> its ISO date, computed once a day, not once a record.
-    _days: dict[int, str] = field(default_factory=dict)
+    dates: UtcDates = field(default_factory=UtcDates)
 
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
@@ -78,7 +75,7 @@ class Analytics:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
-        by_phase, by_model, by_day, days = self.by_phase, self.by_model, self.by_day, self._days
+        by_phase, by_model, by_day, dates = self.by_phase, self.by_model, self.by_day, self.dates
         for record in records:
             sums = by_phase.get(record.phase)
             if sums is None:
@@ -89,16 +86,7 @@ class Analytics:
                 sums = by_model[record.model] = [0] * SLOTS
             count(sums, record)
             if record.time is not None:
-                # POSIX time has no leap seconds: whole days of 86,400 s are UTC dates.
-                # A time within a millisecond of midnight is dated on its own (the
-                # datetime rounds to microseconds); the others share their day's date.
-                number = int(record.time // DAY)
-                inside = EDGE < record.time - number * DAY < DAY - EDGE
-                day = days.get(number) if inside else None
-                if day is None:
-                    day = datetime.fromtimestamp(record.time, UTC).date().isoformat()
-                    if inside:
-                        days[number] = day
+                day = dates(record.time)
                 sums = by_day.get(day)
                 if sums is None:
                     sums = by_day[day] = [0] * SLOTS

@@ -9,7 +9,8 @@ The key names its kind, as the JSON reports show it (contract).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ NONE = "(none)"
 FIVE_MINUTES = 300.0
 ONE_HOUR = 3600.0
 DAY = 86400.0
+# A time this close to midnight is dated on its own (see `UtcDates`).
+EDGE = 0.001
 
 
 def lineage_of(record: Record) -> str:
@@ -53,3 +56,24 @@ class Span:
         if self.oldest is None or self.newest is None:
             return 1.0
         return max(1.0, (self.newest - self.oldest) / DAY)
+
+
+@dataclass
+class UtcDates:
+    """The UTC date (ISO) of a POSIX time, computed once a day, not once a record.
+
+    POSIX time has no leap seconds: whole days of 86,400 s are UTC dates. A time within
+    a millisecond of midnight is dated on its own (the datetime rounds to microseconds);
+    the others share their day's date."""
+
+    _days: dict[int, str] = field(default_factory=dict)
+
+    def __call__(self, moment: float) -> str:
+        number = int(moment // DAY)
+        inside = EDGE < moment - number * DAY < DAY - EDGE
+        day = self._days.get(number) if inside else None
+        if day is None:
+            day = datetime.fromtimestamp(moment, UTC).date().isoformat()
+            if inside:
+                self._days[number] = day
+        return day

@@ -43,7 +43,7 @@ from typing import ClassVar
 
 from cache_gate import rules
 from cache_gate.analyses.kpis import PlainCounts, Tally
-from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, lineage_of
+from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, UtcDates, lineage_of
 from cache_gate.findings import Finding
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
@@ -112,6 +112,9 @@ class MissCauses:
     overall: dict[str, CauseCost] = field(default_factory=dict)
     by_workflow: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
     by_prompt: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
+    # Per UTC date, for the misses with a time.
+    by_day: dict[str, dict[str, CauseCost]] = field(default_factory=dict)
+    dates: UtcDates = field(default_factory=UtcDates)
     # Avoidable misses per (workflow, prompt_id): the KPI's numerator, grouped as the
     # Tally groups its sums.
     avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
@@ -176,9 +179,11 @@ class MissCauses:
     def _count(self, record: Record, cause: str, lineage: _Lineage) -> None:
         tokens = (record.uncached_input or 0) + (record.cache_write or 0)
         cost = self._cost(record)
-        for table in (self.overall,
-                      self.by_workflow.setdefault(record.workflow, {}),
-                      self.by_prompt.setdefault(record.prompt_id, {})):
+        tables = [self.overall, self.by_workflow.setdefault(record.workflow, {}),
+                  self.by_prompt.setdefault(record.prompt_id, {})]
+        if record.time is not None:
+            tables.append(self.by_day.setdefault(self.dates(record.time), {}))
+        for table in tables:
             entry = table.get(cause)
             if entry is None:
                 entry = table[cause] = CauseCost()
@@ -221,6 +226,7 @@ class MissCauses:
             "overall": _table(self.overall),
             "by_workflow": _breakdown(self.by_workflow),
             "by_prompt": _breakdown(self.by_prompt),
+            "by_day": {day: _table(causes) for day, causes in sorted(self.by_day.items())},
         }
 
 

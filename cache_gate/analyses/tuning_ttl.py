@@ -39,6 +39,10 @@ price (`prices.PriceTable`, multipliers from the same table).
   counted first: it can pay back the write before it.) A 1-hour write still alive at
   the end of the ledger (the newest record the analysis saw is within an hour of the
   lineage's last activity) is not counted: it may yet pay back.
+- `gaps` (beside the contract keys): how far apart the lineage's simulated requests
+  came, a count per bin of `ttl_gap_bins_s` (each bin is up to and including its
+  upper bound, in seconds; the last bin is everything longer): the 5-minute and 1-hour
+  lines fall on bin edges, so the bins left of a line are the gaps that entry spans.
 - `configured` (beside the contract keys): the TTL the lineage uses, `"1h"` when more
   than half of its writes wrote 1-hour entries, else `"5m"`; `unpriced_requests`.
 
@@ -66,6 +70,7 @@ they come back within 5 minutes or not at all).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -82,6 +87,8 @@ MISMATCH = 0.10
 # CG208 findings listed one by one; the rest are summed in one more.
 FINDINGS_SHOWN = 20
 PROMPT = "prompt:"
+# Upper bounds of the gap histogram's bins, in seconds (one more bin: longer gaps).
+GAP_BINS_S = (60, 300, 600, 1800, 3600, 7200, 21600, 86400)
 
 
 @dataclass(slots=True)
@@ -102,6 +109,8 @@ class LineageCost:
     # The last write wrote 1-hour entries and no read has paid it back yet.
     open_1h_write: bool = False
     unpaid_1h_writes: int = 0
+    # Gaps between its requests, per bin of GAP_BINS_S (None until the second request).
+    gaps: list[int] | None = None
 
     @property
     def configured(self) -> str:
@@ -124,6 +133,7 @@ class Advice:
     unpaid_1h_writes: int
     configured: str
     unpriced_requests: int
+    gaps: tuple[int, ...]
 
     def cost(self, ttl: str) -> float | None:
         return self.cost_5m_usd if ttl == "5m" else self.cost_1h_usd
@@ -142,6 +152,7 @@ class Advice:
             "unpaid_1h_writes": self.unpaid_1h_writes,
             "configured": self.configured,
             "unpriced_requests": self.unpriced_requests,
+            "gaps": list(self.gaps),
         }
 
 
@@ -182,6 +193,10 @@ class TtlAdvice:
         factor_1h = (multipliers.cache_read if gap is not None and gap <= ONE_HOUR
                      else multipliers.cache_write_1h)
         lineage.requests += 1
+        if gap is not None:
+            if lineage.gaps is None:
+                lineage.gaps = [0] * (len(GAP_BINS_S) + 1)
+            lineage.gaps[bisect_left(GAP_BINS_S, gap)] += 1
         lineage.units_5m += cacheable * factor_5m
         lineage.units_1h += cacheable * factor_1h
         price = self.prices.price(record.model)
@@ -230,13 +245,15 @@ class TtlAdvice:
         return Advice(key, lineage.requests,
                       lineage.usd_5m if priced else None, lineage.usd_1h if priced else None,
                       lineage.units_5m, lineage.units_1h, best, saving, unpaid,
-                      lineage.configured, lineage.unpriced)
+                      lineage.configured, lineage.unpriced,
+                      tuple(lineage.gaps or [0] * (len(GAP_BINS_S) + 1)))
 
     def to_json(self) -> dict[str, object]:
         """`ttl_advice` (contract keys), cut at ADVICE_SHOWN rows, and how many were cut."""
         rows = self.advice()
         return {"ttl_advice": [row.to_json() for row in rows[:ADVICE_SHOWN]],
-                "ttl_advice_left_out": max(0, len(rows) - ADVICE_SHOWN)}
+                "ttl_advice_left_out": max(0, len(rows) - ADVICE_SHOWN),
+                "ttl_gap_bins_s": list(GAP_BINS_S)}
 
 
 def _mismatch(row: Advice, configured: str) -> tuple[float, float, bool] | None:

@@ -74,7 +74,10 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
     # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
               "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
-              "prompt_cache_hit_rate": rounded(rate(sums, "prompt_cache_hit_rate"))}
+              "prompt_cache_hit_rate": rounded(rate(sums, "prompt_cache_hit_rate")),
+              "cache_read_tokens": sums[kpis.CACHE_READ],
+              "input_tokens": sums[kpis.INPUT_TOTAL],
+              "cached_token_ratio": rounded(rate(sums, "cached_token_ratio"))}
              for day, sums in days]
     money = savings(sink, load_prices(settings.prices))
     duplicates = sink.duplicates
@@ -98,7 +101,7 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
                          sorted(sink.prefixes.items()) if len(hashes) > 1}
         if sink.hashes_recorded else NO_HASHES,
         "savings": money,
-        **sink.tuning.to_json(),
+        **configured(sink.tuning.to_json(), settings),
     })
     result.notes = (_text(result.sections, trend, sink.causes) + tuning_text(result.sections)
                     + result.notes)
@@ -143,6 +146,35 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]],
     lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
                  + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
     return lines
+
+
+def configured(tuning: dict[str, object], settings: Settings) -> dict[str, object]:
+    """The tuning sections with the values in use beside what the evidence recommends:
+    the response cache TTL from the settings, the semantic threshold from the backlog
+    config where its semantic cache is on (null where none is known; `policy --ledger`
+    holds the configs to the evidence)."""
+    response, semantic = tuning["response_ttl_curve"], tuning["semantic_threshold_curve"]
+    assert isinstance(response, dict) and isinstance(semantic, dict)
+    response["configured_ttl_s"] = settings.response_cache_ttl
+    semantic["configured"] = _semantic_threshold(Path(settings.config))
+    return tuning
+
+
+def _semantic_threshold(config: Path) -> float | None:
+    from cache_gate.errors import InputError
+    from cache_gate.policy.backlog_config import read_backlog_policy
+    from cache_gate.policy.loading import load_config
+
+    if not config.is_file():
+        return None
+    try:
+        policy = read_backlog_policy(load_config(config, config.as_posix(), "backlog config"))
+    except InputError:
+        return None
+    enabled, threshold = policy.semantic_cache_enabled, policy.semantic_threshold
+    if enabled is None or not enabled.value or threshold is None:
+        return None
+    return float(threshold.value)
 
 
 def declared_ttls(manifest: Path) -> dict[str, str]:

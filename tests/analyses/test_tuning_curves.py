@@ -305,8 +305,8 @@ def test_the_sink_gives_the_contract_keys() -> None:
     tuning = Tuning(load_prices())
     tuning.add([repeat(0), repeat(60), scored(0.9)])
     shown = tuning.to_json()
-    assert list(shown) == ["ttl_advice", "ttl_advice_left_out", "response_ttl_curve",
-                           "semantic_threshold_curve"]
+    assert list(shown) == ["ttl_advice", "ttl_advice_left_out", "ttl_gap_bins_s",
+                           "response_ttl_curve", "semantic_threshold_curve"]
     response = shown["response_ttl_curve"]
     semantic = shown["semantic_threshold_curve"]
     assert isinstance(response, dict) and isinstance(semantic, dict)

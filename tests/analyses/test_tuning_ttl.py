@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cache_gate import rules
 from cache_gate.analyses import tuning_ttl
 from cache_gate.analyses.lineage import lineage_of
-from cache_gate.analyses.tuning_ttl import ADVICE_SHOWN, TtlAdvice, ttl_findings
+from cache_gate.analyses.tuning_ttl import ADVICE_SHOWN, GAP_BINS_S, TtlAdvice, ttl_findings
 from cache_gate.findings import Severity
 from cache_gate.ledger.record import Record
 from cache_gate.prices import load_prices
@@ -38,6 +38,23 @@ class Row:
     saving_usd_per_day: float | None
     unpaid_1h_writes: int
     configured: str
+    gaps: tuple[int, ...]
+
+
+# The histogram's bins by hand: a gap belongs to the first bin whose upper bound it does
+# not exceed, and the last bin takes every longer gap.
+UPPER_BOUNDS = (60, 300, 600, 1800, 3600, 7200, 21600, 86400)
+
+
+def histogram(requests: list[Record]) -> tuple[int, ...]:
+    counts = [0] * (len(UPPER_BOUNDS) + 1)
+    for before, after in zip(requests, requests[1:], strict=False):
+        assert before.time is not None and after.time is not None
+        gap = abs(after.time - before.time)
+        bin_ = next((i for i, bound in enumerate(UPPER_BOUNDS) if gap <= bound),
+                    len(UPPER_BOUNDS))
+        counts[bin_] += 1
+    return tuple(counts)
 
 
 def reference(records: list[Record]) -> dict[str, Row]:
@@ -83,7 +100,7 @@ def reference(records: list[Record]) -> dict[str, Row]:
         one_hour = [r for r in writes if (r.cache_write_1h or 0) > 0]
         rows[key] = Row(len(requests), usd["5m"], usd["1h"], best, saving,
                         unpaid(requests, newest), "1h" if len(one_hour) > len(writes) / 2
-                        else "5m")
+                        else "5m", histogram(requests))
     return rows
 
 
@@ -120,7 +137,8 @@ def analysed(records: list[Record]) -> TtlAdvice:
 
 def rows_of(advice: TtlAdvice) -> dict[str, Row]:
     return {row.lineage: Row(row.requests, row.cost_5m_usd, row.cost_1h_usd, row.best,
-                             row.saving_usd_per_day, row.unpaid_1h_writes, row.configured)
+                             row.saving_usd_per_day, row.unpaid_1h_writes, row.configured,
+                             row.gaps)
             for row in advice.advice()}
 
 
@@ -132,8 +150,9 @@ def assert_same(got: dict[str, Row], expected: dict[str, Row]) -> None:
             value = getattr(row, name)
             assert getattr(mine, name) == (None if value is None else pytest.approx(value)), \
                 (key, name)
-        assert (mine.requests, mine.best, mine.unpaid_1h_writes, mine.configured) == (
-            row.requests, row.best, row.unpaid_1h_writes, row.configured), key
+        assert (mine.requests, mine.best, mine.unpaid_1h_writes, mine.configured,
+                mine.gaps) == (row.requests, row.best, row.unpaid_1h_writes,
+                               row.configured, row.gaps), key
 
 
 # --- random sequences ------------------------------------------------------------
@@ -377,3 +396,9 @@ def test_the_module_documents_cg208() -> None:
     lead = " ".join(doc.split("\n\n", 1)[0].split())
     assert f"CG208 {rules.get('CG208').name}" in lead
     assert re.search(r"(?m)^Example:", doc) and re.search(r"(?m)^Fix: ", doc)
+
+
+def test_the_gap_bins_are_the_ones_the_reference_uses() -> None:
+    """The 5-minute and 1-hour lines fall on bin edges (the HTML report draws them)."""
+    assert GAP_BINS_S == UPPER_BOUNDS
+    assert 300 in GAP_BINS_S and 3600 in GAP_BINS_S
