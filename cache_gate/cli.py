@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit", "markdown")
+FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit", "markdown", "html")
 
 
 def _default_format() -> str:

@@ -98,3 +98,22 @@ def node_package(name: str) -> str:
         unavailable("node is not installed")
     assert node is not None  # unavailable() does not return
     return node
+
+
+# Debian's Chromium (.ci/run installs the `chromium` package), else Google Chrome (on
+# GitHub's Ubuntu runners, whose own chromium is a snap).
+BROWSERS = (Path("/usr/bin/chromium"), Path("/usr/bin/google-chrome"))
+
+
+def chromium() -> Path:
+    """Headless Chromium and Playwright to drive it, or a skip (CI: a failure)."""
+    found = next((path for path in BROWSERS if path.exists()), None)
+    if found is None:
+        unavailable("no /usr/bin/chromium: Debian's chromium package provides it "
+                    "(.ci/run installs it)")
+    assert found is not None  # unavailable() does not return
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("playwright is not installed (the test extra installs it)")
+    return found

@@ -31,6 +31,7 @@ REPORTERS: dict[str, str] = {
     "sarif": "sarif",
     "junit": "junit",
     "markdown": "markdown",
+    "html": "html",
 }
 
 

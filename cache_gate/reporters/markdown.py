@@ -21,12 +21,9 @@ from cache_gate.findings import Result, Severity, cut
 from cache_gate.reporters import RenderContext
 from cache_gate.reporters.locations import repository_path
 from cache_gate.reporters.neutralise import terminal
+from cache_gate.reporters.periods import DAILY_UP_TO_DAYS, label, start_of, unit_for
 
 TOP_FINDINGS = 20
-# A chart has one point a day up to this many days, then one a week, and past this many
-# weeks one a month: about 60 labels at most, what a comment's width can still show.
-DAILY_UP_TO_DAYS = 60
-WEEKLY_UP_TO_WEEKS = 60
 _STATUS = {"pass": "✅ pass", "fail": "❌ fail", "n/a": "➖ n/a", "insufficient": "❔ insufficient"}
 _SEVERITY = {Severity.ERROR: "❌ error", Severity.WARNING: "⚠️ warning", Severity.INFO: "ℹ️ info"}
 # ASCII punctuation that opens Markdown markup inside a line (a table cell is never
@@ -120,21 +117,13 @@ def _findings_table(result: Result) -> list[str]:
 
 # --- the trend chart -------------------------------------------------------------------
 
-def _bucket_start(day: dt.date, size: str) -> dt.date:
-    if size == "week":
-        return day - dt.timedelta(days=day.weekday())  # weeks start on Monday, as ISO's
-    if size == "month":
-        return day.replace(day=1)
-    return day
-
-
 def _buckets(trend: list[dict[str, Any]], size: str) -> Iterator[tuple[dt.date, float]]:
     """(first day, hit rate) per bucket: the sum of its days' hits over the sum of their
     eligible requests (an average of daily rates would weigh a quiet day like a busy
     one). A bucket with no eligible request has no rate and no point."""
     sums: dict[dt.date, list[int]] = {}
     for row in trend:
-        start = _bucket_start(dt.date.fromisoformat(row["date"]), size)
+        start = start_of(dt.date.fromisoformat(row["date"]), size)
         bucket = sums.setdefault(start, [0, 0])
         bucket[0] += row["prompt_cache_hits"]
         bucket[1] += row["eligible"]
@@ -146,26 +135,18 @@ def _buckets(trend: list[dict[str, Any]], size: str) -> Iterator[tuple[dt.date, 
 def _points(trend: list[dict[str, Any]]) -> tuple[str, str, list[tuple[dt.date, float]]]:
     """What the chart shows: (a point's unit, how the title names it, the points)."""
     days = [dt.date.fromisoformat(row["date"]) for row in trend]
-    span = (max(days) - min(days)).days + 1
     daily = [(day, row["prompt_cache_hit_rate"]) for day, row in zip(days, trend, strict=True)
              if row["prompt_cache_hit_rate"] is not None]
-    if span <= DAILY_UP_TO_DAYS:
+    unit = unit_for(days)
+    if unit == "day":
         return "day", "day", daily
     if not all("prompt_cache_hits" in row and "eligible" in row for row in trend):
         # Without the counts, days cannot be summed exactly: the latest days only.
         since = max(days) - dt.timedelta(days=DAILY_UP_TO_DAYS - 1)
         return "day", f"day, last {DAILY_UP_TO_DAYS} days", [p for p in daily if p[0] >= since]
-    if span <= WEEKLY_UP_TO_WEEKS * 7:
+    if unit == "week":
         return "week", "week (from Monday)", list(_buckets(trend, "week"))
     return "month", "month", list(_buckets(trend, "month"))
-
-
-def _label(day: dt.date, unit: str, years: int) -> str:
-    if unit == "month":
-        return day.strftime("%Y-%m")
-    # The year is part of every label once the range crosses one: 01-02 after 12-30
-    # would read as going back in time.
-    return day.isoformat() if years > 1 else day.strftime("%m-%d")
 
 
 def _trend_chart(trend: list[dict[str, Any]]) -> list[str]:
@@ -175,7 +156,7 @@ def _trend_chart(trend: list[dict[str, Any]]) -> list[str]:
     if len(points) < 2:
         return []
     years = len({day.year for day, _ in points})
-    labels = ", ".join(f'"{_label(day, unit, years)}"' for day, _ in points)
+    labels = ", ".join(f'"{label(day, unit, years)}"' for day, _ in points)
     rates = ", ".join(f"{rate * 100:.1f}" for _, rate in points)
     return ["", "```mermaid", "xychart-beta",
             f'    title "Prompt cache hit rate by {caption} (%)"',

@@ -94,7 +94,7 @@ def _xml(character: str) -> str:
 
 
 _ESCAPES: dict[str, Callable[[str], str]] = {
-    "json": _json, "sarif": _json, "gitlab": _json, "junit": _xml}
+    "json": _json, "sarif": _json, "gitlab": _json, "junit": _xml, "html": _xml}
 
 
 def _skippable(character: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -48,7 +49,7 @@ UPPER_BOUNDS = (60, 300, 600, 1800, 3600, 7200, 21600, 86400)
 
 def histogram(requests: list[Record]) -> tuple[int, ...]:
     counts = [0] * (len(UPPER_BOUNDS) + 1)
-    for before, after in zip(requests, requests[1:], strict=False):
+    for before, after in pairwise(requests):
         assert before.time is not None and after.time is not None
         gap = abs(after.time - before.time)
         bin_ = next((i for i, bound in enumerate(UPPER_BOUNDS) if gap <= bound),
