@@ -27,9 +27,10 @@ arguments = sys.argv[1:]
 for argument in arguments:
     print(json.dumps(argument))
 for option, value in zip(arguments, arguments[1:]):
-    if option == "--report" and value.startswith("sarif="):
-        Path(value.removeprefix("sarif=")).parent.mkdir(parents=True, exist_ok=True)
-        Path(value.removeprefix("sarif=")).write_text("{{}}")
+    if option == "--report":
+        target = Path(value.split("=", 1)[1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("{{}}")
 sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 """
 
@@ -39,8 +40,8 @@ def action() -> dict[str, Any]:
     return document
 
 
-def run_step() -> dict[str, Any]:
-    [step] = [step for step in action()["runs"]["steps"] if step.get("id") == "gate"]
+def run_step(ident: str = "gate") -> dict[str, Any]:
+    [step] = [step for step in action()["runs"]["steps"] if step.get("id") == ident]
     found: dict[str, Any] = step
     return found
 
@@ -59,8 +60,8 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path / "workspace"
 
 
-def run_action(workspace: Path, *, args: str = "", sarif: str = "",
-               working_directory: str = "pkg", fake_exit: int = 0
+def run_action(workspace: Path, *, args: str = "", sarif: str = "", html: str = "",
+               comment: str = "", working_directory: str = "pkg", fake_exit: int = 0
                ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """Run the step as the runner would with these inputs: (the process, its outputs)."""
     bash = shutil.which("bash")
@@ -71,8 +72,8 @@ def run_action(workspace: Path, *, args: str = "", sarif: str = "",
     script.write_text(step["run"])
     outputs = workspace.parent / "github_output"
     outputs.write_text("")
-    inputs = {"command": "check", "args": args, "sarif": sarif,
-              "working-directory": working_directory}
+    inputs = {"command": "check", "args": args, "sarif": sarif, "html": html,
+              "comment": comment, "working-directory": working_directory}
     env = {"PATH": f"{workspace.parent / 'bin'}:/usr/bin:/bin", "GITHUB_OUTPUT": str(outputs),
            "GITHUB_WORKSPACE": str(workspace), "FAKE_EXIT": str(fake_exit)}
     for name, expression in step["env"].items():
@@ -150,3 +151,53 @@ def test_setup_python_runs_on_node24() -> None:
     [setup] = [step["uses"] for step in action()["runs"]["steps"]
                if step.get("uses", "").startswith("actions/setup-python@")]
     assert int(setup.removeprefix("actions/setup-python@v")) >= 6
+
+
+# --- the HTML report: written, uploaded, linked ----------------------------------------
+
+
+def test_by_default_the_html_report_is_written_beside_the_step() -> None:
+    assert action()["inputs"]["html"]["default"] == "cache-gate-report.html"
+    assert action()["inputs"]["comment"]["default"] == ""
+
+
+def test_the_html_report_and_the_comment_are_asked_for_and_named(workspace: Path) -> None:
+    process, outputs = run_action(workspace, html="out/report.html", comment="comment.md",
+                                  sarif="cg.sarif")
+    assert arguments(process)[:9] == [
+        "check", "--format", "github", "--report", "sarif=cg.sarif",
+        "--report", "html=out/report.html", "--report", "markdown=comment.md"]
+    assert outputs == {"sarif": "pkg/cg.sarif", "html": "pkg/out/report.html",
+                       "comment": "pkg/comment.md"}
+
+
+def test_the_upload_takes_the_file_itself_even_when_the_gate_failed() -> None:
+    upload = run_step("upload")
+    assert upload["uses"] == "actions/upload-artifact@v7"  # v7: node24 and `archive`
+    assert upload["with"]["path"] == "${{ steps.gate.outputs.html }}"
+    assert upload["with"]["archive"] is False  # the page opens in the browser
+    assert upload["if"] == "${{ !cancelled() && steps.gate.outputs.html != '' }}"
+    assert action()["outputs"]["html-url"]["value"] == "${{ steps.upload.outputs.artifact-url }}"
+
+
+def test_the_summary_and_the_comment_link_to_the_uploaded_report(tmp_path: Path) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    step = run_step("link")
+    assert step["if"] == "${{ !cancelled() && steps.upload.outputs.artifact-url != '' }}"
+    assert step["working-directory"] == "${{ github.workspace }}"
+    script = tmp_path / "link.sh"
+    script.write_text(step["run"])
+    (tmp_path / "pkg").mkdir()
+    comment = tmp_path / "pkg" / "comment.md"
+    comment.write_text("### cache-gate check: ✅ passed\n")
+    summary = tmp_path / "summary.md"
+    url = "https://github.com/o/r/actions/runs/1/artifacts/2"
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_STEP_SUMMARY": str(summary),
+           "CACHE_GATE_HTML_URL": url, "CACHE_GATE_COMMENT": "pkg/comment.md"}
+    subprocess.run([bash, "--noprofile", "--norc", "-e", "-o", "pipefail", str(script)],
+                   cwd=tmp_path, env=env, check=True, timeout=60)
+    link = f"[HTML report: trend, miss causes, TTL and threshold curves]({url})"
+    assert summary.read_text() == f"\n{link}\n"
+    assert comment.read_text() == f"### cache-gate check: ✅ passed\n\n{link}\n"

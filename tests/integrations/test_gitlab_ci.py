@@ -35,7 +35,7 @@ from tests.reporters.test_junit import parsed
 ROOT = Path(__file__).parents[2]
 TEMPLATE = ROOT / "ci" / "cache-gate.gitlab-ci.yml"
 DEMO = ROOT / "fixtures" / "demo"
-REPORTS = ("gl-code-quality-report.json", "cache-gate-junit.xml")
+REPORTS = ("gl-code-quality-report.json", "cache-gate-junit.xml", "cache-gate-report.html")
 
 
 @dataclass(frozen=True)
@@ -118,10 +118,14 @@ def run_pipeline(root: Path) -> Pipeline:
 
 
 def exported(pipeline: Pipeline) -> tuple[list[dict[str, Any]], Any]:
-    """Both exported reports, each checked by its consumer's schema."""
+    """The exported reports: the two GitLab reads, each checked by its consumer's
+    schema, and the HTML report (tests/reporters/test_html_browser.py opens one)."""
     assert sorted(p.name for p in pipeline.artifacts.iterdir()) == sorted(REPORTS), pipeline.log
     issues = valid_issues((pipeline.artifacts / REPORTS[0]).read_text(encoding="utf-8"))
     junit = parsed((pipeline.artifacts / REPORTS[1]).read_text(encoding="utf-8"))
+    page = (pipeline.artifacts / REPORTS[2]).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<title>cache-gate " in page
+    assert "/artifacts/file/cache-gate-report.html" in pipeline.log
     return issues, junit
 
 
