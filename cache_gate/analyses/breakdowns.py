@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
-from cache_gate.analyses.kpis import SLOTS, Tally, count
+from cache_gate.analyses.kpis import SLOTS, Tally, add_sums, count
 from cache_gate.analyses.lineage import UtcDates
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
@@ -25,6 +26,7 @@ from cache_gate.prices import PriceTable
 PREFIXES_KEPT = 20
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
+K = TypeVar("K")
 
 @dataclass
 class Spend:
@@ -46,16 +48,35 @@ class CacheTokens:
     writes_unreported: int = 0
 
 
+def _add_into(table: dict[K, list[int]], key: K, sums: list[int]) -> None:
+    into = table.get(key)
+    if into is None:
+        table[key] = list(sums)
+    else:
+        add_sums(into, sums)
+
+
+# A record's place in every breakdown at once: (workflow, prompt_id, phase, model, UTC
+# date or None).
+Cell = tuple[str | None, str | None, str | None, str | None, str | None]
+
+
 @dataclass
 class Analytics:
     """The report's sink: every breakdown, in one pass over the ledger, in file order
-    (duplicate spend needs it: it has no `merge`, so the reader uses one process)."""
+    (duplicate spend needs it: it has no `merge`, so the reader uses one process).
+
+    Each record is counted once, into the cell of its workflow, prompt, phase, model
+    and day; the breakdowns (the KPI tally by workflow and prompt, by phase, by model,
+    by day) are those cells summed, when they are read. A group's first cell comes
+    with its first record, so every breakdown keeps the order its groups came in."""
 
     ttl: float = 3600.0
-    tally: Tally = field(default_factory=Tally)
-    by_phase: dict[str | None, list[int]] = field(default_factory=dict)
-    by_model: dict[str | None, list[int]] = field(default_factory=dict)
-    by_day: dict[str, list[int]] = field(default_factory=dict)
+    _tally: Tally = field(default_factory=Tally)
+    _by_phase: dict[str | None, list[int]] = field(default_factory=dict)
+    _by_model: dict[str | None, list[int]] = field(default_factory=dict)
+    _by_day: dict[str, list[int]] = field(default_factory=dict)
+    cells: dict[Cell, list[int]] = field(default_factory=dict)
     cache_tokens: dict[str | None, CacheTokens] = field(default_factory=dict)
     prefixes: dict[str, Counter[str]] = field(default_factory=dict)
     duplicates: Spend = field(default_factory=Spend)
@@ -69,28 +90,53 @@ class Analytics:
     tuning: Tuning | None = None
     dates: UtcDates = field(default_factory=UtcDates)
 
+    @property
+    def tally(self) -> Tally:
+        self._roll_up()
+        return self._tally
+
+    @property
+    def by_phase(self) -> dict[str | None, list[int]]:
+        self._roll_up()
+        return self._by_phase
+
+    @property
+    def by_model(self) -> dict[str | None, list[int]]:
+        self._roll_up()
+        return self._by_model
+
+    @property
+    def by_day(self) -> dict[str, list[int]]:
+        self._roll_up()
+        return self._by_day
+
+    def _roll_up(self) -> None:
+        """The cells counted so far, summed into each breakdown (and then emptied)."""
+        if not self.cells:
+            return
+        groups = self._tally.groups
+        for (workflow, prompt, phase, model, day), sums in self.cells.items():
+            _add_into(groups, (workflow, prompt), sums)
+            _add_into(self._by_phase, phase, sums)
+            _add_into(self._by_model, model, sums)
+            if day is not None:
+                _add_into(self._by_day, day, sums)
+        self.cells = {}
+
     def add(self, records: list[Record]) -> None:
-        self.tally.add(records)
         if self.causes is not None:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
-        by_phase, by_model, by_day, dates = self.by_phase, self.by_model, self.by_day, self.dates
+        cells, dates = self.cells, self.dates
         for record in records:
-            sums = by_phase.get(record.phase)
+            moment = record.time
+            cell = (record.workflow, record.prompt_id, record.phase, record.model,
+                    None if moment is None else dates(moment))
+            sums = cells.get(cell)
             if sums is None:
-                sums = by_phase[record.phase] = [0] * SLOTS
+                sums = cells[cell] = [0] * SLOTS
             count(sums, record)
-            sums = by_model.get(record.model)
-            if sums is None:
-                sums = by_model[record.model] = [0] * SLOTS
-            count(sums, record)
-            if record.time is not None:
-                day = dates(record.time)
-                sums = by_day.get(day)
-                if sums is None:
-                    sums = by_day[day] = [0] * SLOTS
-                count(sums, record)
             if (record.eligible or record.aggregate) and record.cache_read is not None:
                 self._count_cache_tokens(record)
             if record.prompt_id is not None and record.prefix_sha256 is not None:
@@ -99,8 +145,8 @@ class Analytics:
                     seen = self.prefixes[record.prompt_id] = Counter()
                 if record.prefix_sha256 in seen or len(seen) < PREFIXES_KEPT:
                     seen[record.prefix_sha256] += 1
-            if record.request_sha256 is not None and record.time is not None:
-                self._check_duplicate(record, record.request_sha256, record.time)
+            if record.request_sha256 is not None and moment is not None:
+                self._check_duplicate(record, record.request_sha256, moment)
 
     def _count_cache_tokens(self, record: Record) -> None:
         tokens = self.cache_tokens.setdefault(record.model, CacheTokens())
