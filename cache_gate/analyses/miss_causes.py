@@ -37,6 +37,7 @@ from the price table; misses of unpriced models are counted in `unpriced_request
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -79,6 +80,12 @@ class CauseCost:
         else:
             self.cost_usd += cost
 
+    def merge(self, other: CauseCost) -> None:
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.cost_usd += other.cost_usd
+        self.unpriced_requests += other.unpriced_requests
+
     def to_json(self) -> dict[str, object]:
         shown: dict[str, object] = {"requests": self.requests,
                                     "input_tokens": self.input_tokens,
@@ -109,11 +116,10 @@ class MissCauses:
     prices: PriceTable
     minimums: ModelMinimums
     eligible: int = 0
-    overall: dict[str, CauseCost] = field(default_factory=dict)
-    by_workflow: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
-    by_prompt: dict[str | None, dict[str, CauseCost]] = field(default_factory=dict)
-    # Per UTC date, for the misses with a time.
-    by_day: dict[str, dict[str, CauseCost]] = field(default_factory=dict)
+    # What the misses paid for, per (workflow, prompt_id, UTC date or None, cause): each
+    # miss counted once; `overall` and the breakdowns are these cells summed.
+    cells: dict[tuple[str | None, str | None, str | None, str], CauseCost] = field(
+        default_factory=dict)
     dates: UtcDates = field(default_factory=UtcDates)
     # Avoidable misses per (workflow, prompt_id): the KPI's numerator, grouped as the
     # Tally groups its sums.
@@ -177,17 +183,13 @@ class MissCauses:
                 lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
 
     def _count(self, record: Record, cause: str, lineage: _Lineage) -> None:
-        tokens = (record.uncached_input or 0) + (record.cache_write or 0)
-        cost = self._cost(record)
-        tables = [self.overall, self.by_workflow.setdefault(record.workflow, {}),
-                  self.by_prompt.setdefault(record.prompt_id, {})]
-        if record.time is not None:
-            tables.append(self.by_day.setdefault(self.dates(record.time), {}))
-        for table in tables:
-            entry = table.get(cause)
-            if entry is None:
-                entry = table[cause] = CauseCost()
-            entry.add(tokens, cost)
+        moment = record.time
+        cell = (record.workflow, record.prompt_id,
+                None if moment is None else self.dates(moment), cause)
+        entry = self.cells.get(cell)
+        if entry is None:
+            entry = self.cells[cell] = CauseCost()
+        entry.add((record.uncached_input or 0) + (record.cache_write or 0), self._cost(record))
         if cause not in self.examples:
             self.examples[cause] = record
         if is_avoidable(cause):
@@ -204,6 +206,37 @@ class MissCauses:
         return price / 1e6 * ((record.uncached_input or 0)
                               + five_minutes * multipliers.cache_write_5m
                               + one_hour * multipliers.cache_write_1h)
+
+    @property
+    def overall(self) -> dict[str, CauseCost]:
+        return self._summed(lambda cell: None).get(None, {})
+
+    @property
+    def by_workflow(self) -> dict[str | None, dict[str, CauseCost]]:
+        return self._summed(lambda cell: cell[0])
+
+    @property
+    def by_prompt(self) -> dict[str | None, dict[str, CauseCost]]:
+        return self._summed(lambda cell: cell[1])
+
+    @property
+    def by_day(self) -> dict[str | None, dict[str, CauseCost]]:
+        """Per UTC date, for the misses with a time."""
+        days = self._summed(lambda cell: cell[2])
+        days.pop(None, None)
+        return days
+
+    def _summed(self, group: Callable[[tuple[str | None, str | None, str | None, str]],
+                                      str | None]) -> dict[str | None, dict[str, CauseCost]]:
+        """The cells summed per group and cause, groups and causes in the order they came."""
+        tables: dict[str | None, dict[str, CauseCost]] = {}
+        for cell, cost in self.cells.items():
+            table = tables.setdefault(group(cell), {})
+            entry = table.get(cell[3])
+            if entry is None:
+                entry = table[cell[3]] = CauseCost()
+            entry.merge(cost)
+        return tables
 
     @property
     def avoidable_misses(self) -> int:
