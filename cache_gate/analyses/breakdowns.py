@@ -132,12 +132,13 @@ class Analytics:
         for record in records:
             moment = record.time
             cell = (record.workflow, record.prompt_id, record.phase, record.model,
-                    None if moment is None else dates(moment))
+                    None if moment is None
+                    else dates.day if dates.low < moment < dates.high else dates(moment))
             sums = cells.get(cell)
             if sums is None:
                 sums = cells[cell] = [0] * SLOTS
             count(sums, record)
-            if (record.eligible or record.aggregate) and record.cache_read is not None:
+            if record.cache_read is not None and (record.aggregate or record.eligible):
                 self._count_cache_tokens(record)
             if record.prompt_id is not None and record.prefix_sha256 is not None:
                 seen = self.prefixes.get(record.prompt_id)
@@ -149,7 +150,9 @@ class Analytics:
                 self._check_duplicate(record, record.request_sha256, moment)
 
     def _count_cache_tokens(self, record: Record) -> None:
-        tokens = self.cache_tokens.setdefault(record.model, CacheTokens())
+        tokens = self.cache_tokens.get(record.model)
+        if tokens is None:
+            tokens = self.cache_tokens[record.model] = CacheTokens()
         tokens.read += record.cache_read or 0
         if record.cache_write is None:
             tokens.writes_unreported += 1

@@ -64,11 +64,17 @@ class UtcDates:
 
     POSIX time has no leap seconds: whole days of 86,400 s are UTC dates. A time within
     a millisecond of midnight is dated on its own (the datetime rounds to microseconds);
-    the others share their day's date."""
+    the others share their day's date. `low < moment < high` is the last such day:
+    a caller in a hot loop may test it before calling."""
 
     _days: dict[int, str] = field(default_factory=dict)
+    low: float = 0.0
+    high: float = 0.0
+    day: str = ""
 
     def __call__(self, moment: float) -> str:
+        if self.low < moment < self.high:
+            return self.day
         number = int(moment // DAY)
         inside = EDGE < moment - number * DAY < DAY - EDGE
         day = self._days.get(number) if inside else None
@@ -76,4 +82,6 @@ class UtcDates:
             day = datetime.fromtimestamp(moment, UTC).date().isoformat()
             if inside:
                 self._days[number] = day
+        if inside:
+            self.low, self.high, self.day = number * DAY + EDGE, (number + 1) * DAY - EDGE, day
         return day
