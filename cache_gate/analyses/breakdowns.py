@@ -128,7 +128,8 @@ class Analytics:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
-        cells, dates = self.cells, self.dates
+        cells, dates, prefixes = self.cells, self.dates, self.prefixes
+        count_cache_tokens, check_duplicate = self._count_cache_tokens, self._check_duplicate
         for record in records:
             moment = record.time
             cell = (record.workflow, record.prompt_id, record.phase, record.model,
@@ -139,15 +140,15 @@ class Analytics:
                 sums = cells[cell] = [0] * SLOTS
             count(sums, record)
             if record.cache_read is not None and (record.aggregate or record.eligible):
-                self._count_cache_tokens(record)
+                count_cache_tokens(record)
             if record.prompt_id is not None and record.prefix_sha256 is not None:
-                seen = self.prefixes.get(record.prompt_id)
+                seen = prefixes.get(record.prompt_id)
                 if seen is None:
-                    seen = self.prefixes[record.prompt_id] = Counter()
+                    seen = prefixes[record.prompt_id] = Counter()
                 if record.prefix_sha256 in seen or len(seen) < PREFIXES_KEPT:
                     seen[record.prefix_sha256] += 1
             if record.request_sha256 is not None and moment is not None:
-                self._check_duplicate(record, record.request_sha256, moment)
+                check_duplicate(record, record.request_sha256, moment)
 
     def _count_cache_tokens(self, record: Record) -> None:
         tokens = self.cache_tokens.get(record.model)

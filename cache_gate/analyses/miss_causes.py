@@ -130,9 +130,10 @@ class MissCauses:
     examples: dict[str, Record] = field(default_factory=dict)
 
     def add(self, records: list[Record]) -> None:
+        observe = self.observe
         for record in records:
             if record.eligible:
-                self.observe(record)
+                observe(record)
 
     def observe(self, record: Record) -> None:
         self.eligible += 1

@@ -170,15 +170,21 @@ class TtlAdvice:
     span: Span = field(default_factory=Span)
 
     def add(self, records: list[Record]) -> None:
+        span, observe = self.span, self.observe
+        oldest, newest = span.oldest, span.newest
         for record in records:
             moment = record.time
             if moment is None:
                 continue
-            self.span.see(moment)
+            if newest is None or moment > newest:
+                newest = moment
+            if oldest is None or moment < oldest:
+                oldest = moment
             read, write = record.cache_read, record.cache_write
             if read is None or write is None or read + write <= 0 or not record.eligible:
                 continue
-            self.observe(record, moment, read, write)
+            observe(record, moment, read, write)
+        span.oldest, span.newest = oldest, newest
 
     def observe(self, record: Record, moment: float, read: int, write: int) -> None:
         key = lineage_of(record)

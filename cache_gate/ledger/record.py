@@ -54,11 +54,13 @@ class Record(msgspec.Struct, gc=False):
     # token sums, never in a request count (see `kpis.count`). Such a record reports
     # no prompt-cache hit (`prompt_cache_hit` None), so it is never `eligible`.
     aggregate: bool = False
+    # Reached the provider (no response/semantic cache hit) and reports prompt caching:
+    # derived from the fields above when the record is made (every analysis asks, a
+    # few times a record), whatever a caller passes.
+    eligible: bool = False
 
-    @property
-    def eligible(self) -> bool:
-        """Reached the provider (no response/semantic cache hit) and reports prompt caching."""
-        return (
+    def __post_init__(self) -> None:
+        self.eligible = (
             self.prompt_cache_hit is not None
             and self.response_cache != "hit"
             and self.semantic_cache != "hit"
