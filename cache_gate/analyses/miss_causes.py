@@ -63,13 +63,18 @@ def is_avoidable(cause: str) -> bool:
     return cause in AVOIDABLE or cause.endswith("_changed")
 
 
+# Costs are summed in whole picodollars: integers add up the same in any grouping, so
+# parts of a ledger read apart sum to what one pass gives.
+PICO = 10**12
+
+
 @dataclass
 class CauseCost:
     """What the misses of one cause paid for."""
 
     requests: int = 0
     input_tokens: int = 0
-    cost_usd: float = 0.0
+    picodollars: int = 0
     unpriced_requests: int = 0
 
     def add(self, tokens: int, cost: float | None) -> None:
@@ -78,13 +83,17 @@ class CauseCost:
         if cost is None:
             self.unpriced_requests += 1
         else:
-            self.cost_usd += cost
+            self.picodollars += round(cost * PICO)
 
     def merge(self, other: CauseCost) -> None:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
-        self.cost_usd += other.cost_usd
+        self.picodollars += other.picodollars
         self.unpriced_requests += other.unpriced_requests
+
+    @property
+    def cost_usd(self) -> float:
+        return self.picodollars / PICO
 
     def to_json(self) -> dict[str, object]:
         shown: dict[str, object] = {"requests": self.requests,
@@ -97,21 +106,47 @@ class CauseCost:
 
 @dataclass(slots=True)
 class _Lineage:
-    """What a lineage's next request is compared with."""
+    """What a lineage's next request is compared with, as far as the stretch of the
+    ledger read so far knows it (a stretch may start anywhere: see `MissCauses`)."""
 
     seen: bool = False
     model: str | None = None
     prefix: str | None = None
-    # The last read or write: its time (None: there was none, or it had no time).
+    # A read or write in this stretch: the last one's time (None: it had no time) and
+    # the entry's TTL. Without one, they are whatever came before the stretch.
     active: bool = False
     activity: float | None = None
     ttl: float = FIVE_MINUTES
     avoidable: Counter[str] = field(default_factory=Counter)
+    # The stretch's first miss whose cause depends on what came before it (it needs the
+    # lineage's last read or write): decided when that is known (`MissCauses.merge`),
+    # or at the end, where nothing came before (then it is `cold`).
+    pending: _Pending | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A miss waiting for what came before its stretch, with what the stretch knew of
+    its lineage when it came (its `seen`, `model`, `prefix`)."""
+
+    ordinal: int
+    record: Record
+    seen: bool
+    model: str | None
+    prefix: str | None
 
 
 @dataclass
 class MissCauses:
-    """A sink: every eligible request, in ledger order; the misses' causes and costs."""
+    """A sink: every eligible request, in ledger order; the misses' causes and costs.
+
+    It may read any stretch of the ledger, not only one from its start: a miss whose
+    cause depends on its lineage's last read or write before the stretch waits (one at
+    most a lineage: that miss is itself a write, so the stretch knows the rest) until
+    `merge` gives it the stretch before, or until the results are read, where nothing
+    came before (it is then `cold`). Stretches read apart and merged in ledger order
+    give exactly what one pass gives (the property tests hold them to it).
+    """
 
     prices: PriceTable
     minimums: ModelMinimums
@@ -123,11 +158,13 @@ class MissCauses:
     dates: UtcDates = field(default_factory=UtcDates)
     # Avoidable misses per (workflow, prompt_id): the KPI's numerator, grouped as the
     # Tally groups its sums.
-    avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
+    _avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
         default_factory=Counter)
     lineages: dict[str, _Lineage] = field(default_factory=dict)
-    # An example request per cause.
-    examples: dict[str, Record] = field(default_factory=dict)
+    # The first miss of each cause: (its ordinal among the eligible requests, it).
+    _examples: dict[str, tuple[int, Record]] = field(default_factory=dict)
+    # Lineages with a miss waiting for what came before the stretch.
+    _waiting: set[str] = field(default_factory=set)
 
     def add(self, records: list[Record]) -> None:
         observe = self.observe
@@ -136,18 +173,27 @@ class MissCauses:
                 observe(record)
 
     def observe(self, record: Record) -> None:
+        ordinal = self.eligible
         self.eligible += 1
         key = lineage_of(record)
         lineage = self.lineages.get(key)
         if lineage is None:
             lineage = self.lineages[key] = _Lineage()
         if not record.prompt_cache_hit:
-            cause = self.cause(record, lineage)
-            self._count(record, cause, lineage)
+            cause = self.local_cause(record)
+            if cause is None and not lineage.active:
+                # It depends on the lineage's last read or write, before this stretch.
+                lineage.pending = _Pending(ordinal, record, lineage.seen, lineage.model,
+                                           lineage.prefix)
+                self._waiting.add(key)
+            else:
+                self._count(ordinal, record, cause or self.lineage_cause(
+                    record, lineage.seen, lineage.model, lineage.prefix, lineage.activity,
+                    lineage.ttl), lineage)
         self._remember(record, lineage)
 
-    def cause(self, record: Record, lineage: _Lineage) -> str:
-        """The cause of a miss, given its lineage before it."""
+    def local_cause(self, record: Record) -> str | None:
+        """The cause of a miss that its own record decides (steps 1-3), else None."""
         if record.miss_reason is not None:
             return record.miss_reason
         if record.cache_write == 0:
@@ -156,17 +202,24 @@ class MissCauses:
             if minimum is not None and given is not None and given < minimum:
                 return "below_minimum"
             return "not_requested"
-        if not lineage.seen or not lineage.active:
+        return None
+
+    @staticmethod
+    def lineage_cause(record: Record, seen: bool, model: str | None, prefix: str | None,
+                      activity: float | None, ttl: float) -> str:
+        """Step 4: the cause of a miss that wrote, given its lineage's last read or
+        write (`activity`, the entry's `ttl`) and previous request (`seen`, `model`,
+        `prefix`)."""
+        if not seen:
             return "cold"
-        if (lineage.model is not None and record.model is not None
-                and lineage.model != record.model):
+        if model is not None and record.model is not None and model != record.model:
             return "model_changed"
-        if (lineage.prefix is not None and record.prefix_sha256 is not None
-                and lineage.prefix != record.prefix_sha256):
+        if (prefix is not None and record.prefix_sha256 is not None
+                and prefix != record.prefix_sha256):
             return "prefix_changed"
-        if lineage.activity is None or record.time is None:
+        if activity is None or record.time is None:
             return "unknown"
-        if abs(record.time - lineage.activity) > lineage.ttl:
+        if abs(record.time - activity) > ttl:
             return "ttl_expired"
         return "changed_within_ttl"
 
@@ -183,7 +236,7 @@ class MissCauses:
             elif not record.prompt_cache_hit:
                 lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
 
-    def _count(self, record: Record, cause: str, lineage: _Lineage) -> None:
+    def _count(self, ordinal: int, record: Record, cause: str, lineage: _Lineage) -> None:
         moment = record.time
         cell = (record.workflow, record.prompt_id,
                 None if moment is None else self.dates(moment), cause)
@@ -191,11 +244,73 @@ class MissCauses:
         if entry is None:
             entry = self.cells[cell] = CauseCost()
         entry.add((record.uncached_input or 0) + (record.cache_write or 0), self._cost(record))
-        if cause not in self.examples:
-            self.examples[cause] = record
+        first = self._examples.get(cause)
+        if first is None or ordinal < first[0]:
+            self._examples[cause] = (ordinal, record)
         if is_avoidable(cause):
-            self.avoidable_by_group[record.workflow, record.prompt_id] += 1
+            self._avoidable_by_group[record.workflow, record.prompt_id] += 1
             lineage.avoidable[cause] += 1
+
+    def merge(self, later: MissCauses) -> None:
+        """Take in the stretch of the ledger that comes right after this one: its
+        waiting misses are decided by this stretch's state where it knows it."""
+        shift = self.eligible
+        self.eligible += later.eligible
+        for cell, cost in later.cells.items():
+            entry = self.cells.get(cell)
+            if entry is None:
+                self.cells[cell] = entry = CauseCost()
+            entry.merge(cost)
+        self._avoidable_by_group.update(later._avoidable_by_group)
+        for cause, (ordinal, record) in later._examples.items():
+            if cause not in self._examples:
+                self._examples[cause] = (ordinal + shift, record)
+        for key, theirs in later.lineages.items():
+            ours = self.lineages.get(key)
+            waiting = theirs.pending
+            if waiting is not None:
+                waiting.ordinal += shift
+            if ours is None:
+                self.lineages[key] = theirs
+                if waiting is not None:
+                    self._waiting.add(key)
+                continue
+            ours.avoidable.update(theirs.avoidable)
+            if waiting is not None:
+                seen = waiting.seen or ours.seen
+                model = waiting.model if waiting.seen else ours.model
+                prefix = waiting.prefix if waiting.seen else ours.prefix
+                if ours.active:
+                    self._count(waiting.ordinal, waiting.record, self.lineage_cause(
+                        waiting.record, seen, model, prefix, ours.activity, ours.ttl), ours)
+                else:  # nothing read or written before it here either: still waiting
+                    ours.pending = _Pending(waiting.ordinal, waiting.record, seen, model,
+                                            prefix)
+                    self._waiting.add(key)
+            ours.seen, ours.model, ours.prefix = True, theirs.model, theirs.prefix
+            if theirs.active:
+                ours.active, ours.activity, ours.ttl = True, theirs.activity, theirs.ttl
+
+    def _settle(self) -> None:
+        """Decide the misses still waiting: nothing came before them (`cold`)."""
+        for key in self._waiting:
+            lineage = self.lineages[key]
+            waiting = lineage.pending
+            if waiting is not None:
+                self._count(waiting.ordinal, waiting.record, "cold", lineage)
+                lineage.pending = None
+        self._waiting.clear()
+
+    @property
+    def avoidable_by_group(self) -> Counter[tuple[str | None, str | None]]:
+        self._settle()
+        return self._avoidable_by_group
+
+    @property
+    def examples(self) -> dict[str, Record]:
+        """The first miss of each cause, in ledger order."""
+        self._settle()
+        return {cause: record for cause, (_, record) in self._examples.items()}
 
     def _cost(self, record: Record) -> float | None:
         price = self.prices.price(record.model)
@@ -230,6 +345,7 @@ class MissCauses:
     def _summed(self, group: Callable[[tuple[str | None, str | None, str | None, str]],
                                       str | None]) -> dict[str | None, dict[str, CauseCost]]:
         """The cells summed per group and cause, groups and causes in the order they came."""
+        self._settle()
         tables: dict[str | None, dict[str, CauseCost]] = {}
         for cell, cost in self.cells.items():
             table = tables.setdefault(group(cell), {})
@@ -245,6 +361,7 @@ class MissCauses:
 
     def worst_lineage(self) -> tuple[str, int, str] | None:
         """(lineage, its avoidable misses, its commonest avoidable cause), or None."""
+        self._settle()
         worst: tuple[str, int, str] | None = None
         for key, lineage in self.lineages.items():
             total = sum(lineage.avoidable.values())
@@ -266,7 +383,8 @@ class MissCauses:
 
 @dataclass
 class KpiEvidence:
-    """`kpi`'s sink: the KPI tally and the miss causes, in one pass in ledger order."""
+    """`kpi`'s sink: the KPI tally and the miss causes, in ledger order; stretches of
+    the ledger read apart merge in ledger order (`MissCauses.merge`)."""
 
     tally: Tally
     causes: MissCauses
@@ -276,6 +394,11 @@ class KpiEvidence:
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
         self.causes.add(records)
+
+    def merge(self, later: KpiEvidence) -> None:
+        """Take in the stretch of the ledger right after this one."""
+        self.tally.merge(later.tally)
+        self.causes.merge(later.causes)
 
     def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
                           workflows: frozenset[str] | None) -> PlainCounts | None:

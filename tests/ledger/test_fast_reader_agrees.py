@@ -182,9 +182,10 @@ def test_time_window_on_an_ordered_ledger(ledger: tuple[bytes, list[float]], chu
     check(ledger[0], Selection(Window(since, until)), chunk, jobs, False)
 
 
-def causes_check(data: bytes, selection: Selection, chunk: int) -> None:
-    """kpi's sink: the tally and the miss causes, fed by the hot path where it can,
-    equal what the plain reader gives (every line a Record)."""
+def causes_check(data: bytes, selection: Selection, chunk: int, jobs: int = 1) -> None:
+    """kpi's sink: the tally and the miss causes, fed by the hot path where it can, read
+    in `jobs` stretches merged in ledger order, equal what the plain reader gives
+    (every line a Record, one pass)."""
     saved = reader.CHUNK_BYTES
     reader.CHUNK_BYTES = chunk
 
@@ -206,7 +207,7 @@ def causes_check(data: bytes, selection: Selection, chunk: int) -> None:
             path = Path(folder) / "ledger.jsonl"
             path.write_bytes(data)
             expected = seen(*read_plain(str(path), selection, evidence))
-            actual = seen(*reader.scan(str(path), selection, evidence))
+            actual = seen(*reader.scan(str(path), selection, evidence, jobs=jobs))
     finally:
         reader.CHUNK_BYTES = saved
     assert actual == expected
@@ -214,13 +215,14 @@ def causes_check(data: bytes, selection: Selection, chunk: int) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ledger=ledgers(ordered=True), chunk=st.integers(64, 2048),
-       only=st.sampled_from([None, frozenset({"impl"})]), windowed=st.booleans())
+       only=st.sampled_from([None, frozenset({"impl"})]), windowed=st.booleans(),
+       jobs=st.integers(1, 4))
 def test_the_miss_causes_agree_with_the_plain_reader(
         ledger: tuple[bytes, list[float]], chunk: int, only: frozenset[str] | None,
-        windowed: bool) -> None:
+        windowed: bool, jobs: int) -> None:
     data, times = ledger
     window = Window(min(times), max(times) - 600) if windowed and times else Window()
-    causes_check(data, Selection(window, only), chunk)
+    causes_check(data, Selection(window, only), chunk, jobs)
 
 
 @st.composite
