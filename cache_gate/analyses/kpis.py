@@ -150,8 +150,9 @@ class Tally:
 
         It does for a plain backlog line exactly what `formats.normalise` followed by
         `add` do (the property tests hold the two to it), for the commonest lines
-        only. It returns None, having changed nothing, as soon as a line needs
-        the general path (another format, the Anthropic fields, a bad value).
+        only: the seed's fields, or its line with the Anthropic token fields (the
+        richer form DESIGN.md recommends). It returns None, having changed nothing, as
+        soon as a line needs the general path (another format, a bad value).
         With `eligible`, it also lists the eligible lines it tallied, each with its
         prompt-cache hit (to be read only when it does not return None).
         """
@@ -159,23 +160,34 @@ class Tally:
         bounded = window.bounded
         counts = PlainCounts()
         for line in lines:
-            if (
-                line.usage or line.message or line.request_id
-                or line.cache_read_input_tokens is not None
-                or line.cache_creation_input_tokens is not None
-            ):
+            if line.usage or line.message or line.request_id:
                 return None
-            cached, total = line.cached_input_tokens, line.input_tokens
-            reports_tokens = cached is not None and total is not None
-            if reports_tokens and cached > total:  # type: ignore[operator]
-                return None
-            hit = line.cache_hit
-            if hit is None:
-                if reports_tokens:
-                    hit = cached > 0  # type: ignore[operator]
-                elif cached is None and line.model_alias is None and line.workflow is None:
+            total = line.input_tokens
+            read, write = line.cache_read_input_tokens, line.cache_creation_input_tokens
+            if read is not None or write is not None:
+                # The Anthropic fields: input_tokens is the uncached part only.
+                if (line.workflow is None and line.model_alias is None
+                        and line.cache_hit is None and line.cached_input_tokens is None):
+                    return None  # a bare usage object: `anthropic.read_bare`'s to read
+                cached: int | None = read or 0
+                given = 0 if total is None else total + (read or 0) + (write or 0)
+                reports_tokens = total is not None
+                hit = line.cache_hit
+                if hit is None:
+                    hit = bool(read)
+            else:
+                cached = line.cached_input_tokens
+                reports_tokens = cached is not None and total is not None
+                if reports_tokens and cached > total:  # type: ignore[operator]
                     return None
-            elif hit is not True and hit is not False:
+                given = total or 0
+                hit = line.cache_hit
+                if hit is None:
+                    if reports_tokens:
+                        hit = cached > 0  # type: ignore[operator]
+                    elif cached is None and line.model_alias is None and line.workflow is None:
+                        return None
+            if hit is not None and hit is not True and hit is not False:
                 return None
             if bounded:
                 moment = epoch(line.timestamp)
@@ -224,7 +236,7 @@ class Tally:
             if reports_tokens:
                 sums[TOKEN_REQUESTS] += 1
                 sums[CACHE_READ] += cached  # type: ignore[operator]
-                sums[INPUT_TOTAL] += total  # type: ignore[operator]
+                sums[INPUT_TOTAL] += given
         counts.records = sum(group[REQUESTS] for group in groups.values())
         self.merge_groups(groups)
         return counts

@@ -416,14 +416,25 @@ class KpiEvidence:
             return None
         observe = self.causes.observe
         for line, hit in eligible:
-            cached, total = line.cached_input_tokens, line.input_tokens
-            reports = cached is not None and total is not None
+            total = line.input_tokens
+            read, write = line.cache_read_input_tokens, line.cache_creation_input_tokens
+            if read is not None or write is not None:  # the Anthropic fields
+                known = total is not None
+                creation = line.cache_creation
+                uncached, cache_read = total, (read or 0) if known else None
+                cache_write = (write or 0) if known else None
+                one_hour = (creation.ephemeral_1h_input_tokens
+                            if known and creation is not None else None)
+            else:
+                cached = line.cached_input_tokens
+                known = cached is not None and total is not None
+                uncached = total - cached if known else None  # type: ignore[operator]
+                cache_read, cache_write, one_hour = cached if known else None, None, None
             observe(Record(
                 "backlog", time=epoch(line.timestamp), workflow=line.workflow,
-                prompt_id=line.prompt_id, model=line.model,
-                uncached_input=total - cached if reports else None,  # type: ignore[operator]
-                cache_read=cached if reports else None, prompt_cache_hit=hit,
-                prefix_sha256=line.prefix_sha256))
+                prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
+                cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
+                prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256))
         return counts
 
 

@@ -70,9 +70,11 @@ def backlog_lines(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         fields["cache_miss_reason"] = draw(st.one_of(
             st.sampled_from(["model_changed", "\x1b[31mx", "A" * 100]), odd_values))
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 2)) == 0:  # the Anthropic token fields (the hot path takes them)
         fields["cache_read_input_tokens"] = draw(tokens)
         fields["cache_creation_input_tokens"] = draw(tokens)
+        if draw(st.booleans()):
+            fields["cache_creation"] = {"ephemeral_1h_input_tokens": draw(tokens)}
     if draw(st.integers(0, 14)) == 0:  # a wrong-typed field somewhere
         fields[draw(st.sampled_from(list(fields)))] = draw(odd_values)
     return backlog(**fields)
