@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
 def replace_atomically(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file in `path`'s directory, then os.replace it over
     `path`. The file keeps its permissions (a new one gets the umask's)."""
+    import tempfile  # only a run that writes needs it (and shutil, random, bz2, lzma)
+
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:

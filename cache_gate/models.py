@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 DATA_FILE = "model_minimums.json"
@@ -179,8 +179,7 @@ class ModelMinimums:
 
 
 def read_data_file(name: str) -> Any:
-    return json.loads(resources.files("cache_gate").joinpath("data", name)
-                      .read_text(encoding="utf-8"))
+    return json.loads((Path(__file__).with_name("data") / name).read_text(encoding="utf-8"))
 
 
 @cache

@@ -6,18 +6,24 @@ Each violation names the key (a JSON path) and says what was expected: an
 (`anyOf`, `oneOf`), an unknown key gets a "did you mean", and values are quoted
 short. A value of the wrong type fails every other check of that key too: only
 the type is reported.
+
+jsonschema is imported only to explain: `schema_check` says whether a document is
+valid, with jsonschema's answer, and a valid one (nearly every one) has no violation.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from cache_gate.schema_check import Check, Undecided, compile_schema
+
+SCHEMAS = Path(__file__).with_name("schemas")
 
 JsonPath = tuple[str | int, ...]
 
@@ -34,9 +40,29 @@ class SchemaViolation:
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("cache_gate").joinpath("schemas", name).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
     return schema
+
+
+@cache
+def _quick_check(name: str) -> Check | None:
+    """The schema's validity check, or None when jsonschema must decide every time."""
+    try:
+        return compile_schema(load_schema(name))
+    except Undecided:
+        return None
+
+
+def is_valid(schema_name: str, document: Any) -> bool | None:
+    """Whether the document is valid (jsonschema's answer), without jsonschema; None
+    when only jsonschema can tell."""
+    check = _quick_check(schema_name)
+    if check is None:
+        return None
+    try:
+        return check(document)
+    except Undecided:
+        return None
 
 
 @cache
@@ -81,6 +107,12 @@ def shown(value: Any, path: JsonPath) -> str:
     return quote(value)
 
 
+def _close_matches(word: str, candidates: list[str]) -> list[str]:
+    import difflib  # only a document with a violation needs it
+
+    return difflib.get_close_matches(word, candidates, n=1)
+
+
 def _unknown_key(error: Any, path: JsonPath) -> tuple[JsonPath, str]:
     schema = error.schema
     allowed = sorted(schema.get("properties", {}))
@@ -88,7 +120,7 @@ def _unknown_key(error: Any, path: JsonPath) -> tuple[JsonPath, str]:
     extra = sorted(str(key) for key in error.instance if str(key) not in allowed
                    and not any(re.search(pattern, str(key)) for pattern in patterns))
     key = extra[0] if extra else "?"
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = _close_matches(key, allowed)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     also = f", or a key matching {' or '.join(patterns)}" if patterns else ""
     return (*path, key), f"unknown key {key!r}{hint}; expected one of: {', '.join(allowed)}{also}"
@@ -112,7 +144,7 @@ def _explain(error: Any, object_word: str) -> tuple[JsonPath, str]:
         missing = [key for key in expected if key not in error.instance]
         return path, f"missing required key {missing[0]!r}" if missing else error.message
     if validator == "enum":
-        close = difflib.get_close_matches(str(error.instance), [str(v) for v in expected], n=1)
+        close = _close_matches(str(error.instance), [str(v) for v in expected])
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return path, (f"must be one of {', '.join(json.dumps(v) for v in expected)}, "
                       f"got {shown(error.instance, path)}{hint}")
@@ -143,6 +175,8 @@ def _flatten(errors: Any) -> Iterator[Any]:
 def violations(schema_name: str, document: Any, *,
                object_word: str = "an object") -> list[SchemaViolation]:
     """Every violation of the named schema, in document order; empty when valid."""
+    if is_valid(schema_name, document):
+        return []
     found: dict[tuple[JsonPath, str], str] = {}
     for error in _flatten(_validator(schema_name).iter_errors(document)):
         found.setdefault(_explain(error, object_word), error.validator)

@@ -23,8 +23,8 @@ MAX_MODULE_LINES = 500
 # everything may read; its submodules are the lint rules).
 LAYERS: list[list[str]] = [
     ["cache_gate.__init__", "cache_gate.errors", "cache_gate.inputs", "cache_gate.atomic",
-     "cache_gate.redaction", "cache_gate.schema_errors", "cache_gate.models",
-     "cache_gate.prices", "cache_gate.config", "cache_gate.findings",
+     "cache_gate.redaction", "cache_gate.schema_check", "cache_gate.schema_errors",
+     "cache_gate.models", "cache_gate.prices", "cache_gate.config", "cache_gate.findings",
      "cache_gate.rules.__init__"],
     ["cache_gate.ledger"],
     ["cache_gate.ledger.jsonl", "cache_gate.ledger.postgres"],

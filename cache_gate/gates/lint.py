@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,8 +181,7 @@ class _LintRun:
                 + "), so the clock was not varied; install it (e.g. `apt-get install "
                 "libfaketime`) to catch output that depends on the date")
         specs = [prompt.spec.render for prompt in todo if prompt.spec.render is not None]
-        with ThreadPoolExecutor(max_workers=min(4, len(specs))) as pool:
-            reports = list(pool.map(renderer.check, specs))
+        reports = renderer.check_all(specs)
         summary: dict[str, dict[str, Any]] = {}
         for prompt, report in zip(todo, reports, strict=True):
             assert prompt.spec.render is not None

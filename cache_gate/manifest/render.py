@@ -10,25 +10,21 @@ The command is an argument list (no shell); relative arguments naming files in t
 repository are made absolute, so the command works from any working directory. Each
 run has a timeout and an output bound; the process group is killed when either is
 exceeded. The clock is varied with libfaketime (LD_PRELOAD) where it is installed.
+The runs of every prompt are started together, at most PARALLEL_RUNS at a time
+(`processes`), and compared in the order of the plan, so the report is the one runs
+in turn would give: a prompt's runs after a failed one are dropped.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
 import glob
 import locale
 import os
-import selectors
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cache_gate.manifest.processes import Run, run_all
 from cache_gate.manifest.repository import MAX_PROMPT_FILE_BYTES
 from cache_gate.manifest.spec import RenderSpec
 
@@ -45,8 +41,9 @@ FAKE_CLOCKS = ("2031-07-14 23:59:58", "2029-02-28 12:00:00")
 TIME_ZONES = ("UTC", "Pacific/Kiritimati", "America/Los_Angeles")
 HASH_SEEDS = ("0", "1", "2")
 LOCALES = ("C.UTF-8", "en_US.UTF-8", "de_DE.UTF-8", "C")
-STDERR_TAIL = 4096  # bytes of stderr kept
-STDERR_LINE = 200  # characters of its last line shown
+# Processes at a time, over every prompt's runs (as many as four prompts' runs in
+# turn had running).
+PARALLEL_RUNS = 4
 
 
 def find_libfaketime() -> Path | None:
@@ -172,33 +169,53 @@ class Renderer:
             ))
         return plan
 
-    def check(self, spec: RenderSpec) -> RenderReport:
-        timeout = spec.timeout or self.default_timeout
-        command = self._command(spec.command)
-        report = RenderReport()
-        for conditions in self.plan(spec.runs):
-            run = self._run(command, conditions, timeout)
-            report.outputs.append(run)
-            if run.error:
-                return report
-        difference = report.first_difference
-        if difference is not None:
-            base, other, _ = difference
-            self._find_causes(command, base, other, timeout, report)
-        return report
+    def check_all(self, specs: Sequence[RenderSpec]) -> list[RenderReport]:
+        """Each spec's report. The runs of every spec are started together; a spec's
+        runs after one that fails are dropped (its report ends with the failure)."""
+        commands = [self._command(spec.command) for spec in specs]
+        timeouts = [spec.timeout or self.default_timeout for spec in specs]
+        plans = [self.plan(spec.runs) for spec in specs]
+        runs = [[self._run(command, conditions, timeout) for conditions in plan]
+                for plan, command, timeout in zip(plans, commands, timeouts, strict=True)]
+        for prompt_runs in runs:
+            for index, run in enumerate(prompt_runs):
+                run.dropped_on_failure = prompt_runs[index + 1:]
+        run_all([run for prompt_runs in runs for run in prompt_runs], PARALLEL_RUNS)
+        reports = []
+        for plan, prompt_runs in zip(plans, runs, strict=True):
+            report = RenderReport()
+            for conditions, run in zip(plan, prompt_runs, strict=True):
+                report.outputs.append(RunOutput(conditions, run.stdout, run.error))
+                if run.error:
+                    break
+            reports.append(report)
+        self._find_causes(reports, commands, timeouts)
+        return reports
 
-    def _find_causes(self, command: list[str], base: RunOutput, other: RunOutput,
-                     timeout: float, report: RenderReport) -> None:
-        again = self._run(command, base.conditions, timeout)
-        if again.error is None and again.stdout != base.stdout:
-            report.unstable_alone = True
-            return
-        varied = other.conditions
-        for factor in base.conditions.differences(varied):
-            single = _vary(base.conditions, varied, factor)
-            run = self._run(command, single, timeout)
-            if run.error is None and run.stdout != base.stdout:
-                report.causes.append(factor)
+    def _find_causes(self, reports: list[RenderReport], commands: list[list[str]],
+                     timeouts: list[float]) -> None:
+        """For each report whose runs differ: run the first run's conditions again
+        (output that differs then is unstable on its own), and each factor that
+        differed alone (those that change the output are the causes). All at once."""
+        searches = []
+        for report, command, timeout in zip(reports, commands, timeouts, strict=True):
+            difference = report.first_difference if report.failure is None else None
+            if difference is None:
+                continue
+            base, other, _ = difference
+            again = self._run(command, base.conditions, timeout)
+            singles = [(factor, self._run(command, _vary(base.conditions, other.conditions,
+                                                          factor), timeout))
+                       for factor in base.conditions.differences(other.conditions)]
+            searches.append((report, base, again, singles))
+        run_all([run for _, _, again, singles in searches
+                 for run in (again, *(single for _, single in singles))], PARALLEL_RUNS)
+        for report, base, again, singles in searches:
+            if again.error is None and again.stdout != base.stdout:
+                report.unstable_alone = True
+                continue
+            report.causes = [factor for factor, run in singles
+                             if run.error is None and run.stdout != base.stdout]
 
     def _command(self, command: tuple[str, ...]) -> list[str]:
         resolved = []
@@ -225,138 +242,12 @@ class Renderer:
             env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
         return env
 
-    def _run(self, command: list[str], conditions: Conditions, timeout: float) -> RunOutput:
-        output = RunOutput(conditions)
-        temporary = None
-        cwd = self.root
-        if conditions.cwd != "repository":
-            temporary = tempfile.mkdtemp(prefix="cache-gate-render-")
-            cwd = Path(temporary)
-        try:
-            output.stdout, output.error = _execute(command, cwd, self._environment(conditions),
-                                                   timeout)
-        finally:
-            if temporary:
-                shutil.rmtree(temporary, ignore_errors=True)
-        return output
+    def _run(self, command: list[str], conditions: Conditions, timeout: float) -> Run:
+        cwd = self.root if conditions.cwd == "repository" else None  # None: a temporary one
+        return Run(command, self._environment(conditions), timeout, cwd, MAX_PROMPT_FILE_BYTES)
 
 
 def _vary(base: Conditions, varied: Conditions, factor: str) -> Conditions:
     field_name = {"clock": "clock", "TZ": "tz", "PYTHONHASHSEED (hash order)": "hash_seed",
                   "locale": "locale", "working directory": "cwd"}[factor]
     return replace(base, **{field_name: getattr(varied, field_name)})
-
-
-def _execute(command: list[str], cwd: Path, env: dict[str, str],
-             timeout: float) -> tuple[bytes, str | None]:
-    """(stdout, None) on success; (partial stdout, reason) when the run failed."""
-    _become_subreaper()
-    before = _children()
-    try:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   start_new_session=True)
-    except FileNotFoundError:
-        return b"", f"command not found: {command[0]}"
-    except PermissionError:
-        return b"", f"not executable: {command[0]}"
-    except OSError as exc:
-        return b"", f"cannot start {command[0]}: {exc.strerror}"
-    stdout, stderr = bytearray(), bytearray()
-    deadline = time.monotonic() + timeout
-    reason = None
-    assert process.stdout is not None and process.stderr is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ, stdout)
-        selector.register(process.stderr, selectors.EVENT_READ, stderr)
-        while selector.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                reason = f"timed out after {timeout:g} s"
-                break
-            for key, _ in selector.select(remaining):
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                buffer: bytearray = key.data
-                buffer += chunk
-                if buffer is stderr and len(stderr) > 4 * STDERR_TAIL:
-                    del stderr[: len(stderr) - STDERR_TAIL]  # only its end is shown
-            if len(stdout) > MAX_PROMPT_FILE_BYTES:
-                reason = (f"printed more than {MAX_PROMPT_FILE_BYTES // (1024 * 1024)} MiB "
-                          "(the bound for a prompt)")
-                break
-    if reason is not None:
-        _kill(process)
-        process.wait()
-    else:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            process.wait()
-            reason = f"timed out after {timeout:g} s"
-    process.stdout.close()
-    process.stderr.close()
-    _reap_descendants(before)
-    if reason is None and process.returncode != 0:
-        # The last line of stderr says most (an exception's type and message).
-        lines = bytes(stderr).decode("utf-8", "replace").strip().splitlines()
-        tail = lines[-1].strip()[:STDERR_LINE] if lines else ""
-        reason = f"exited with status {process.returncode}" + (f": {tail}" if tail else "")
-    return bytes(stdout), reason
-
-
-@functools.cache
-def _become_subreaper() -> bool:
-    """Make this process the one that orphans of a render command are handed to
-    (Linux's PR_SET_CHILD_SUBREAPER), so that a background child, a `setsid` child
-    or a double fork can be found and reaped after the run. False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-def _children() -> set[int]:
-    """The processes whose parent is this one, from /proc."""
-    mine, found = os.getpid(), set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "stat").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            continue
-        # `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
-        fields = status[status.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(mine):
-            found.add(int(entry.name))
-    return found
-
-
-def _reap_descendants(before: set[int]) -> None:
-    """Kill and reap every process the run left behind: its descendants are handed
-    to this process (a subreaper) as their parents die, so repeat until none is left."""
-    for _ in range(100):
-        left = _children() - before
-        if not left:
-            return
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in left:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()

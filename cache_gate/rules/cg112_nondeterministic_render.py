@@ -18,7 +18,9 @@ PYTHONHASHSEED (hash order)`); a command that fails, times out
 (`render.timeout`, else the `render-timeout` setting, default 10 s) or prints more
 than 8 MiB. The command is an argument list run without a shell; relative
 arguments naming repository files are made absolute, so it runs from any working
-directory. `--no-render` skips all of this.
+directory. The runs (of every prompt) are started together, at most four at a
+time, so a command that writes a file must not share it with another run (write to
+a temporary file, or print). `--no-render` skips all of this.
 
 Example:
 
@@ -33,11 +35,14 @@ breakpoint.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cache_gate.findings import Problem
-from cache_gate.manifest.render import RenderReport
 from cache_gate.manifest.spec import PromptSpec
 from cache_gate.rules.context import LintContext
+
+if TYPE_CHECKING:  # the runner (subprocess, selectors, ctypes) only when there is a render
+    from cache_gate.manifest.render import RenderReport
 
 RULE = "CG112"
 SNIPPET = 24

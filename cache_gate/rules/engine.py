@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cache_gate import rules
 from cache_gate.errors import InputError
 from cache_gate.findings import Finding, Problem
-from cache_gate.manifest.assemble import Part
-from cache_gate.manifest.spec import PromptSpec
+
+if TYPE_CHECKING:  # `policy` reads RuleSelection and needs no manifest
+    from cache_gate.manifest.assemble import Part
+    from cache_gate.manifest.spec import PromptSpec
 
 MAX_LISTED_LINES = 5
 

@@ -34,6 +34,9 @@ print("Today is", datetime.date.today().isoformat())
 NANOSECONDS = "import time\nprint('Request', time.time_ns())\n"
 FAILING = "import sys\nsys.stderr.write('template missing\\n')\nsys.exit(3)\n"
 SLOW = "import time\ntime.sleep(30)\n"
+# Closes its output, then never exits (waiting on a pipe: no clock involved).
+SILENT_HANG = ("import os\nprint('Intro', flush=True)\nos.close(1)\nos.close(2)\n"
+               "os.read(os.pipe()[0], 1)\n")
 CWD_DEPENDENT = "print(open('p/system.md').read()[:20])\n"
 SESSION = "print('Intro')\nprint('Session 3f1c2a9e-8b7d-4c6e-9f10-2a3b4c5d6e7f')\n"
 STATIC_DATE = "print(open(__file__.replace('render.py', '../p/system.md')).read())\n"
@@ -57,6 +60,21 @@ def test_deterministic_command_passes_and_says_so(tmp_path: Path) -> None:
     assert "render main: 3 runs (varied" in out and "printed identical bytes" in out
     _, report = lint_json(tmp_path)
     assert report["prompts"][0]["render"]["identical"] is True
+
+
+def test_prompts_render_at_once_without_disturbing_each_other(tmp_path: Path) -> None:
+    """Every run is under way at once, the slow prompt's with the fast one's: the end
+    of one run (and the reaping of what it left behind) never touches another's."""
+    busy = ("import sys, time\nfrom pathlib import Path\nend = time.monotonic() + "
+            "float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+            "print((Path(__file__).resolve().parent.parent / 'p/system.md').read_text())\n")
+    write_repo(tmp_path, {"p/system.md": CLEAN_PROSE, "scripts/render.py": busy}, [
+        {"id": f"p{index}", "stable_prefix": "p/system.md",
+         "render": {"command": [sys.executable, "scripts/render.py", seconds], "runs": 2}}
+        for index, seconds in enumerate(["0", "0.4", "0.1"])])
+    _, report = lint_json(tmp_path)
+    assert [f for f in report["findings"] if f["rule"] == "CG112"] == []
+    assert [p["render"]["identical"] for p in report["prompts"]] == [True, True, True]
 
 
 def test_set_iteration_order_is_caught_and_blamed_on_the_hash_seed(tmp_path: Path) -> None:
@@ -97,6 +115,7 @@ def test_output_that_changes_on_every_run(tmp_path: Path) -> None:
     (FAILING, {}, "render command failed on run 1 (real clock, TZ=UTC"),
     (FAILING, {}, "exited with status 3: template missing"),
     (SLOW, {"timeout": 0.5}, "timed out after 0.5 s"),
+    (SILENT_HANG, {"timeout": 0.5}, "timed out after 0.5 s"),
     (CWD_DEPENDENT, {}, "render command failed on run 2"),
 ])
 def test_failing_commands(tmp_path: Path, script: str, render: dict[str, Any],

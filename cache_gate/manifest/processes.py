@@ -1,0 +1,256 @@
+"""Run commands together, each bounded, and leave nothing behind.
+
+A render command is the user's code: it may hang, print without end or leave
+processes running. So every run has its own session (its process group is killed as
+a whole), a deadline and an output bound; a run that asks for a fresh working
+directory gets a temporary one, removed when the run ends. The runs of a batch are
+started together, at most `parallel` at a time, and waited for in one loop (no
+threads); when the loop is left early (SIGTERM unwinds like an exception), every
+process still running is killed and every temporary directory removed. This process
+is made a subreaper (Linux's PR_SET_CHILD_SUBREAPER), so the orphans of a run (a
+background child, a `setsid` child, a double fork) are handed to it: once the batch
+has ended they are killed and reaped, so no descendant outlives the batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STDERR_TAIL = 4096  # bytes of stderr kept
+STDERR_LINE = 200  # characters of its last line shown
+# Seconds between looks at a process that closed its output: doubling, as
+# Popen.wait's do, up to the last.
+EXIT_POLLS = (0.001, 0.05)
+
+
+@dataclass(eq=False)
+class Run:
+    """One command to run; `stdout` and `error` are what came of it."""
+
+    command: list[str]
+    env: dict[str, str]
+    timeout: float
+    cwd: Path | None  # None: a temporary directory of its own
+    max_stdout: int  # bytes; a run printing more is stopped
+    # Runs dropped when this one fails (as if they never ran).
+    dropped_on_failure: list[Run] = field(default_factory=list)
+    stdout: bytes = b""
+    error: str | None = None  # why it failed (exit status, timeout, size), None: it did not
+    dropped: bool = False
+
+
+@dataclass(eq=False)
+class _Started:
+    run: Run
+    process: subprocess.Popen[bytes]
+    temporary: str | None
+    deadline: float
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    open_pipes: int = 2
+    exit_deadline: float | None = None  # set once both pipes are closed
+    exit_poll: float = EXIT_POLLS[0]
+
+
+def run_all(runs: Sequence[Run], parallel: int) -> None:
+    """Run every run (at most `parallel` at a time), filling in its stdout and error."""
+    if not runs:
+        return
+    _become_subreaper()
+    before = _children()
+    pending = deque(runs)
+    started: list[_Started] = []
+    selector = selectors.DefaultSelector()
+    try:
+        while pending or started:
+            while pending and len(started) < parallel:
+                run = pending.popleft()
+                if not run.dropped:
+                    one = _start(run, selector)
+                    if one is None:
+                        _drop_after(run, started, selector)
+                    else:
+                        started.append(one)
+            ended = _step(started, selector)
+            for one in ended:
+                started.remove(one)
+            for one in ended:
+                _drop_after(one.run, started, selector)
+    finally:
+        for one in started:  # left early: an exception, SIGTERM
+            _stop(one, selector)
+        selector.close()
+        _reap_descendants(before)
+
+
+def _start(run: Run, selector: selectors.BaseSelector) -> _Started | None:
+    """The run's process, started; None when it could not start (its error says why)."""
+    temporary = tempfile.mkdtemp(prefix="cache-gate-render-") if run.cwd is None else None
+    try:
+        process = subprocess.Popen(run.command, cwd=run.cwd or temporary, env=run.env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+    except BaseException as exc:
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise  # SIGTERM, while starting it
+        if isinstance(exc, FileNotFoundError):
+            run.error = f"command not found: {run.command[0]}"
+        elif isinstance(exc, PermissionError):
+            run.error = f"not executable: {run.command[0]}"
+        else:
+            run.error = f"cannot start {run.command[0]}: {exc.strerror}"
+        return None
+    one = _Started(run, process, temporary, time.monotonic() + run.timeout)
+    assert process.stdout is not None and process.stderr is not None
+    selector.register(process.stdout, selectors.EVENT_READ, (one, one.stdout))
+    selector.register(process.stderr, selectors.EVENT_READ, (one, one.stderr))
+    return one
+
+
+def _step(started: list[_Started], selector: selectors.BaseSelector) -> list[_Started]:
+    """Wait for output, a deadline or an exit; the runs that ended."""
+    now = time.monotonic()
+    waits = [one.deadline - now if one.exit_deadline is None else one.exit_poll
+             for one in started]
+    ended: list[_Started] = []
+    reasons: dict[_Started, str] = {}
+    for key, _ in selector.select(max(0.0, min(waits)) if waits else 0):
+        one, buffer = key.data
+        if one in reasons:
+            continue
+        chunk = os.read(key.fd, 65536)
+        if not chunk:
+            selector.unregister(key.fileobj)
+            one.open_pipes -= 1
+            if not one.open_pipes:
+                # The output is closed; the process gets until its deadline (and at
+                # least a moment) to exit.
+                one.exit_deadline = max(time.monotonic() + 0.1, one.deadline)
+            continue
+        buffer += chunk
+        if buffer is one.stderr and len(one.stderr) > 4 * STDERR_TAIL:
+            del one.stderr[: len(one.stderr) - STDERR_TAIL]  # only its end is shown
+        if len(one.stdout) > one.run.max_stdout:
+            reasons[one] = (f"printed more than {one.run.max_stdout // (1024 * 1024)} MiB "
+                            "(the bound for a prompt)")
+    now = time.monotonic()
+    for one in started:
+        if one in reasons:
+            _stop(one, selector, reasons[one])
+        elif one.exit_deadline is None:
+            if now >= one.deadline:
+                _stop(one, selector, f"timed out after {one.run.timeout:g} s")
+            else:
+                continue
+        elif one.process.poll() is None:
+            if now < one.exit_deadline:
+                one.exit_poll = min(2 * one.exit_poll, EXIT_POLLS[1])
+                continue
+            _stop(one, selector, f"timed out after {one.run.timeout:g} s")
+        else:
+            _stop(one, selector)
+        ended.append(one)
+    return ended
+
+
+def _stop(one: _Started, selector: selectors.BaseSelector, reason: str | None = None) -> None:
+    """End the run: kill its process group (when `reason` says why, or when it is still
+    running), wait for it, close its pipes, remove its directory, set its result."""
+    process = one.process
+    if reason is not None or process.poll() is None:
+        _kill(process)
+    process.wait()
+    for pipe in (process.stdout, process.stderr):
+        assert pipe is not None
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(pipe)
+        pipe.close()
+    if one.temporary:
+        shutil.rmtree(one.temporary, ignore_errors=True)
+    run = one.run
+    run.stdout, run.error = bytes(one.stdout), reason
+    if reason is None and process.returncode != 0:
+        # The last line of stderr says most (an exception's type and message).
+        lines = bytes(one.stderr).decode("utf-8", "replace").strip().splitlines()
+        tail = lines[-1].strip()[:STDERR_LINE] if lines else ""
+        run.error = f"exited with status {process.returncode}" + (f": {tail}" if tail else "")
+
+
+def _drop_after(run: Run, started: list[_Started], selector: selectors.BaseSelector) -> None:
+    """When `run` failed, the runs it drops are not started, or stopped."""
+    if run.error is None:
+        return
+    for later in run.dropped_on_failure:
+        later.dropped = True
+    for one in [one for one in started if one.run.dropped]:
+        started.remove(one)
+        _stop(one, selector, "dropped")
+
+
+@functools.cache
+def _become_subreaper() -> bool:
+    """Make this process the one that orphans of a render command are handed to
+    (Linux's PR_SET_CHILD_SUBREAPER), so that a background child, a `setsid` child
+    or a double fork can be found and reaped after the run. False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _children() -> set[int]:
+    """The processes whose parent is this one, from /proc."""
+    mine, found = os.getpid(), set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        # `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        fields = status[status.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(mine):
+            found.add(int(entry.name))
+    return found
+
+
+def _reap_descendants(before: set[int]) -> None:
+    """Kill and reap every process the runs left behind: their descendants are handed
+    to this process (a subreaper) as their parents die, so repeat until none is left."""
+    for _ in range(100):
+        left = _children() - before
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
