@@ -261,11 +261,10 @@ class Tally:
                 add_sums(ours, theirs)
 
     def total(self, keep: Mapping[Group, bool] | None = None) -> list[int]:
-        sums = [0] * SLOTS
-        for key, group in self.groups.items():
-            if keep is None or keep.get(key, True):
-                add_sums(sums, group)
-        return sums
+        """Every group's sums added up (those `keep` does not leave out)."""
+        groups = (self.groups.values() if keep is None
+                  else [sums for key, sums in self.groups.items() if keep.get(key, True)])
+        return [sum(column) for column in zip(*groups, strict=True)] or [0] * SLOTS
 
     def by(self, field: int) -> dict[str | None, list[int]]:
         """Sums per workflow (field 0) or per prompt_id (field 1)."""

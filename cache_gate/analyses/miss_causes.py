@@ -109,31 +109,48 @@ class _Lineage:
     """What a lineage's next request is compared with, as far as the stretch of the
     ledger read so far knows it (a stretch may start anywhere: see `MissCauses`)."""
 
+    # Three parts, each known once the stretch shows it, else whatever came before it:
+    # the previous request (`seen`: there was one in the stretch);
     seen: bool = False
     model: str | None = None
     prefix: str | None = None
-    # A read or write in this stretch: the last one's time (None: it had no time) and
-    # the entry's TTL. Without one, they are whatever came before the stretch.
+    # the last read or write (`active`: there was one), its time (None: it had none);
     active: bool = False
     activity: float | None = None
+    # the entry's TTL, which only a write sets (`timed`: there was one).
+    timed: bool = False
     ttl: float = FIVE_MINUTES
-    avoidable: Counter[str] = field(default_factory=Counter)
-    # The stretch's first miss whose cause depends on what came before it (it needs the
-    # lineage's last read or write): decided when that is known (`MissCauses.merge`),
-    # or at the end, where nothing came before (then it is `cold`).
+    # Its avoidable misses by cause (None until it has one: most lineages never do).
+    avoidable: Counter[str] | None = None
+    # The stretch's first miss whose cause needs a part the stretch did not know:
+    # decided when what came before is known (`MissCauses.merge`), or at the end, where
+    # nothing came before. That miss is a write, so the stretch knows every part after it.
     pending: _Pending | None = None
 
 
 @dataclass(slots=True)
 class _Pending:
-    """A miss waiting for what came before its stretch, with what the stretch knew of
-    its lineage when it came (its `seen`, `model`, `prefix`)."""
+    """A miss waiting for what came before its stretch, with the parts of its lineage
+    the stretch knew when it came (see `_Lineage`)."""
 
     ordinal: int
     record: Record
     seen: bool
     model: str | None
     prefix: str | None
+    active: bool
+    activity: float | None
+    timed: bool
+    ttl: float
+
+    def fill(self, before: _Lineage) -> None:
+        """The parts it did not know, from the stretch before."""
+        if not self.seen:
+            self.seen, self.model, self.prefix = before.seen, before.model, before.prefix
+        if not self.active:
+            self.active, self.activity = before.active, before.activity
+        if not self.timed:
+            self.timed, self.ttl = before.timed, before.ttl
 
 
 @dataclass
@@ -181,10 +198,11 @@ class MissCauses:
             lineage = self.lineages[key] = _Lineage()
         if not record.prompt_cache_hit:
             cause = self.local_cause(record)
-            if cause is None and not lineage.active:
-                # It depends on the lineage's last read or write, before this stretch.
-                lineage.pending = _Pending(ordinal, record, lineage.seen, lineage.model,
-                                           lineage.prefix)
+            if cause is None and not (lineage.active and lineage.timed):
+                # It depends on its lineage's last read or write before this stretch.
+                lineage.pending = _Pending(
+                    ordinal, record, lineage.seen, lineage.model, lineage.prefix,
+                    lineage.active, lineage.activity, lineage.timed, lineage.ttl)
                 self._waiting.add(key)
             else:
                 self._count(ordinal, record, cause or self.lineage_cause(
@@ -232,8 +250,10 @@ class MissCauses:
             lineage.active = True
             lineage.activity = record.time
             if record.cache_write:
+                lineage.timed = True
                 lineage.ttl = ONE_HOUR if (record.cache_write_1h or 0) > 0 else FIVE_MINUTES
             elif not record.prompt_cache_hit:
+                lineage.timed = True
                 lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
 
     def _count(self, ordinal: int, record: Record, cause: str, lineage: _Lineage) -> None:
@@ -249,6 +269,8 @@ class MissCauses:
             self._examples[cause] = (ordinal, record)
         if is_avoidable(cause):
             self._avoidable_by_group[record.workflow, record.prompt_id] += 1
+            if lineage.avoidable is None:
+                lineage.avoidable = Counter()
             lineage.avoidable[cause] += 1
 
     def merge(self, later: MissCauses) -> None:
@@ -275,29 +297,36 @@ class MissCauses:
                 if waiting is not None:
                     self._waiting.add(key)
                 continue
-            ours.avoidable.update(theirs.avoidable)
+            if theirs.avoidable:
+                if ours.avoidable is None:
+                    ours.avoidable = Counter()
+                ours.avoidable.update(theirs.avoidable)
             if waiting is not None:
-                seen = waiting.seen or ours.seen
-                model = waiting.model if waiting.seen else ours.model
-                prefix = waiting.prefix if waiting.seen else ours.prefix
-                if ours.active:
-                    self._count(waiting.ordinal, waiting.record, self.lineage_cause(
-                        waiting.record, seen, model, prefix, ours.activity, ours.ttl), ours)
-                else:  # nothing read or written before it here either: still waiting
-                    ours.pending = _Pending(waiting.ordinal, waiting.record, seen, model,
-                                            prefix)
+                waiting.fill(ours)
+                if waiting.active and waiting.timed:
+                    self._decide(waiting, ours)
+                else:  # what it needs came before this stretch too: it waits on
+                    ours.pending = waiting
                     self._waiting.add(key)
             ours.seen, ours.model, ours.prefix = True, theirs.model, theirs.prefix
             if theirs.active:
-                ours.active, ours.activity, ours.ttl = True, theirs.activity, theirs.ttl
+                ours.active, ours.activity = True, theirs.activity
+            if theirs.timed:
+                ours.timed, ours.ttl = True, theirs.ttl
+
+    def _decide(self, waiting: _Pending, lineage: _Lineage) -> None:
+        self._count(waiting.ordinal, waiting.record, self.lineage_cause(
+            waiting.record, waiting.seen, waiting.model, waiting.prefix, waiting.activity,
+            waiting.ttl) if waiting.active else "cold", lineage)
 
     def _settle(self) -> None:
-        """Decide the misses still waiting: nothing came before them (`cold`)."""
+        """Decide the misses still waiting, where nothing came before them: no read or
+        write before (`cold`), or no write, so the entry's TTL is the default."""
         for key in self._waiting:
             lineage = self.lineages[key]
             waiting = lineage.pending
             if waiting is not None:
-                self._count(waiting.ordinal, waiting.record, "cold", lineage)
+                self._decide(waiting, lineage)
                 lineage.pending = None
         self._waiting.clear()
 
@@ -364,6 +393,8 @@ class MissCauses:
         self._settle()
         worst: tuple[str, int, str] | None = None
         for key, lineage in self.lineages.items():
+            if not lineage.avoidable:
+                continue
             total = sum(lineage.avoidable.values())
             if total and (worst is None or total > worst[1]
                           or (total == worst[1] and key < worst[0])):

@@ -174,10 +174,14 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
     by_workflow = tally.by(0)
     overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in by_workflow}
     results: dict[str, KpiResult] = {}
+    everything = tally.total()
     for name in kpis.KPI_SLOTS:
-        own = {(wf, prompt): wf in overrides and name in overrides[wf]
-               for wf, prompt in tally.groups}
-        pool = tally.total({key: not mine for key, mine in own.items()})
+        if any(name in targets for targets in overrides.values()):
+            own = {(wf, prompt): wf in overrides and name in overrides[wf]
+                   for wf, prompt in tally.groups}
+            pool = tally.total({key: not mine for key, mine in own.items()})
+        else:
+            pool = everything
         results[name] = kpis.evaluate(name, pool, options.targets[name],
                                       min_requests=options.min_requests,
                                       required=name in options.required)

@@ -90,3 +90,22 @@ def test_a_miss_waits_for_the_stretch_before_it() -> None:
     before.merge(after)
     assert {cause: cost.requests for cause, cost in before.overall.items()} == {
         "cold": 1, "ttl_expired": 1}
+
+
+def test_a_read_does_not_tell_the_entrys_ttl() -> None:
+    """A 1-hour write, then (next stretch) a read that writes nothing, then a miss 301 s
+    later: the entry still lives an hour (the read refreshed it, at its TTL), so the
+    miss changed within the TTL, whichever stretch the read is in."""
+    model = "claude-sonnet-4-6"
+    write = Record("anthropic", time=START, prompt_id="p", model=model, uncached_input=100,
+                   cache_read=0, cache_write=2000, cache_write_1h=2000, prompt_cache_hit=False)
+    read_ = Record("anthropic", time=START + 60, prompt_id="p", model=model,
+                   uncached_input=100, cache_read=2000, cache_write=0, prompt_cache_hit=True)
+    miss = Record("anthropic", time=START + 361, prompt_id="p", model=model,
+                  uncached_input=100, cache_read=0, cache_write=2000, prompt_cache_hit=False)
+    for cut in range(4):
+        stretches = [read(part) for part in ([write, read_, miss][:cut],
+                                             [write, read_, miss][cut:])]
+        stretches[0].merge(stretches[1])
+        assert {cause: cost.requests for cause, cost in stretches[0].overall.items()} == {
+            "cold": 1, "changed_within_ttl": 1}, cut

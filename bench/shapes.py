@@ -1,0 +1,88 @@
+"""Benchmark `kpi` and `report` on ledgers of other realistic shapes than bench/ledger.py's
+plain backlog lines, each against `grep -c` on the same file:
+
+- `anthropic`: backlog lines with the Anthropic token fields (`input_tokens` the
+  uncached part, `cache_read_input_tokens`, `cache_creation_input_tokens`): the form
+  DESIGN.md recommends, and what the miss causes read;
+- `distinct`: every record its own workflow and prompt: what memory must not follow.
+
+    python bench/shapes.py                        # 1,000,000 records of each shape
+    python bench/shapes.py --records 200000 --shape distinct
+
+The ledgers are derived (seeded) from bench/ledger.py's and kept in bench/.data/.
+Every figure is the best of --repeat runs in this same run; peak memory is the sum of
+the proportional set sizes of cache-gate's processes (bench/ledger.py's `measure`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ledger import DATA, best, generate  # bench/ holds scripts, not a package
+
+SHAPES = ("anthropic", "distinct")
+TARGETS = {"kpi / grep": 4.0, "report / kpi": 1.5, "peak memory MB": 64.0}
+
+
+def derive(plain: Path, shape: str, target: Path) -> None:
+    """`plain`'s records rewritten into `shape`."""
+    temporary = target.with_suffix(".tmp")
+    with plain.open(encoding="utf-8") as source, temporary.open("w", encoding="utf-8") as out:
+        for index, text in enumerate(source):
+            line = json.loads(text)
+            if shape == "anthropic":
+                total, cached = line.pop("input_tokens"), line.pop("cached_input_tokens")
+                line["input_tokens"] = total - cached
+                line["cache_read_input_tokens"] = cached
+                line["cache_creation_input_tokens"] = 0 if cached else total * 4 // 5
+            else:
+                line["workflow"] = line["prompt_id"] = f"w{index}"
+            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+    temporary.replace(target)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shape", choices=SHAPES, action="append")
+    args = parser.parse_args()
+    cache_gate = str(Path(sys.executable).with_name("cache-gate"))
+    if not Path(cache_gate).exists():  # the environment running this script, not PATH
+        sys.exit(f"cache-gate is not installed beside {sys.executable}")
+    DATA.mkdir(exist_ok=True)
+    plain = DATA / f"backlog-{args.records}.jsonl"
+    if not plain.exists():
+        print(f"generating {plain} ...", flush=True)
+        generate(plain, args.records)
+    print(f"{args.records:,} records a shape; {os.cpu_count()} cores; best of {args.repeat}")
+    verdicts = []
+    for shape in args.shape or SHAPES:
+        ledger = DATA / f"{shape}-{args.records}.jsonl"
+        if not ledger.exists():
+            print(f"deriving {ledger} ...", flush=True)
+            derive(plain, shape, ledger)
+        grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
+        kpi, kpi_peak = best([cache_gate, "kpi", "--ledger", str(ledger), "--format", "json"],
+                             args.repeat)
+        report, report_peak = best([cache_gate, "report", "--ledger", str(ledger),
+                                    "--format", "json"], args.repeat)
+        print(f"{shape:10} {ledger.stat().st_size / 1e6:5.0f} MB  grep {grep:5.2f} s  "
+              f"kpi {kpi:6.2f} s ({kpi / grep:5.1f}x grep, peak {kpi_peak:6.1f} MB)  "
+              f"report {report:6.2f} s ({report / kpi:4.1f}x kpi, peak {report_peak:6.1f} MB)")
+        figures = {"kpi / grep": kpi / grep, "report / kpi": report / kpi,
+                   "peak memory MB": max(kpi_peak, report_peak)}
+        verdicts += [f"{shape} {name} {value:.2f} <= {TARGETS[name]} "
+                     f"{'met' if value <= TARGETS[name] else 'MISSED'}"
+                     for name, value in figures.items()]
+    print("targets: " + "; ".join(verdicts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
