@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ledger import DATA, best, generate  # bench/ holds scripts, not a package
+from results import Row, save, verdicts
 
 SHAPES = ("anthropic", "distinct")
 TARGETS = {"kpi / grep": 4.0, "report / kpi": 1.5, "peak memory MB": 64.0}
@@ -61,7 +62,7 @@ def main() -> int:
         print(f"generating {plain} ...", flush=True)
         generate(plain, args.records)
     print(f"{args.records:,} records a shape; {os.cpu_count()} cores; best of {args.repeat}")
-    verdicts = []
+    rows: list[Row] = []
     for shape in args.shape or SHAPES:
         ledger = DATA / f"{shape}-{args.records}.jsonl"
         if not ledger.exists():
@@ -75,12 +76,15 @@ def main() -> int:
         print(f"{shape:10} {ledger.stat().st_size / 1e6:5.0f} MB  grep {grep:5.2f} s  "
               f"kpi {kpi:6.2f} s ({kpi / grep:5.1f}x grep, peak {kpi_peak:6.1f} MB)  "
               f"report {report:6.2f} s ({report / kpi:4.1f}x kpi, peak {report_peak:6.1f} MB)")
-        figures = {"kpi / grep": kpi / grep, "report / kpi": report / kpi,
-                   "peak memory MB": max(kpi_peak, report_peak)}
-        verdicts += [f"{shape} {name} {value:.2f} <= {TARGETS[name]} "
-                     f"{'met' if value <= TARGETS[name] else 'MISSED'}"
-                     for name, value in figures.items()]
-    print("targets: " + "; ".join(verdicts))
+        rows += [Row(f"{shape}: grep -c", grep, "s"), Row(f"{shape}: kpi", kpi, "s"),
+                 Row(f"{shape}: kpi / grep", kpi / grep, "x", TARGETS["kpi / grep"]),
+                 Row(f"{shape}: report", report, "s"),
+                 Row(f"{shape}: report / kpi", report / kpi, "x", TARGETS["report / kpi"]),
+                 Row(f"{shape}: peak memory", max(kpi_peak, report_peak), "MB",
+                     TARGETS["peak memory MB"])]
+    print(verdicts(rows))
+    save("shapes", f"python bench/shapes.py --records {args.records} --repeat {args.repeat}",
+         rows)
     return 0
 
 

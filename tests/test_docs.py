@@ -255,3 +255,17 @@ def test_a_module_documents_the_rules_its_first_paragraph_names(
     assert documented == {"cache_gate.policy.semantic_threshold"}
     documented = {module.module for module in generator.documenting(rules.get("CG401"))}
     assert documented == {"cache_gate.doctor.redis_backend", "cache_gate.doctor.proxy"}
+
+
+def test_the_readme_s_figures_are_the_benchmark_s() -> None:
+    """README.md quotes `kpi`'s time and memory on the million records as bench/ledger.py
+    last measured them (bench/results/ledger.json, which docs/performance.md shows)."""
+    import json
+
+    measured = json.loads((ROOT / "bench" / "results" / "ledger.json").read_text())
+    rows = {row["case"]: row["value"] for row in measured["rows"]}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"miss\s+causes included, in about ([\d.]+) s and (\d+) MB", readme)
+    assert quoted is not None, "README.md no longer quotes kpi's figures"
+    assert float(quoted[1]) == round(rows["kpi"], 1)
+    assert int(quoted[2]) == round(rows["peak memory"])

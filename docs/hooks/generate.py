@@ -13,7 +13,8 @@ MkDocs runs this file as a hook (`hooks:` in mkdocs.yml):
   (from the click commands, as `--help` prints them), the shipped model minimums,
   the pre-commit hooks, README.md's Quick start, and `example DIRECTORY ARGS...`:
   what `cache-gate ARGS...` prints in a fixture, run while the docs are built, so
-  the examples cannot go stale. An unknown marker, or an example that crashes,
+  the examples cannot go stale; `bench NAME`: the figures `bench/NAME.py` measured
+  last (`bench/results/NAME.json`). An unknown marker, or an example that crashes,
   fails the build.
 
 A module documents a rule when the first paragraph of its docstring names the rule
@@ -312,6 +313,26 @@ def quick_start(argument: str | None, page_dir: str) -> str:
     return found.group(1).strip()
 
 
+def bench_results(argument: str | None, page_dir: str) -> str:
+    """`NAME`: the rows `bench/NAME.py` measured last (bench/results/NAME.json), each
+    with its target and verdict: the docs say what was measured, and when."""
+    del page_dir
+    path = ROOT / "bench" / "results" / f"{argument}.json"
+    if not argument or not path.is_file():
+        raise PluginError(f"bench results {argument!r}: no {path}")
+    measured = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for row in measured["rows"]:
+        value, unit = row["value"], row["unit"]
+        suffix = "x" if unit == "x" else f" {unit}"
+        shown = f"{value:.1f}x" if unit == "x" else f"{value:,.3g} {unit}"
+        target = "" if row["target"] is None else f"≤ {row['target']:g}{suffix}"
+        rows.append(f"| {row['case']} | {shown} | {target} | {row['verdict']} |")
+    return "\n".join([
+        f"Measured by `{measured['command']}` on {measured['date']}, {measured['cores']} cores:",
+        "", "| | measured | target | |", "|---|---|---|---|", *rows])
+
+
 def example(argument: str | None, page_dir: str) -> str:
     """`DIRECTORY ARGUMENT...`: what `cache-gate ARGUMENT...` prints, run in DIRECTORY
     of the repository (a fixture) by the cache-gate building the docs."""
@@ -345,6 +366,7 @@ def example(argument: str | None, page_dir: str) -> str:
 
 MARKERS: dict[str, Callable[[str | None, str], str]] = {
     "example": example,
+    "bench": bench_results,
     "rules": rules_table,
     "formats": formats_table,
     "options": options_table,
