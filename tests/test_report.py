@@ -164,3 +164,21 @@ def test_the_daily_trend_dates_every_record_as_a_utc_datetime_would(times: list[
             day = datetime.fromtimestamp(moment, UTC).date().isoformat()
             expected[day] = expected.get(day, 0) + 1
     assert {day: sums[0] for day, sums in analytics.by_day.items()} == expected
+
+
+def test_a_breakdown_shows_its_100_largest_groups_and_counts_the_rest(tmp_path: Path) -> None:
+    """The JSON holds the groups with the most requests, exact, and says how many were
+    left out: a ledger of a million prompts does not make a report of a million rows."""
+    lines = [backlog(workflow=f"w{index:03}", prompt_id=f"p{index:03}")
+             for index in range(150) for _ in range(1 + (index < 30))]
+    ledger = write_ledger(tmp_path / "l.jsonl", *lines)
+    _, document = report(ledger)
+    breakdown = document["breakdown"]
+    assert isinstance(breakdown, dict)
+    shown = breakdown["workflow"]
+    assert len(shown) == 100
+    assert list(shown)[:30] == [f"w{index:03}" for index in range(30)]  # two requests each
+    assert all(row["requests"] == 2 for row in list(shown.values())[:30])
+    assert document["breakdown_left_out"] == {"workflow": 50, "prompt_id": 50}
+    text = CliRunner().invoke(cli, ["report", "--ledger", str(ledger)]).stdout
+    assert "… 140 more (the 100 largest in --format json)" in text

@@ -8,6 +8,7 @@ the response-cache TTL that missed every cache); runtime prefix drift (CG205).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -26,6 +27,9 @@ from cache_gate.prices import PriceTable
 PREFIXES_KEPT = 20
 # Requests remembered for duplicate detection before old ones are dropped.
 DUPLICATE_MEMORY = 200_000
+# Rows of each breakdown in the report (the groups with the most requests); the JSON
+# says how many were left out (`breakdown_left_out`).
+BREAKDOWN_SHOWN = 100
 K = TypeVar("K")
 
 @dataclass
@@ -189,9 +193,13 @@ def rate(sums: list[int], name: str) -> float | None:
     return sums[numerator] / sums[denominator] if sums[denominator] else None
 
 
-def breakdown_rows(groups: dict[str | None, list[int]]) -> dict[str, dict[str, object]]:
+def breakdown_rows(groups: dict[str | None, list[int]], shown: int = BREAKDOWN_SHOWN,
+                   ) -> dict[str, dict[str, object]]:
+    """The `shown` groups with the most requests (in the order they came, on a tie),
+    each with its exact figures."""
     rows: dict[str, dict[str, object]] = {}
-    for key, sums in sorted(groups.items(), key=lambda item: -item[1][kpis.REQUESTS]):
+    for key, sums in heapq.nlargest(shown, groups.items(),
+                                    key=lambda item: item[1][kpis.REQUESTS]):
         rows[key if key is not None else "(none)"] = {
             "requests": sums[kpis.REQUESTS],
             "eligible": sums[kpis.ELIGIBLE],

@@ -13,6 +13,7 @@ from typing import Any
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import (
+    BREAKDOWN_SHOWN,
     Analytics,
     breakdown_rows,
     drift_findings,
@@ -81,13 +82,13 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
              for day, sums in days]
     money = savings(sink, load_prices(settings.prices))
     duplicates = sink.duplicates
+    groups = {"workflow": sink.tally.by(0), "phase": sink.by_phase, "model": sink.by_model,
+              "prompt_id": sink.tally.by(1)}
+    left_out = {name: len(found) - BREAKDOWN_SHOWN for name, found in groups.items()
+                if len(found) > BREAKDOWN_SHOWN}
     result.sections.update({
-        "breakdown": {
-            "workflow": breakdown_rows(sink.tally.by(0)),
-            "phase": breakdown_rows(sink.by_phase),
-            "model": breakdown_rows(sink.by_model),
-            "prompt_id": breakdown_rows(sink.tally.by(1)),
-        },
+        "breakdown": {name: breakdown_rows(found) for name, found in groups.items()},
+        **({"breakdown_left_out": left_out} if left_out else {}),
         "trend": trend,
         "duplicate_spend": {
             "ttl_seconds": settings.response_cache_ttl,
@@ -111,8 +112,8 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
 def _text(sections: dict[str, object], trend: list[dict[str, object]],
           causes: MissCauses | None) -> list[str]:
     lines: list[str] = []
-    breakdown = sections["breakdown"]
-    assert isinstance(breakdown, dict)
+    breakdown, left_out = sections["breakdown"], sections.get("breakdown_left_out", {})
+    assert isinstance(breakdown, dict) and isinstance(left_out, dict)
     for dimension, rows in breakdown.items():
         lines.append(f"{'by ' + dimension + ':':<32} {'requests':>9}  {'hit rate':>8}  "
                      f"{'token ratio':>11}")
@@ -122,8 +123,9 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]],
             lines.append(f"  {name[:30]:<30} {row['requests']:>9,}  "
                          f"{'n/a' if hit is None else f'{hit:.1%}':>8}  "
                          f"{'n/a' if ratio is None else f'{ratio:.1%}':>11}")
-        if len(rows) > TOP_ROWS:
-            lines.append(f"  … {len(rows) - TOP_ROWS} more (see --format json)")
+        more = len(rows) - TOP_ROWS + left_out.get(dimension, 0)
+        if more > 0:
+            lines.append(f"  … {more:,} more (the {BREAKDOWN_SHOWN} largest in --format json)")
     if trend:
         rates = [row["prompt_cache_hit_rate"] for row in trend]
         lines.append(f"daily prompt cache hit rate {trend[0]['date']} → {trend[-1]['date']}: "

@@ -365,6 +365,7 @@ def _breakdowns(doc: dict[str, Any]) -> str:
                             (("workflow", "hit rate"),
                              [(n, _pct(workflows[n]["prompt_cache_hit_rate"]))
                               for n in names])))
+    cut = doc.get("breakdown_left_out") or {}
     for dimension, rows in breakdown.items():
         names = list(rows)
         parts.append(table(f"By {dimension}", (dimension, "requests", "eligible", "hit rate",
@@ -375,7 +376,7 @@ def _breakdowns(doc: dict[str, Any]) -> str:
                              _pct(r["response_cache_useful_hit_rate"]),
                              _pct(r["semantic_cache_useful_hit_rate"]))
                             for n, r in ((n, rows[n]) for n in names[:ROWS])],
-                           max(0, len(names) - ROWS)))
+                           max(0, len(names) - ROWS) + cut.get(dimension, 0)))
     return section("breakdowns", "Breakdowns", *parts)
 
 
