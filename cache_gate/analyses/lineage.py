@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from cache_gate.ledger.record import Record
 
 NONE = "(none)"
@@ -85,3 +87,53 @@ class UtcDates:
         if inside:
             self.low, self.high, self.day = number * DAY + EDGE, (number + 1) * DAY - EDGE, day
         return day
+
+
+@dataclass(slots=True)
+class LineageState:
+    """What a lineage's next request is compared with (the miss causes'), as far as
+    the stretch of the ledger read so far knows it (a stretch may start anywhere: see
+    `miss_causes.MissCauses`)."""
+
+    # Three parts, each known once the stretch shows it, else whatever came before it:
+    # the previous request (`seen`: there was one in the stretch);
+    seen: bool = False
+    model: str | None = None
+    prefix: str | None = None
+    # the last read or write (`active`: there was one), its time (None: it had none);
+    active: bool = False
+    activity: float | None = None
+    # the entry's TTL, which only a write sets (`timed`: there was one).
+    timed: bool = False
+    ttl: float = FIVE_MINUTES
+    # Its avoidable misses by cause (None until it has one: most lineages never do).
+    avoidable: Counter[str] | None = None
+    # The stretch's first miss whose cause needs a part the stretch did not know:
+    # decided when what came before is known (`miss_causes.MissCauses.merge`), or at the end, where
+    # nothing came before. That miss is a write, so the stretch knows every part after it.
+    pending: WaitingMiss | None = None
+
+
+@dataclass(slots=True)
+class WaitingMiss:
+    """A miss waiting for what came before its stretch, with the parts of its lineage
+    the stretch knew when it came (see `LineageState`)."""
+
+    ordinal: int
+    record: Record
+    seen: bool
+    model: str | None
+    prefix: str | None
+    active: bool
+    activity: float | None
+    timed: bool
+    ttl: float
+
+    def fill(self, before: LineageState) -> None:
+        """The parts it did not know, from the stretch before."""
+        if not self.seen:
+            self.seen, self.model, self.prefix = before.seen, before.model, before.prefix
+        if not self.active:
+            self.active, self.activity = before.active, before.activity
+        if not self.timed:
+            self.timed, self.ttl = before.timed, before.ttl

@@ -44,7 +44,14 @@ from typing import ClassVar
 
 from cache_gate import rules
 from cache_gate.analyses.kpis import PlainCounts, Tally
-from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, UtcDates, lineage_of
+from cache_gate.analyses.lineage import (
+    FIVE_MINUTES,
+    ONE_HOUR,
+    LineageState,
+    UtcDates,
+    WaitingMiss,
+    lineage_of,
+)
 from cache_gate.findings import Finding
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
@@ -104,55 +111,6 @@ class CauseCost:
         return shown
 
 
-@dataclass(slots=True)
-class _Lineage:
-    """What a lineage's next request is compared with, as far as the stretch of the
-    ledger read so far knows it (a stretch may start anywhere: see `MissCauses`)."""
-
-    # Three parts, each known once the stretch shows it, else whatever came before it:
-    # the previous request (`seen`: there was one in the stretch);
-    seen: bool = False
-    model: str | None = None
-    prefix: str | None = None
-    # the last read or write (`active`: there was one), its time (None: it had none);
-    active: bool = False
-    activity: float | None = None
-    # the entry's TTL, which only a write sets (`timed`: there was one).
-    timed: bool = False
-    ttl: float = FIVE_MINUTES
-    # Its avoidable misses by cause (None until it has one: most lineages never do).
-    avoidable: Counter[str] | None = None
-    # The stretch's first miss whose cause needs a part the stretch did not know:
-    # decided when what came before is known (`MissCauses.merge`), or at the end, where
-    # nothing came before. That miss is a write, so the stretch knows every part after it.
-    pending: _Pending | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A miss waiting for what came before its stretch, with the parts of its lineage
-    the stretch knew when it came (see `_Lineage`)."""
-
-    ordinal: int
-    record: Record
-    seen: bool
-    model: str | None
-    prefix: str | None
-    active: bool
-    activity: float | None
-    timed: bool
-    ttl: float
-
-    def fill(self, before: _Lineage) -> None:
-        """The parts it did not know, from the stretch before."""
-        if not self.seen:
-            self.seen, self.model, self.prefix = before.seen, before.model, before.prefix
-        if not self.active:
-            self.active, self.activity = before.active, before.activity
-        if not self.timed:
-            self.timed, self.ttl = before.timed, before.ttl
-
-
 @dataclass
 class MissCauses:
     """A sink: every eligible request, in ledger order; the misses' causes and costs.
@@ -177,7 +135,7 @@ class MissCauses:
     # Tally groups its sums.
     _avoidable_by_group: Counter[tuple[str | None, str | None]] = field(
         default_factory=Counter)
-    lineages: dict[str, _Lineage] = field(default_factory=dict)
+    lineages: dict[str, LineageState] = field(default_factory=dict)
     # The first miss of each cause: (its ordinal among the eligible requests, it).
     _examples: dict[str, tuple[int, Record]] = field(default_factory=dict)
     # Lineages with a miss waiting for what came before the stretch.
@@ -195,12 +153,12 @@ class MissCauses:
         key = lineage_of(record)
         lineage = self.lineages.get(key)
         if lineage is None:
-            lineage = self.lineages[key] = _Lineage()
+            lineage = self.lineages[key] = LineageState()
         if not record.prompt_cache_hit:
             cause = self.local_cause(record)
             if cause is None and not (lineage.active and lineage.timed):
                 # It depends on its lineage's last read or write before this stretch.
-                lineage.pending = _Pending(
+                lineage.pending = WaitingMiss(
                     ordinal, record, lineage.seen, lineage.model, lineage.prefix,
                     lineage.active, lineage.activity, lineage.timed, lineage.ttl)
                 self._waiting.add(key)
@@ -241,7 +199,7 @@ class MissCauses:
             return "ttl_expired"
         return "changed_within_ttl"
 
-    def _remember(self, record: Record, lineage: _Lineage) -> None:
+    def _remember(self, record: Record, lineage: LineageState) -> None:
         lineage.seen = True
         lineage.model = record.model
         lineage.prefix = record.prefix_sha256
@@ -256,7 +214,7 @@ class MissCauses:
                 lineage.timed = True
                 lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
 
-    def _count(self, ordinal: int, record: Record, cause: str, lineage: _Lineage) -> None:
+    def _count(self, ordinal: int, record: Record, cause: str, lineage: LineageState) -> None:
         moment = record.time
         cell = (record.workflow, record.prompt_id,
                 None if moment is None else self.dates(moment), cause)
@@ -314,7 +272,7 @@ class MissCauses:
             if theirs.timed:
                 ours.timed, ours.ttl = True, theirs.ttl
 
-    def _decide(self, waiting: _Pending, lineage: _Lineage) -> None:
+    def _decide(self, waiting: WaitingMiss, lineage: LineageState) -> None:
         self._count(waiting.ordinal, waiting.record, self.lineage_cause(
             waiting.record, waiting.seen, waiting.model, waiting.prefix, waiting.activity,
             waiting.ttl) if waiting.active else "cold", lineage)
