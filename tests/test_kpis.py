@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cache_gate.analyses.kpis import evaluate, meets
+from cache_gate.cli import cli
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.findings import Severity
 from cache_gate.gates.kpi import LedgerOptions, run_kpi
@@ -172,3 +175,24 @@ def test_bad_lines_are_warnings_and_errors_with_strict(tmp_path: Path) -> None:
     [warning] = [f for f in lax.findings if f.rule == "CG206"]
     assert (warning.severity, warning.line) == (Severity.WARNING, 2)
     assert lax.passed and not strict.passed
+
+
+def test_a_repeat_that_comes_back_too_late_with_more_tokens_is_said_to_be_approximate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Claude Code request whose line with more tokens comes after the reader closed
+    it (ledger/requests.py's window, two records here) is counted from its earlier
+    line, and the report says its figures are approximate, in JSON and in text."""
+    from cache_gate.ledger import requests
+    from tests.ledgers import claude_code
+
+    monkeypatch.setattr(requests, "WINDOW", 2)
+    ledger = write_ledger(tmp_path / "transcript.jsonl",
+                          claude_code("m1", "r1", output_tokens=10),
+                          *(claude_code(f"m{n}", f"r{n}") for n in range(2, 6)),
+                          claude_code("m1", "r1", output_tokens=99))
+    document = json.loads(CliRunner().invoke(
+        cli, ["kpi", "--ledger", str(ledger), "--format", "json"]).stdout)
+    assert document["ledger"]["approximate"] == {"late_repeats_with_more_tokens": 1}
+    assert document["ledger"]["duplicates"] == 1
+    text = CliRunner().invoke(cli, ["kpi", "--ledger", str(ledger)]).stdout
+    assert "Approximate: 1 repeated requests (Claude Code)" in text

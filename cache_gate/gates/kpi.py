@@ -23,6 +23,7 @@ from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.jsonl.reader import cap_jobs, scan
 from cache_gate.ledger.postgres.url import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection
+from cache_gate.ledger.requests import WINDOW
 from cache_gate.ledger.window import make_window
 from cache_gate.models import load_model_minimums
 from cache_gate.prices import load_prices
@@ -125,6 +126,10 @@ def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]
         "other_workflows": stats.other_workflows,
         "partial_last_line": stats.partial_tail,
     }
+    if stats.late_winners:
+        # Repeated requests whose later line reported more tokens than the one kept
+        # (ledger/requests.py): their figures are low, and the report says so.
+        section["approximate"] = {"late_repeats_with_more_tokens": stats.late_winners}
     if stats.source is not None:
         # A database is read through its window's index: rows outside are not counted.
         section["source"] = stats.source
@@ -315,6 +320,11 @@ def kpi_result(command: str, tally: Tally, stats: LedgerStats, options: LedgerOp
     if stats.partial_tail:
         notes.append("The ledger's last line has no newline and is not valid JSON yet "
                      "(a writer mid-append?): it was ignored.")
+    if stats.late_winners:
+        notes.append(f"Approximate: {stats.late_winners:,} repeated requests (Claude Code) "
+                     f"reported more tokens on a line more than {WINDOW:,} records after "
+                     "their first; the line counted for each is an earlier one, with fewer "
+                     "tokens.")
     kpi_rows = {name: result.to_json() for name, result in results.items()}
     for name in kpi_rows:
         if per_workflow and any(name in own for own in per_workflow.values()):

@@ -11,12 +11,13 @@ all, or malformed lines outnumber valid ones, there is no evidence: exit 2.
 A source (the JSONL reader, the PostgreSQL table) turns its input into Records and
 hands those that count to a `Sink` (an analysis: the KPI tally, the report's
 breakdowns, doctor's profile). `keep` decides which count: inside the window, of the
-selected workflows, one line per repeated request; `LedgerStats` says what happened
-to the others, and which lines were bad and why.
+selected workflows, one line per repeated request (`requests`), in ledger order;
+`LedgerStats` says what happened to the others, and which lines were bad and why.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -28,6 +29,7 @@ from cache_gate.ledger.formats import normalise, normalise_plain, read_line
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.record import Record
+from cache_gate.ledger.requests import Requests
 from cache_gate.ledger.window import Window
 
 BAD_LINE_SAMPLES = 10
@@ -56,8 +58,10 @@ def decoders_for(sink: Sink, selection: Selection, descriptive: bool) -> Decoder
 
 @runtime_checkable
 class MergeableSink(Sink, Protocol):
-    """A sink whose sums do not depend on file order: parts of a ledger read by
-    several processes merge into it. A sink without `merge` is read in one process."""
+    """A sink that parts of a ledger read by several processes merge into, in ledger
+    order: `merge(later)` takes in the stretch that comes right after the sink's own
+    (the miss causes decide then what waited for the stretch before). A sink without
+    `merge` is read in one process."""
 
     def merge(self, other: Self) -> None: ...
 
@@ -99,7 +103,12 @@ class LedgerStats:
     undated: int = 0
     outside_window: int = 0
     other_workflows: int = 0
+    # Repeated lines of a request (Claude Code): all but the one kept.
     duplicates: int = 0
+    # Requests whose kept line reports fewer tokens than a line of theirs read after
+    # they were closed (`requests`: bounded memory): their tokens are understated, and
+    # the figures approximate.
+    late_winners: int = 0
     partial_tail: bool = False
     # Where the records came from when not a JSONL file (a PostgreSQL table): shown
     # in the JSON report. Such a source reads the window only and does not count
@@ -129,6 +138,7 @@ class LedgerStats:
         self.outside_window += other.outside_window
         self.other_workflows += other.other_workflows
         self.duplicates += other.duplicates
+        self.late_winners += other.late_winners
         self.partial_tail = self.partial_tail or other.partial_tail
 
 
@@ -151,6 +161,9 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
                  decoders: Decoders) -> list[Record | None]:
     """Decode lines; bad ones are counted with their byte offsets and left out."""
     general = decoders.general
+    if lines and (b'"message"' in lines[0] or b'"message"' in lines[-1]):
+        with contextlib.suppress(*DECODE_ERRORS):
+            return _read_transcript(lines, decoders)
     try:
         firsts = list(map(decoders.backlog.decode, lines))
         return [
@@ -170,13 +183,36 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
     return records
 
 
+def _read_transcript(lines: list[bytes], decoders: Decoders) -> list[Record | None]:
+    """`read_records`' first try at lines that carry a `message` (a Claude Code
+    transcript): each decoded once, in full, not first as a backlog line.
+
+    The same records: a `Line` decodes wherever a `BacklogLine` would have (it types
+    each of its fields alike, and more), and a present `message` is what makes the
+    backlog look hand the line on (`other_format`); a line without one gets that
+    look too. A chunk with a line that does not decode raises, and is read the usual
+    way."""
+    backlog, general = decoders.backlog, decoders.general
+    records: list[Record | None] = []
+    for raw, line in zip(lines, map(general.decode, lines), strict=True):
+        if line.message is None:
+            first = backlog.decode(raw)
+            records.append(normalise(line) if first.other_format else normalise_plain(first))
+        else:
+            records.append(normalise(line))
+    return records
+
+
 def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
-         repeated: dict[str, Record]) -> list[Record]:
-    """The records that count; the others are tallied in `stats`."""
+         requests: Requests | dict[str, Record]) -> list[Record]:
+    """The records that count, to hand on now in ledger order (one per request: those
+    of an open request wait in `requests`); the others are tallied in `stats`.
+
+    Without a `Requests` (a source of single rows), no record waits."""
     kept = [record for record in records if record is not None]
     stats.not_requests += len(records) - len(kept)
     window, workflows = selection.window, selection.workflows
-    if window.bounded or workflows is not None or any(r.dedup_key for r in kept):
+    if window.bounded or workflows is not None:
         selected = []
         for record in kept:
             if window.bounded:
@@ -189,36 +225,21 @@ def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
             if workflows is not None and record.workflow not in workflows:
                 stats.other_workflows += 1
                 continue
-            if record.dedup_key is not None:
-                remember(repeated, record, stats)
-                continue
             selected.append(record)
         kept = selected
-    stats.formats.update(map(_format_of, kept))
-    stats.records += len(kept)
-    return kept
+    if isinstance(requests, Requests) and (requests.open or any(
+            record.dedup_key is not None for record in kept)):
+        kept = requests.take(kept, stats)
+    return counted(kept, stats)
 
 
-def remember(repeated: dict[str, Record], record: Record, stats: LedgerStats) -> None:
-    """Keep one line per repeated request: the one reporting the most tokens, else the first."""
-    key = record.dedup_key
-    assert key is not None
-    earlier = repeated.get(key)
-    if earlier is None:
-        repeated[key] = record
-        return
-    stats.duplicates += 1
-    if record.token_total > earlier.token_total:
-        repeated[key] = record
-
-
-def finish_repeated(ranges: list[dict[str, Record]], stats: LedgerStats) -> list[Record]:
-    """Merge the held-back requests of ranges read in file order."""
-    merged: dict[str, Record] = {}
-    for repeated in ranges:
-        for record in repeated.values():
-            remember(merged, record, stats)
-    records = list(merged.values())
+def counted(records: list[Record], stats: LedgerStats) -> list[Record]:
+    """Records handed on, counted in `stats`."""
     stats.formats.update(map(_format_of, records))
     stats.records += len(records)
     return records
+
+
+def finish(requests: Requests, stats: LedgerStats) -> list[Record]:
+    """The end of the ledger: the requests still open, closed and counted."""
+    return counted(requests.close_all(), stats)

@@ -8,7 +8,11 @@ Recognised by a `message` object together with `requestId` or `sessionId`.
 - Claude Code writes one line per content block, each with the request's usage, and
   a subagent (sidechain) transcript may replay a message under another `requestId`:
   one API response is one request, identified by `message.id` (else `requestId`);
-  the line reporting the most tokens is kept.
+  the line reporting the most tokens is kept, else the first, and the request counts
+  where its first line is. The reader holds a request open for 4,096 records after
+  its first line, then remembers only a hash of its key (bounded memory, see
+  `ledger.requests`); a line that would win after that is counted
+  (`late_winners`: the figures are approximate), not kept.
 - Lines without `message.usage` (user turns, summaries) are not requests, nor are
   the assistant lines Claude Code writes itself for an API error
   (`message.model` `"<synthetic>"`, `isApiErrorMessage`).

@@ -6,7 +6,10 @@ chunk with a bad line is read again line by line to locate it. The whole file is
 read, whatever the window: a window never loses a record that is in it, and no
 ledger is trusted to be in time order. A large file is split across processes
 whose partial results merge, for a sink with `merge`; a sink that needs the
-records in ledger order (the report's, the miss causes') is fed by one process.
+records in ledger order (the report's) is fed by one process. Claude Code's
+requests span lines anywhere in the file (a replay repeats a message far away), so
+a stretch holding one is read on in the process that read the stretch before
+(`_join`): exact, in bounded memory (see `requests`).
 `reference.read_plain` is the slow, obvious reader this one must agree with on
 every input. Pipes and FIFOs are streamed through a bounded copy.
 """
@@ -27,6 +30,7 @@ from typing import BinaryIO, NamedTuple
 
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
+from cache_gate.ledger import requests
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.lines import Decoders
 from cache_gate.ledger.reading import (
@@ -36,13 +40,14 @@ from cache_gate.ledger.reading import (
     PlainCounts,
     Selection,
     Sink,
+    counted,
     decoders_for,
-    finish_repeated,
+    finish,
     keep,
     read_records,
     split_lines,
 )
-from cache_gate.ledger.record import Record
+from cache_gate.ledger.requests import Requests
 from cache_gate.redaction import mask_credentials
 
 CHUNK_BYTES = 1 << 20
@@ -59,9 +64,9 @@ class _Range:
 
     sink: Sink
     stats: LedgerStats
-    # Claude Code requests, kept back until every range is read: a request's
-    # lines may straddle two ranges.
-    repeated: dict[str, Record] = field(default_factory=dict)
+    # Claude Code's requests: one record each, handed on in ledger order.
+    # A later stretch's reader stops at its first request (see `_join`).
+    requests: Requests = field(default_factory=lambda: Requests(requests.WINDOW))
 
 
 def _line_start(handle: BinaryIO, offset: int) -> int:
@@ -134,12 +139,17 @@ def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
 
 
 def _read_range(path: str, start: int, end: int, selection: Selection,
-                make_sink: Callable[[], Sink], descriptive: bool) -> _Range:
-    result = _Range(make_sink(), LedgerStats(path))
+                make_sink: Callable[[], Sink], descriptive: bool, *,
+                into: _Range | None = None, later: bool = False) -> _Range:
+    """Read [start, end) into a fresh range, or on `into`. A `later` stretch stops at
+    its first request with a dedup key: the process before reads it on (`_join`)."""
+    result = _Range(make_sink(), LedgerStats(path)) if into is None else into
     reading = decoders_for(result.sink, selection, descriptive)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
     with Path(path).open("rb") as handle:
         for offset, chunk, kind in _chunks(handle, start, end):
+            if later and result.requests.keyed:
+                break
             if kind == "overlong":
                 result.stats.add_bad(offset, OVERLONG)
                 continue
@@ -157,7 +167,7 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
     # The hot path decodes plain lines skipping fields unchecked, so it takes only a
     # chunk that is valid UTF-8 (nearly always ASCII: a fast check); the lines of any
     # other chunk are read one by one, each checked (formats.read_line).
-    if plain is not None and (chunk.isascii() or _is_utf8(chunk)):
+    if plain is not None and not result.requests.open and (chunk.isascii() or _is_utf8(chunk)):
         try:
             firsts = list(map(decoders.plain.decode, lines))
         except DECODE_ERRORS:
@@ -167,7 +177,7 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
             result.stats.add_plain(counts)
             return
     records = read_records(lines, offset, result.stats, decoders)
-    result.sink.add(keep(records, selection, result.stats, result.repeated))
+    result.sink.add(keep(records, selection, result.stats, result.requests))
 
 
 def _is_utf8(chunk: bytes) -> bool:
@@ -185,7 +195,7 @@ def _read_tail(tail: bytes, result: _Range, selection: Selection, decoders: Deco
     except DECODE_ERRORS:
         result.stats.partial_tail = True
         return
-    result.sink.add(keep([record], selection, result.stats, result.repeated))
+    result.sink.add(keep([record], selection, result.stats, result.requests))
 
 
 def open_ledger(path: str) -> int:
@@ -343,31 +353,22 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
     workers = _workers(size, jobs)
     try:
         if workers > 1 and isinstance(make_sink(), MergeableSink):
-            ranges = _read_parallel(path, 0, size, selection, make_sink, workers,
+            result = _read_parallel(path, 0, size, selection, make_sink, workers,
                                     descriptive)
         else:
-            ranges = [_read_range(path, 0, size, selection, make_sink, descriptive)]
-        return _finish(path, ranges)
+            result = _read_range(path, 0, size, selection, make_sink, descriptive)
+        result.sink.add(finish(result.requests, result.stats))
+        number_bad_lines(path, result.stats)
+        return result.sink, result.stats
     except OSError as exc:
         raise InputError(f"ledger {path} could not be read to the end ({exc.strerror}): "
                          "was it rotated or removed while cache-gate read it? Run again"
                          ) from None
 
 
-def _finish(path: str, ranges: list[_Range]) -> tuple[Sink, LedgerStats]:
-    sink, stats = ranges[0].sink, ranges[0].stats
-    for part in ranges[1:]:  # only a MergeableSink is read by several processes
-        assert isinstance(sink, MergeableSink) and isinstance(part.sink, MergeableSink)
-        sink.merge(part.sink)
-        stats.merge(part.stats)
-    sink.add(finish_repeated([part.repeated for part in ranges], stats))
-    number_bad_lines(path, stats)
-    return sink, stats
-
-
 def _read_parallel(path: str, start: int, end: int, selection: Selection,
                    make_sink: Callable[[], Sink], workers: int,
-                   descriptive: bool) -> list[_Range]:
+                   descriptive: bool) -> _Range:
     """Split [start, end) into `workers` ranges: forked children read all but the
     first, which this process reads meanwhile; results come back pickled on pipes."""
     step = (end - start) // workers
@@ -376,11 +377,37 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
     try:
         for low, high in itertools.pairwise(bounds[1:]):
             children.append(_fork_reader(path, low, high, selection, make_sink, descriptive))
-        ranges = [_read_range(path, bounds[0], bounds[1], selection, make_sink,
-                              descriptive)]
+        first = _read_range(path, bounds[0], bounds[1], selection, make_sink, descriptive)
     finally:
         results = [_collect(pid, pipe) for pid, pipe in children]
-    return ranges + results
+    return _join(path, first, results, bounds, selection, make_sink, descriptive)
+
+
+def _join(path: str, first: _Range, later: list[_Range], bounds: list[int],
+          selection: Selection, make_sink: Callable[[], Sink], descriptive: bool) -> _Range:
+    """The ranges merged in ledger order, as one pass would read them.
+
+    A later range read apart holds no request with a dedup key (its reader stopped at
+    the first): it merges, once the requests still open before it are closed, which
+    one pass does too when WINDOW records come between (none of theirs can be among
+    the range's records). From the first range that held one (or from the second,
+    when too few records came between), this process reads on to the end, its open
+    requests and closed keys as one pass has them."""
+    clean = list(itertools.takewhile(lambda part: not part.requests.keyed, later))
+    if first.requests.open and sum(part.stats.records for part in clean) < requests.WINDOW:
+        clean = []
+    if clean:
+        first.sink.add(counted(first.requests.close_all(), first.stats))
+    sink, stats = first.sink, first.stats
+    for part in clean:  # only a MergeableSink is read by several processes
+        assert isinstance(sink, MergeableSink) and isinstance(part.sink, MergeableSink)
+        sink.merge(part.sink)
+        stats.merge(part.stats)
+    resume = 1 + len(clean)
+    if resume < len(bounds) - 1:
+        _read_range(path, bounds[resume], bounds[-1], selection, make_sink, descriptive,
+                    into=first)
+    return first
 
 
 def _fork_reader(path: str, start: int, end: int, selection: Selection,
@@ -390,8 +417,8 @@ def _fork_reader(path: str, start: int, end: int, selection: Selection,
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(receive)
         try:
-            payload = pickle.dumps(
-                (True, _read_range(path, start, end, selection, make_sink, descriptive)))
+            payload = pickle.dumps((True, _read_range(
+                path, start, end, selection, make_sink, descriptive, later=True)))
         except BaseException as exc:
             payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
         with os.fdopen(send, "wb") as pipe:

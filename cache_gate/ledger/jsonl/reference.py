@@ -2,7 +2,10 @@
 
 It defines what the fast reader (`reader.scan`) must produce, and the property
 tests hold the two to it. It shares only the per-line decoding and the rules
-for which records count.
+for which records count. It holds every request open to the end (`requests_window`
+None): its one line per request is exact, where the fast reader's bounded memory
+closes a request after `requests.WINDOW` records and counts the rare line that
+would have won later (`LedgerStats.late_winners`).
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.jsonl import reader
 from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.reading import LedgerStats, Selection, Sink
-from cache_gate.ledger.record import Record
+from cache_gate.ledger.requests import Requests
 
 
 def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
-               descriptive: bool = False) -> tuple[Sink, LedgerStats]:
+               descriptive: bool = False, requests_window: int | None = None
+               ) -> tuple[Sink, LedgerStats]:
     reader.open_ledger(path)
     sink = make_sink()
     stats = LedgerStats(path)
-    repeated: dict[str, Record] = {}
+    requests = Requests(requests_window)
     decoders = reading.decoders_for(sink, selection, descriptive)
     lines = Path(path).read_bytes().split(b"\n")
     offset = 0
@@ -47,7 +51,7 @@ def read_plain(path: str, selection: Selection, make_sink: Callable[[], Sink], *
                 if stats.bad[-1].offset == offset:
                     stats.bad[-1].line = number
         else:
-            sink.add(reading.keep([record], selection, stats, repeated))
+            sink.add(reading.keep([record], selection, stats, requests))
         offset += len(raw) + 1
-    sink.add(reading.finish_repeated([repeated], stats))
+    sink.add(reading.finish(requests, stats))
     return sink, stats
