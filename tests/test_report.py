@@ -182,3 +182,19 @@ def test_a_breakdown_shows_its_100_largest_groups_and_counts_the_rest(tmp_path: 
     assert document["breakdown_left_out"] == {"workflow": 50, "prompt_id": 50}
     text = CliRunner().invoke(cli, ["report", "--ledger", str(ledger)]).stdout
     assert "… 140 more (the 100 largest in --format json)" in text
+
+
+def test_prefix_drift_lists_the_prompts_that_drift_most_and_counts_the_rest(
+        tmp_path: Path) -> None:
+    """25 prompts sent with two prefixes, prompt pNN with NN + 1 requests off its usual
+    one: CG205 names the 20 that drift most, and one more finding counts the other 5."""
+    lines = [backlog(prompt_id=f"p{index:02}", prefix_sha256=prefix)
+             for index in range(25)
+             for prefix in ["usual"] * 30 + ["other"] * (index + 1)]
+    ledger = write_ledger(tmp_path / "l.jsonl", *lines)
+    _, document = report(ledger)
+    findings = [f for f in document["findings"] if f["rule"] == "CG205"]  # type: ignore[union-attr,index]
+    assert {f["prompt_id"] for f in findings} == {f"p{i:02}" for i in range(5, 25)} | {None}
+    [summary] = [f for f in findings if f["prompt_id"] is None]
+    assert summary["message"].startswith("5 more prompts were sent with several prefix")
+    assert len(document["prefix_drift"]) == 25  # type: ignore[arg-type]

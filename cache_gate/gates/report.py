@@ -17,6 +17,7 @@ from cache_gate.analyses.breakdowns import (
     Analytics,
     breakdown_rows,
     drift_findings,
+    drifting,
     rate,
     rounded,
     savings,
@@ -98,8 +99,8 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
             "cost_usd": round(duplicates.cost_usd, 4),
             "requests_without_cost": duplicates.unpriced,
         } if sink.hashes_recorded else NO_HASHES,
-        "prefix_drift": {prompt: dict(hashes.most_common()) for prompt, hashes in
-                         sorted(sink.prefixes.items()) if len(hashes) > 1}
+        "prefix_drift": {prompt: dict(hashes.most_common())
+                         for prompt, hashes in drifting(sink)[:BREAKDOWN_SHOWN]}
         if sink.hashes_recorded else NO_HASHES,
         "savings": money,
         **configured(sink.tuning.to_json(), settings),
