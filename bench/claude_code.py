@@ -22,14 +22,13 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ledger import DATA, measure  # bench/ holds scripts, not a package
+from ledger import DATA, installed, measure, prepared  # bench/ holds scripts, not a package
 from results import Row, save, verdicts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -183,16 +182,10 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cache_gate = str(Path(sys.executable).with_name("cache-gate"))
-    if not Path(cache_gate).exists():  # the environment running this script, not PATH
-        sys.exit(f"cache-gate is not installed beside {sys.executable}")
-    DATA.mkdir(exist_ok=True)
-    transcript = DATA / f"claude-code-{args.lines}.jsonl"
-    if not transcript.exists():
-        print(f"generating {transcript} ...", flush=True)
-        generate(transcript, args.lines)
+    cache_gate = installed()
+    transcript = prepared(DATA / f"claude-code-{args.lines}.jsonl",
+                          lambda path: generate(path, args.lines))
     size_mb = transcript.stat().st_size / 1e6
-    subprocess.run(["cat", str(transcript)], stdout=subprocess.DEVNULL, check=True)
 
     runs = {
         "grep -c": ["grep", "-c", '"requestId"', str(transcript)],

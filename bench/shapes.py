@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ledger import DATA, best, generate  # bench/ holds scripts, not a package
+from ledger import DATA, best, generate, installed, prepared  # bench/: scripts
 from results import Row, save, verdicts
 
 SHAPES = ("anthropic", "distinct")
@@ -53,21 +53,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shape", choices=SHAPES, action="append")
     args = parser.parse_args()
-    cache_gate = str(Path(sys.executable).with_name("cache-gate"))
-    if not Path(cache_gate).exists():  # the environment running this script, not PATH
-        sys.exit(f"cache-gate is not installed beside {sys.executable}")
-    DATA.mkdir(exist_ok=True)
-    plain = DATA / f"backlog-{args.records}.jsonl"
-    if not plain.exists():
-        print(f"generating {plain} ...", flush=True)
-        generate(plain, args.records)
+    cache_gate = installed()
+    plain = prepared(DATA / f"backlog-{args.records}.jsonl",
+                     lambda path: generate(path, args.records))
     print(f"{args.records:,} records a shape; {os.cpu_count()} cores; best of {args.repeat}")
     rows: list[Row] = []
     for shape in args.shape or SHAPES:
-        ledger = DATA / f"{shape}-{args.records}.jsonl"
-        if not ledger.exists():
-            print(f"deriving {ledger} ...", flush=True)
-            derive(plain, shape, ledger)
+        ledger = prepared(DATA / f"{shape}-{args.records}.jsonl",
+                          lambda path, shape=shape: derive(plain, shape, path))
         grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
         kpi, kpi_peak = best([cache_gate, "kpi", "--ledger", str(ledger), "--format", "json"],
                              args.repeat)
