@@ -39,8 +39,12 @@ def verdicts(rows: list[Row]) -> str:
         for row in rows if row.target is not None)
 
 
-def save(name: str, command: str, rows: list[Row]) -> Path:
-    """Write the rows to bench/results/NAME.json (replacing an earlier run's)."""
+def save(name: str, command: str, rows: list[Row], *, documented: bool = True) -> Path | None:
+    """Write the rows to bench/results/NAME.json (replacing an earlier run's); a run
+    smaller than the documented one (`documented` False) is only printed."""
+    if not documented:
+        print(f"(not saved to bench/results/{name}.json: smaller than the documented run)")
+        return None
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     document = {
