@@ -134,6 +134,10 @@ def _verdict(doc: dict[str, Any]) -> str:
                      f"{ledger.get('records', 0):,} records, {ledger.get('bad_lines', 0):,} "
                      f"bad lines; window {escape(str(window.get('since') or 'start'))} → "
                      f"{escape(str(window.get('until') or 'end'))}")
+        late = (ledger.get("approximate") or {}).get("late_repeats_with_more_tokens")
+        if late:
+            facts.append(f"<strong>approximate</strong>: {late:,} repeated requests reported "
+                         "more tokens after the reader had counted them")
     if doc.get("cache_hit_rate_pct") is not None:
         facts.append(f"prompt cache hit rate over every eligible request: "
                      f"{doc['cache_hit_rate_pct']}%")
