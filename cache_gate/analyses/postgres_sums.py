@@ -1,15 +1,26 @@
 """The KPIs and the report's breakdowns of LiteLLM's SpendLogs table, summed by PostgreSQL.
 
 `read_tally` gives `kpi` what the JSONL reader gives it for a file: a Tally of
-(workflow, prompt_id) groups and LedgerStats; `read_analytics` gives `report` its
-breakdowns. The queries sum the rows of `ledger.postgres.rows` exactly as
-`kpis.count` sums Records: a gate over millions of requests moves a few dozen
-aggregated rows to the client, not the requests. Rows the SQL cannot read exactly
-are read in Python, through the source, as a JSONL line would be.
+(workflow, prompt_id) groups and LedgerStats, and the miss causes; `read_analytics`
+gives `report` its breakdowns. Rows the SQL cannot read exactly are read in Python,
+through the source, as a JSONL line would be.
+
+`kpi` reads the table once: the miss causes need every eligible request in order
+(its time, model, session, tokens), which no sum can give, so one query streams
+each row of the window, in the order of the table's JSONL export, as the few values
+a Record of it holds (`kpi_rows_query`); the Tally is summed from the same Records
+by `kpis.count`, the one definition of its terms. Reading `metadata` is most of the
+cost of any query over SpendLogs: a second query for the sums would double it
+(bench/postgres.py holds this pass to a hand-written single-pass query).
+
+The sums alone (`read_tally` without causes) and `report`'s breakdowns are summed by
+PostgreSQL exactly as `kpis.count` sums Records: they move a few dozen aggregated
+rows to the client, not the requests.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,13 +29,14 @@ from psycopg import sql
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import Analytics, CacheTokens
-from cache_gate.analyses.kpis import SLOTS, Tally
+from cache_gate.analyses.kpis import SLOTS, Tally, count
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.ledger.formats import read_line
-from cache_gate.ledger.lines import decoders
+from cache_gate.ledger.line_errors import describe
+from cache_gate.ledger.lines import LINEAGE_FIELDS, decoders
 from cache_gate.ledger.postgres import rows as pg_rows
-from cache_gate.ledger.postgres.rows import KNOWN_TIME, RECORD, Scope, row_pipeline
-from cache_gate.ledger.postgres.session import Reading, fetch, session, stream
+from cache_gate.ledger.postgres.rows import KNOWN_TIME, RECORD, Scope, row_json, row_pipeline
+from cache_gate.ledger.postgres.session import BadRow, Reading, fetch, session, stream
 from cache_gate.ledger.postgres.source import (
     FORMAT,
     as_int,
@@ -36,7 +48,15 @@ from cache_gate.ledger.postgres.source import (
     why_bad,
 )
 from cache_gate.ledger.postgres.url import parse_source
-from cache_gate.ledger.reading import DECODE_ERRORS, LedgerStats, Selection, Sink, keep
+from cache_gate.ledger.reading import (
+    BAD_LINE_SAMPLES,
+    DECODE_ERRORS,
+    LedgerStats,
+    Selection,
+    Sink,
+    keep,
+)
+from cache_gate.ledger.record import Record
 
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
@@ -134,14 +154,18 @@ GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
 
 def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
                ) -> tuple[Tally, LedgerStats]:
-    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL; with
-    `causes`, the miss causes too (`kpi_result` adds them to the tally)."""
+    """The KPI sums of the SpendLogs rows in `selection`; with `causes`, the miss
+    causes too (`kpi_result` adds them to the tally), from the same single pass.
+    Without, the sums only, summed by PostgreSQL."""
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
     tally = Tally()
     with session(reading) as conn:
         scope = scope_of(conn, reading, selection, descriptive=False)
+        if causes is not None:
+            read_kpi_rows(conn, reading, scope, selection, stats, tally, causes)
+            return tally, finish(stats, reading)
         left_to_python = 0
         for kind, workflow, prompt_id, *raw in fetch(conn, reading,
                                                        tally_query(scope),
@@ -158,9 +182,102 @@ def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
             bad_samples(conn, reading, scope, why_bad(scope))
         if left_to_python:
             tally.add(python_rows(conn, reading, scope, stats, selection))
-        if causes is not None:
-            read_in_order(conn, reading, scope, selection, [causes])
     return tally, finish(stats, reading)
+
+
+def kpi_rows_query(scope: Scope) -> sql.Composed:
+    """Every row of the window, in the order of the table's JSONL export: a record as
+    the values its Record holds for `kpi` (time, workflow, prompt_id, model, session,
+    tokens, response cache), any other row as its kind; a bad row or one read in
+    Python with its request_id, time and JSON too."""
+    record = sql.SQL("d.kind = {}").format(sql.Literal(RECORD))
+    as_json = sql.SQL("d.kind IN ({}, {})").format(sql.Literal(pg_rows.BAD),
+                                                   sql.Literal(pg_rows.IRREGULAR))
+    return sql.SQL("""
+SELECT d.kind,
+    -- formats.epoch of a time the JSONL reader reads (float8: the same double)
+    CASE WHEN {record} AND {known_time} THEN extract(epoch FROM d.start_time)::float8 END,
+    CASE WHEN {record} THEN d.workflow END,
+    CASE WHEN {record} THEN d.prompt_id END,
+    CASE WHEN {record} THEN {model} END,
+    CASE WHEN {record} THEN d.session END,
+    -- a record's token counts are checked (at most 15 digits): they fit in a bigint
+    CASE WHEN {record} THEN d.uncached::int8 END,
+    CASE WHEN {record} THEN d.cache_read::int8 END,
+    CASE WHEN {record} THEN d.cache_write::int8 END,
+    CASE WHEN {record} THEN d.write_1h::int8 END,
+    CASE WHEN {record} THEN d.response END,
+    CASE WHEN {as_json} THEN d.request_id END,
+    CASE WHEN {as_json} THEN extract(epoch FROM d.start_time)::float8 END,
+    CASE WHEN {as_json} THEN {row_json} END
+FROM ({rows}) AS d
+ORDER BY d.start_time, d.request_id
+""").format(record=record, as_json=as_json, known_time=sql.SQL(KNOWN_TIME),
+            model=_lineage_model(), row_json=row_json(scope), rows=row_pipeline(scope))
+
+
+def _lineage_model() -> sql.SQL:
+    """formats._litellm's `line.model or line.model_group`, as `kpi` reads a JSONL
+    line: only the fields `lines.LINEAGE_FIELDS` names beside the KPIs' own."""
+    if "model_group" in LINEAGE_FIELDS:
+        return sql.SQL("CASE WHEN d.model <> '' THEN d.model ELSE d.model_group END")
+    return sql.SQL("nullif(d.model, '')")
+
+
+def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
+                  selection: Selection, stats: LedgerStats, tally: Tally,
+                  causes: MissCauses) -> None:
+    """`kpi`'s single pass (`kpi_rows_query`): each record made a Record once, summed
+    into the tally by `kpis.count` and, when eligible, handed to the miss causes in
+    ledger order; the other rows counted by kind, the first bad ones' JSON read for
+    the reader's own message."""
+    groups = tally.groups
+    observe = causes.observe
+    # As `kpi` reads a JSONL line: with what the miss causes read (its time, model).
+    python_decoders = decoders(descriptive=scope.descriptive, timed=True, lineage=True)
+    message = why_bad(scope)
+    kinds: Counter[str] = Counter()
+    records = 0
+    for (kind, moment, workflow, prompt_id, model, conversation, uncached, read, write,
+         write_1h, response, request_id, when, line) in stream(conn, reading,
+                                                                kpi_rows_query(scope),
+                                                                scope.params()):
+        if kind == RECORD:
+            record = Record(FORMAT, time=moment, workflow=workflow, prompt_id=prompt_id,
+                            model=model, uncached_input=uncached, cache_read=read,
+                            cache_write=write, cache_write_1h=write_1h,
+                            prompt_cache_hit=None if read is None else read > 0,
+                            response_cache=response, session=conversation)
+            key = (workflow, prompt_id)
+            sums = groups.get(key)
+            if sums is None:
+                sums = groups[key] = [0] * SLOTS
+            count(sums, record)
+            if record.eligible:
+                observe(record)
+            records += 1
+        elif kind == pg_rows.IRREGULAR:
+            try:
+                parsed = read_line(line.encode(), python_decoders)
+            except DECODE_ERRORS as exc:
+                stats.bad_count += 1
+                reading.samples.append(BadRow(0, f"request_id {request_id}: {describe(exc)}",
+                                              request_id=request_id, moment=when))
+                continue
+            kept = keep([parsed], selection, stats, {})
+            tally.add(kept)
+            causes.add(kept)
+        else:
+            kinds[kind] += 1
+            if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:
+                reading.samples.append(BadRow(0, f"request_id {request_id}: {message(line)}",
+                                              request_id=request_id, moment=when))
+    if records:
+        stats.records += records
+        stats.formats[FORMAT] += records
+    stats.bad_count += kinds[pg_rows.BAD]
+    stats.undated += kinds[pg_rows.UNDATED]
+    stats.other_workflows += kinds[pg_rows.OTHER_WORKFLOW]
 
 
 def read_analytics(url: str, selection: Selection,
@@ -210,28 +327,43 @@ def read_analytics(url: str, selection: Selection,
     return analytics, finish(stats, reading)
 
 
+# Records handed on to the in-order sinks at once (`keep` and the sinks' loops run a
+# batch at a time).
+READ_BATCH = 2000
+
+
 def read_in_order(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
                   selection: Selection, sinks: Sequence[Sink]) -> None:
-    """Every eligible request of the window, in the order of the table's JSONL export,
-    read as the JSONL reader reads its line: a miss's cause and the TTL simulation need
-    the requests before it one by one, which no sum can give. (The other requests, the
-    response-cache hits, carry no request hash in SpendLogs: the curves built on them
-    have no evidence here either way.) Rows stream from a server-side cursor."""
+    """Every request of the window, in the order of the table's JSONL export, read as
+    the JSONL reader reads its line: a miss's cause and the TTL simulation need the
+    requests before it one by one, which no sum can give. All of them, not only the
+    eligible ones: the TTL advice's savings a day are over the time all of them span.
+    Rows stream as the server sends them."""
     query = sql.SQL("""
-SELECT d.row_json
+SELECT {row_json}
 FROM ({rows}) AS d
-WHERE (d.kind = {record} AND d.eligible) OR d.kind = {irregular}
+WHERE d.kind IN ({record}, {irregular})
 ORDER BY d.start_time, d.request_id
-""").format(rows=row_pipeline(scope, with_json=True), record=sql.Literal(RECORD),
+""").format(row_json=sql.SQL("CASE WHEN d.kind = {} THEN {} ELSE {} END").format(
+                sql.Literal(RECORD), row_json(scope, record=True), row_json(scope)),
+            rows=row_pipeline(scope), record=sql.Literal(RECORD),
             irregular=sql.Literal(pg_rows.IRREGULAR))
     reading_decoders = decoders(descriptive=True, timed=True)
     # Bad rows are counted once, by the sums' pass: this one only reads requests.
     scratch = LedgerStats(reading.source.display)
-    for (row_json,) in stream(conn, reading, query, scope.params()):
-        try:
-            record = read_line(row_json.encode(), reading_decoders)
-        except DECODE_ERRORS:
-            continue
-        kept = keep([record], selection, scratch, {})
+    batch: list[Record | None] = []
+
+    def hand_on() -> None:
+        kept = keep(batch, selection, scratch, {})
         for sink in sinks:
             sink.add(kept)
+        batch.clear()
+
+    for (line,) in stream(conn, reading, query, scope.params()):
+        try:
+            batch.append(read_line(line.encode(), reading_decoders))
+        except DECODE_ERRORS:
+            continue
+        if len(batch) == READ_BATCH:
+            hand_on()
+    hand_on()

@@ -17,10 +17,14 @@ from psycopg import sql
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.miss_causes import KpiEvidence, MissCauses, example
 from cache_gate.analyses.postgres_sums import read_analytics, read_tally
+from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.ledger.jsonl.reader import scan
 from cache_gate.ledger.reading import LedgerStats, Selection
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
 from tests.postgres.conftest import SpendLogs
 from tests.postgres.spendlogs import export_jsonl
 
@@ -52,6 +56,23 @@ def breakdowns(analytics: Analytics) -> Summary:
             "model": analytics.by_model, "day": analytics.by_day,
             "cache_tokens": {model: asdict(tokens)
                              for model, tokens in analytics.cache_tokens.items()}}
+
+
+def new_causes() -> MissCauses:
+    return MissCauses(load_prices(), load_model_minimums())
+
+
+def report_sink() -> Analytics:
+    """`report`'s sink, with the miss causes and the tuning it reads in order."""
+    return Analytics(causes=new_causes(), tuning=Tuning(load_prices()))
+
+
+def causes_summary(causes: MissCauses) -> Summary:
+    """Everything `kpi` and `report` show of the miss causes."""
+    return {"json": causes.to_json(), "eligible": causes.eligible,
+            "avoidable": dict(causes.avoidable_by_group),
+            "worst": causes.worst_lineage(),
+            "examples": {cause: example(record) for cause, record in causes.examples.items()}}
 
 
 def _window_rows(selection: Selection) -> tuple[sql.Composable, dict[str, Any]]:
@@ -96,12 +117,31 @@ def assert_agree(spendlogs: SpendLogs, tmp_path: Path, selection: Selection = EV
     _, window_stats = scan(str(in_window), selection, Tally, jobs=1)
     assert bad_rows(stats) == bad_rows(window_stats), (bad_rows(stats), bad_rows(window_stats))
 
+    # `kpi`'s single pass: the same sums from Records made of each row, and the miss
+    # causes of the eligible requests in the export's order.
+    expected_evidence, _ = scan(str(everything), selection,
+                                lambda: KpiEvidence(Tally(), new_causes()), jobs=1)
+    assert isinstance(expected_evidence, KpiEvidence)
+    causes = new_causes()
+    kpi_tally, kpi_stats = read_tally(spendlogs.url(), selection, causes)
+    assert kpi_tally.groups == expected_tally.groups, (kpi_tally.groups, expected_tally.groups)
+    assert counts(kpi_stats) == counts(expected_stats), (counts(kpi_stats), counts(expected_stats))
+    assert bad_rows(kpi_stats) == bad_rows(window_stats)
+    ours, theirs = causes_summary(causes), causes_summary(expected_evidence.causes)
+    assert ours == theirs, [(k, ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]]
+
     if report:
-        expected_sink, expected_report_stats = scan(str(everything), selection, Analytics,
+        expected_sink, expected_report_stats = scan(str(everything), selection, report_sink,
                                                     descriptive=True, jobs=1)
         assert isinstance(expected_sink, Analytics)
-        analytics, report_stats = read_analytics(spendlogs.url(), selection, Analytics)
+        analytics, report_stats = read_analytics(spendlogs.url(), selection, report_sink)
         assert breakdowns(analytics) == breakdowns(expected_sink)
+        # What report reads in order, from the requests themselves (`read_in_order`).
+        assert analytics.causes is not None and expected_sink.causes is not None
+        assert causes_summary(analytics.causes) == causes_summary(expected_sink.causes)
+        assert analytics.tuning is not None and expected_sink.tuning is not None
+        ours, theirs = analytics.tuning.to_json(), expected_sink.tuning.to_json()
+        assert ours == theirs, [(k, ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]]
         assert counts(report_stats) == counts(expected_report_stats)
         _, window_report_stats = scan(str(in_window), selection, Analytics, descriptive=True,
                                       jobs=1)

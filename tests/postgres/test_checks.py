@@ -4,6 +4,7 @@ and the window's timestamp bounds select exactly what the float comparison selec
 from __future__ import annotations
 
 import math
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from psycopg.types.json import Jsonb
 from cache_gate.ledger.formats import epoch
 from cache_gate.ledger.lines import Usage
 from cache_gate.ledger.postgres.checks import decodes, fields_decode
+from cache_gate.ledger.postgres.rows import WHITESPACE
 from cache_gate.ledger.postgres.source import _bound
 
 KEYS = ["input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
@@ -93,3 +95,9 @@ def test_bounds_beyond_any_timestamp_are_no_bounds() -> None:
         datetime(2026, 11, 20, 0, 0, 0, 1))
     assert _bound(math.nextafter(midnight, -math.inf), lower=False) == (
         datetime(2026, 11, 19, 23, 59, 59, 999999))
+
+
+def test_the_whitespace_listed_is_what_str_strip_strips() -> None:
+    everything = "".join(char for char in map(chr, range(1, sys.maxunicode + 1))
+                         if char.isspace())
+    assert everything == WHITESPACE

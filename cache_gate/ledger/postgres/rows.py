@@ -15,6 +15,10 @@ A row goes through four nested SELECTs, each computing its values once:
   msgspec would decode the row at all (`pg_checks`, generated from the structs);
 - `D`: what the row is (`kind`) and what it adds to the sums.
 
+Every level also hands on the columns the reader reads as the table holds them
+(`raw__*`), from which `row_json` renders a row as its JSONL export would, for the
+few rows read in Python: rendering it costs a second reading of `metadata`.
+
 Each level has a set-returning function in its SELECT list (a one-element
 `unnest`): that keeps the planner from inlining it into the next and computing
 its expressions again wherever they are used, and it keeps parallel plans.
@@ -28,7 +32,6 @@ older writers did): those are fetched and read by `formats.read_line` itself.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,8 +50,12 @@ READ_COLUMNS = ("request_id", "call_type", "spend", "prompt_tokens", "completion
 # Columns read where the table has them (older LiteLLM tables do not): the session.
 OPTIONAL_COLUMNS = ("session_id",)
 
-# What Python's str.strip() strips: LiteLLM's cache_hit " True " is a hit.
-WHITESPACE = "".join(char for char in map(chr, range(1, sys.maxunicode + 1)) if char.isspace())
+# What Python's str.strip() strips: LiteLLM's cache_hit " True " is a hit. Listed, not
+# computed at import (a scan of every code point costs 70 ms of each run's start-up);
+# tests/postgres/test_checks.py holds the list to str.isspace.
+WHITESPACE = "".join(map(chr, (
+    0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85, 0xA0, 0x1680,
+    *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)))
 
 # Tag prefixes, as `formats._litellm` reads them.
 WORKFLOW_TAG, SKILL_TAG, PHASE_TAG, PROMPT_TAG = "workflow:", "skill:", "phase:", "prompt:"
@@ -106,15 +113,36 @@ def _window(scope: Scope) -> sql.Composable:
     return sql.SQL("WHERE {}").format(condition)
 
 
-def _row_json(optional: tuple[str, ...]) -> sql.Composable:
-    """The row as the JSONL export renders it (`to_jsonb`), for `formats.read_line`."""
-    pairs = sql.SQL(", ").join(
-        sql.SQL("{}, s.{}").format(sql.Literal(column), sql.Identifier(column))
-        for column in (*READ_COLUMNS, *optional))
+def _raw(column: str) -> sql.Identifier:
+    """The column `column` as the table holds it (its own type), passed through the
+    levels untouched: the JSON of a row is rendered from these."""
+    return sql.Identifier("raw__" + column)
+
+
+def row_json(scope: Scope, alias: str = "d", *, record: bool = False) -> sql.Composable:
+    """The row as the JSONL export renders it (`to_jsonb`), for `formats.read_line`:
+    select it only for the few rows that need it (after the WHERE, or in a CASE), as
+    it renders the whole of `metadata`.
+
+    `record`: the row is a record (kind `record`), read for its values: its metadata
+    is rendered as the only member of it the reader reads (`lines.SpendMetadata`:
+    `additional_usage_values`, where present). It decodes to the same Record, and
+    costs a fraction of the whole (LiteLLM's metadata is one to several KB)."""
+    def value(column: str) -> sql.Composable:
+        if record and column == "metadata":
+            return sql.SQL(
+                "CASE WHEN {a}.metadata_type IS DISTINCT FROM 'object' THEN {a}.{raw} "
+                "WHEN {a}.usage IS NULL THEN '{{}}'::jsonb "
+                "ELSE jsonb_build_object({key}, {a}.usage) END").format(
+                    a=sql.Identifier(alias), raw=_raw(column), key=sql.Literal(USAGE_KEY))
+        return sql.SQL("{}.{}").format(sql.Identifier(alias), _raw(column))
+
+    pairs = sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(column), value(column))
+                               for column in _raw_columns(scope))
     return sql.SQL("jsonb_build_object({})::text").format(pairs)
 
 
-def _level_a(scope: Scope, with_json: bool) -> sql.Composable:
+def _level_a(scope: Scope) -> sql.Composable:
     return sql.SQL("""
 SELECT
     s.request_id::text AS request_id,
@@ -129,24 +157,36 @@ SELECT
     s.model_group::text AS model_group,
     -- `::jsonb` costs nothing on LiteLLM's jsonb; it parses a json or text column.
     s.request_tags::jsonb AS tags,
-    {row_json} AS row_json,
+    {session} AS session,
+    {raw},
     unnest(ARRAY[s.metadata::jsonb]) AS metadata
 FROM {table} AS s
-{window}""").format(table=scope.table, window=_window(scope),
-                    row_json=_row_json(scope.optional_columns) if with_json
-                    else sql.SQL("NULL::text"))
+{window}""").format(
+        table=scope.table, window=_window(scope),
+        # formats.fields.session_name: an empty session id names no session.
+        session=sql.SQL("nullif(s.session_id::text, '')") if "session_id" in
+        scope.optional_columns else sql.SQL("NULL::text"),
+        raw=sql.SQL(", ").join(sql.SQL("s.{} AS {}").format(sql.Identifier(column), _raw(column))
+                               for column in _raw_columns(scope)))
+
+
+def _raw_columns(scope: Scope) -> tuple[str, ...]:
+    return (*READ_COLUMNS, *scope.optional_columns)
 
 
 _PASSED_ON = ("request_id", "call_type", "start_time", "prompt", "completion", "spend",
-              "cache_hit", "cache_key", "model", "model_group", "row_json")
+              "cache_hit", "cache_key", "model", "model_group", "session")
 
 
-def _columns(alias: str, names: tuple[str, ...]) -> sql.Composable:
-    return sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(name))
+def _passed(alias: str, scope: Scope) -> sql.Composable:
+    """The columns each level hands on as it got them."""
+    names = [sql.Identifier(name) for name in _PASSED_ON]
+    names += [_raw(column) for column in _raw_columns(scope)]
+    return sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), name)
                               for name in names)
 
 
-def _level_b(level_a: sql.Composable) -> sql.Composable:
+def _level_b(scope: Scope, level_a: sql.Composable) -> sql.Composable:
     structs = [sql.SQL("a.metadata #> {} AS {}").format(
         sql.Literal("{" + ",".join((USAGE_KEY, *keys)) + "}"), _member(keys))
         for keys, is_struct in USAGE_MEMBERS if is_struct]
@@ -157,7 +197,7 @@ SELECT {passed}, a.tags, a.metadata,
     {structs},
     unnest(ARRAY[a.metadata -> {usage_key}]) AS usage
 FROM ({level_a}) AS a""").format(
-        passed=_columns("a", _PASSED_ON), structs=sql.SQL(",\n    ").join(structs),
+        passed=_passed("a", scope), structs=sql.SQL(",\n    ").join(structs),
         usage_key=sql.Literal(USAGE_KEY), level_a=level_a)
 
 
@@ -172,7 +212,7 @@ def _tag(prefix: str) -> sql.Composable:
 
 def _level_c(scope: Scope, level_b: sql.Composable) -> sql.Composable:
     return sql.SQL("""
-SELECT {passed}, b.metadata_type, b.tags_type,
+SELECT {passed}, b.metadata_type, b.tags_type, b.usage,
     -- formats._litellm_tokens: the Anthropic names first, else OpenAI's details
     coalesce({cache_read}, {cached_tokens}) AS read_reported,
     coalesce({cache_creation}, {cache_creation_tokens}) AS write_reported,
@@ -193,7 +233,7 @@ SELECT {passed}, b.metadata_type, b.tags_type,
     END AS response,
     unnest(ARRAY[{decodes}]) AS decodes
 FROM ({level_b}) AS b""").format(
-        passed=_columns("b", _PASSED_ON),
+        passed=_passed("b", scope),
         cache_read=_number("cache_read_input_tokens"),
         cached_tokens=_number("prompt_tokens_details", "cached_tokens"),
         cache_creation=_number("cache_creation_input_tokens"),
@@ -245,8 +285,9 @@ _READ, _WRITE = "coalesce(d.read_reported, 0)", "coalesce(d.write_reported, 0)"
 KNOWN_TIME = ("coalesce(d.start_time >= '0001-01-01' AND d.start_time < '10000-01-01', "
               "false)")
 LEVEL_D = f"""
-SELECT d.request_id, d.start_time, d.row_json, d.workflow, d.prompt_id, d.phase,
-    d.model, d.model_group, d.write_1h, d.response,
+SELECT d.request_id, d.start_time, d.workflow, d.prompt_id, d.phase,
+    d.model, d.model_group, d.session, d.write_1h, d.response, d.metadata_type, d.usage,
+    {{raw}},
     CASE WHEN {_REPORTS} THEN {_READ} END AS cache_read,
     CASE WHEN {_REPORTS} THEN {_WRITE} END AS cache_write,
     {_REPORTS} AND d.response IS DISTINCT FROM 'hit' AS eligible,
@@ -268,14 +309,17 @@ SELECT d.request_id, d.start_time, d.row_json, d.workflow, d.prompt_id, d.phase,
 FROM ({{level_c}}) AS d"""
 
 
-def row_pipeline(scope: Scope, *, with_json: bool = False) -> sql.Composed:
-    """Every row of the window with its `kind` and the values it adds to the sums."""
-    level_c = _level_c(scope, _level_b(_level_a(scope, with_json)))
+def row_pipeline(scope: Scope) -> sql.Composed:
+    """Every row of the window with its `kind` and the values it adds to the sums
+    (and its columns as the table holds them, for `row_json`)."""
+    level_c = _level_c(scope, _level_b(scope, _level_a(scope)))
     # A record without a workflow is in no --workflow selection (NULL = ANY(...) is NULL).
     selected = (sql.SQL("coalesce(d.workflow = ANY(%(workflows)s::text[]), false)")
                 if scope.workflows is not None else sql.SQL("true"))
     return sql.SQL(LEVEL_D).format(
-        level_c=level_c, irregular=sql.Literal(IRREGULAR), bad=sql.Literal(BAD),
+        level_c=level_c, raw=sql.SQL(", ").join(
+            sql.SQL("d.{}").format(_raw(column)) for column in _raw_columns(scope)),
+        irregular=sql.Literal(IRREGULAR), bad=sql.Literal(BAD),
         undated=sql.Literal(UNDATED), other=sql.Literal(OTHER_WORKFLOW),
         record=sql.Literal(RECORD), windowed=sql.SQL("true" if scope.windowed else "false"),
         selected=selected)
@@ -285,10 +329,10 @@ def rows_of_kind_query(scope: Scope, kind: str, limit: int | None = None) -> sql
     """The rows of one kind, rendered as JSON, in time order (bad samples, or the
     rows that Python reads itself)."""
     return sql.SQL("""
-SELECT d.request_id, extract(epoch FROM d.start_time)::float8 AS moment, d.row_json
+SELECT d.request_id, extract(epoch FROM d.start_time)::float8 AS moment, {row_json}
 FROM ({rows}) AS d
 WHERE d.kind = {kind}
 ORDER BY d.start_time, d.request_id
 {limit}
-""").format(rows=row_pipeline(scope, with_json=True), kind=sql.Literal(kind),
+""").format(rows=row_pipeline(scope), row_json=row_json(scope), kind=sql.Literal(kind),
             limit=sql.SQL("LIMIT {}").format(sql.Literal(limit)) if limit else sql.SQL(""))

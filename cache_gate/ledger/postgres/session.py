@@ -130,14 +130,18 @@ def session(reading: Reading) -> Iterator[psycopg.Connection[Any]]:
 
 def stream(conn: psycopg.Connection[Any], reading: Reading, query: sql.SQL | sql.Composed,
            params: dict[str, object], batch: int = 2000) -> Iterator[tuple[Any, ...]]:
-    """The rows of a query a batch at a time (a server-side cursor): memory stays
-    bounded whatever the number of rows."""
+    """The rows of a query as the server sends them (libpq's chunked mode, or
+    row by row before libpq 17): memory stays bounded whatever the number of rows.
+    Not a server-side cursor (DECLARE): a query run through one never runs in
+    parallel workers, and these read every row of the window."""
     reading.queries += 1
-    with conn.cursor(name="cache_gate_rows") as cursor:
-        cursor.execute(query, params)
-        while rows := cursor.fetchmany(batch):
-            reading.rows_streamed += len(rows)
-            yield from rows
+    capabilities = getattr(psycopg, "capabilities", None)  # psycopg 3.2+
+    chunked = capabilities is not None and capabilities.has_stream_chunked()
+    rows = (conn.cursor().stream(query, params, size=batch) if chunked
+            else conn.cursor().stream(query, params))
+    for row in rows:
+        reading.rows_streamed += 1
+        yield row
 
 
 def check_table(conn: psycopg.Connection[Any], reading: Reading) -> tuple[bool, tuple[str, ...]]:
