@@ -148,7 +148,7 @@ FROM (
                2000 + abs(hashint4(i)) %% 38000 AS prompt,
                100 + abs(hashint4(i + 1)) %% 3900 AS completion,
                abs(hashint4(i + 2)) %% 10 < 7 AS hit
-        FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i
+        FROM generate_series(%(first)s::integer, %(last)s::integer) AS i
     ) AS drawn
 ) AS rows
 """
