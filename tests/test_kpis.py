@@ -196,3 +196,19 @@ def test_a_repeat_that_comes_back_too_late_with_more_tokens_is_said_to_be_approx
     assert document["ledger"]["duplicates"] == 1
     text = CliRunner().invoke(cli, ["kpi", "--ledger", str(ledger)]).stdout
     assert "Approximate: 1 repeated requests (Claude Code)" in text
+
+
+def test_kpi_and_report_give_a_proxy_row_without_a_model_the_same_lineage(
+        tmp_path: Path) -> None:
+    """A LiteLLM row whose `model` is empty is read with its `model_group`, by `kpi` as
+    by `report`: two groups are two lineages (each miss `cold`), in both."""
+    rows = [litellm(prompt_tokens=5000, read=0, write=4000, model="", model_group=group,
+                    startTime=f"2026-11-20T10:{minute:02}:00.000")
+            for minute, group in ((0, "fast"), (2, "smart"))]
+    ledger = write_ledger(tmp_path / "spend.jsonl", *rows)
+    kpi = json.loads(CliRunner().invoke(
+        cli, ["kpi", "--ledger", str(ledger), "--format", "json"]).stdout)
+    report = json.loads(CliRunner().invoke(
+        cli, ["report", "--ledger", str(ledger), "--format", "json"]).stdout)
+    assert kpi["miss_causes"] == report["miss_causes"]
+    assert kpi["miss_causes"]["overall"]["cold"]["requests"] == 2

@@ -398,7 +398,7 @@ class Decoders:
 
 
 # The descriptive fields the miss causes need (a request's lineage and what changed).
-LINEAGE_FIELDS = ("model", "prefix_sha256")
+LINEAGE_FIELDS = ("model", "model_group", "prefix_sha256")
 
 
 @functools.cache
