@@ -32,7 +32,6 @@ from cache_gate.analyses.breakdowns import Analytics, CacheTokens
 from cache_gate.analyses.kpis import SLOTS, Tally, count
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.ledger.formats import read_line
-from cache_gate.ledger.line_errors import describe
 from cache_gate.ledger.lines import LINEAGE_FIELDS, decoders
 from cache_gate.ledger.postgres import rows as pg_rows
 from cache_gate.ledger.postgres.rows import KNOWN_TIME, RECORD, Scope, row_json, row_pipeline
@@ -44,6 +43,7 @@ from cache_gate.ledger.postgres.source import (
     count_kinds,
     finish,
     python_rows,
+    read_irregular,
     scope_of,
     why_bad,
 )
@@ -257,14 +257,8 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
                 observe(record)
             records += 1
         elif kind == pg_rows.IRREGULAR:
-            try:
-                parsed = read_line(line.encode(), python_decoders)
-            except DECODE_ERRORS as exc:
-                stats.bad_count += 1
-                reading.samples.append(BadRow(0, f"request_id {request_id}: {describe(exc)}",
-                                              request_id=request_id, moment=when))
-                continue
-            kept = keep([parsed], selection, stats, {})
+            kept = read_irregular(line, request_id, when, python_decoders, reading, stats,
+                                  selection)
             tally.add(kept)
             causes.add(kept)
         else:
@@ -354,7 +348,7 @@ ORDER BY d.start_time, d.request_id
     batch: list[Record | None] = []
 
     def hand_on() -> None:
-        kept = keep(batch, selection, scratch, {})
+        kept = keep(batch, selection, scratch, None)
         for sink in sinks:
             sink.add(kept)
         batch.clear()

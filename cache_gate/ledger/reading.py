@@ -204,11 +204,11 @@ def _read_transcript(lines: list[bytes], decoders: Decoders) -> list[Record | No
 
 
 def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
-         requests: Requests | dict[str, Record]) -> list[Record]:
+         requests: Requests | None) -> list[Record]:
     """The records that count, to hand on now in ledger order (one per request: those
     of an open request wait in `requests`); the others are tallied in `stats`.
 
-    Without a `Requests` (a source of single rows), no record waits."""
+    Without `requests` (a source of single rows, PostgreSQL's), no record waits."""
     kept = [record for record in records if record is not None]
     stats.not_requests += len(records) - len(kept)
     window, workflows = selection.window, selection.workflows
@@ -227,7 +227,7 @@ def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
                 continue
             selected.append(record)
         kept = selected
-    if isinstance(requests, Requests) and (requests.open or any(
+    if requests is not None and (requests.open or any(
             record.dedup_key is not None for record in kept)):
         kept = requests.take(kept, stats)
     return counted(kept, stats)

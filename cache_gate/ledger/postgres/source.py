@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - the [postgres] extra is not ins
 
 from cache_gate.ledger.formats import epoch, read_line
 from cache_gate.ledger.line_errors import describe
-from cache_gate.ledger.lines import decoders
+from cache_gate.ledger.lines import Decoders, decoders
 from cache_gate.ledger.postgres import rows as pg_rows
 from cache_gate.ledger.postgres.session import (
     BadRow,
@@ -124,6 +124,21 @@ def bad_samples(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.
                                       request_id=request_id, moment=moment))
 
 
+def read_irregular(row_json: str, request_id: str | None, moment: float | None,
+                   reading_decoders: Decoders, reading: Reading, stats: LedgerStats,
+                   selection: Selection) -> list[Record]:
+    """A row the SQL leaves to Python, read exactly as its JSONL line; a bad one is
+    counted and sampled by its request_id."""
+    try:
+        record = read_line(row_json.encode(), reading_decoders)
+    except DECODE_ERRORS as exc:
+        stats.bad_count += 1
+        reading.samples.append(BadRow(0, f"request_id {request_id}: {describe(exc)}",
+                                      request_id=request_id, moment=moment))
+        return []
+    return keep([record], selection, stats, None)
+
+
 def python_rows(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.Scope,
                  stats: LedgerStats, selection: Selection) -> list[Record]:
     """The rows the SQL leaves to `formats.read_line`, read exactly as a JSONL line."""
@@ -131,14 +146,8 @@ def python_rows(conn: psycopg.Connection[Any], reading: Reading, scope: pg_rows.
     query = pg_rows.rows_of_kind_query(scope, pg_rows.IRREGULAR)
     records: list[Record] = []
     for request_id, moment, row_json in fetch(conn, reading, query, scope.params()):
-        try:
-            record = read_line(row_json.encode(), reading_decoders)
-        except DECODE_ERRORS as exc:
-            stats.bad_count += 1
-            reading.samples.append(BadRow(0, f"request_id {request_id}: {describe(exc)}",
-                                          request_id=request_id, moment=moment))
-            continue
-        records.extend(keep([record], selection, stats, {}))
+        records += read_irregular(row_json, request_id, moment, reading_decoders, reading,
+                                  stats, selection)
     return records
 
 
