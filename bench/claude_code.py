@@ -189,9 +189,10 @@ def main() -> int:
 
     runs = {
         "grep -c": ["grep", "-c", '"requestId"', str(transcript)],
-        "kpi": [cache_gate, "kpi", "--ledger", str(transcript), "--format", "json"],
-        "kpi --jobs 1": [cache_gate, "kpi", "--jobs", "1", "--ledger", str(transcript),
-                         "--format", "json"],
+        "kpi": [cache_gate, "kpi", "--no-cache", "--ledger", str(transcript),
+                "--format", "json"],
+        "kpi --jobs 1": [cache_gate, "kpi", "--no-cache", "--jobs", "1", "--ledger",
+                         str(transcript), "--format", "json"],
         "report": [cache_gate, "report", "--ledger", str(transcript), "--format", "json"],
     }
     figures = {name: timed(command, args.repeat) for name, command in runs.items()}

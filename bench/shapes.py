@@ -62,8 +62,8 @@ def main() -> int:
         ledger = prepared(DATA / f"{shape}-{args.records}.jsonl",
                           lambda path, shape=shape: derive(plain, shape, path))
         grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
-        kpi, kpi_peak = best([cache_gate, "kpi", "--ledger", str(ledger), "--format", "json"],
-                             args.repeat)
+        kpi, kpi_peak = best([cache_gate, "kpi", "--no-cache", "--ledger", str(ledger),
+                              "--format", "json"], args.repeat)
         report, report_peak = best([cache_gate, "report", "--ledger", str(ledger),
                                     "--format", "json"], args.repeat)
         print(f"{shape:10} {ledger.stat().st_size / 1e6:5.0f} MB  grep {grep:5.2f} s  "

@@ -87,6 +87,10 @@ def ledger_options(command: F) -> F:
                      help="Malformed ledger lines and insufficient data fail the gate."),
         click.option("--jobs", type=click.IntRange(min=1), metavar="N",
                      help="Processes reading the ledger [default: one per core, large files]."),
+        click.option("--no-cache", is_flag=True,
+                     help="Read the whole ledger, without the checkpoint a run over a large "
+                          "ledger leaves in $XDG_CACHE_HOME/cache-gate (which lets the next "
+                          "run read only what was appended)."),
     ]):
         command = option(command)
     return command

@@ -40,10 +40,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
 
 from cache_gate import rules
-from cache_gate.analyses.kpis import PlainCounts, Tally
 from cache_gate.analyses.lineage import (
     FIVE_MINUTES,
     ONE_HOUR,
@@ -53,10 +51,7 @@ from cache_gate.analyses.lineage import (
     lineage_of,
 )
 from cache_gate.findings import Finding
-from cache_gate.ledger.formats.fields import epoch
-from cache_gate.ledger.lines import BacklogKpiLine
 from cache_gate.ledger.record import Record
-from cache_gate.ledger.window import Window
 from cache_gate.models import ModelMinimums
 from cache_gate.prices import PriceTable
 
@@ -272,6 +267,26 @@ class MissCauses:
             if theirs.timed:
                 ours.timed, ours.ttl = True, theirs.ttl
 
+    def avoidable_counts(self) -> Counter[tuple[str | None, str | None]]:
+        """The avoidable misses per group decided so far, waiting ones left waiting (a
+        snapshot's, which `avoidable_by_group` would settle)."""
+        return self._avoidable_by_group
+
+    def first_examples(self) -> dict[str, tuple[int, Record]]:
+        """The first miss of each cause decided so far, with its ordinal."""
+        return self._examples
+
+    def load(self, *, eligible: int,
+             cells: dict[tuple[str | None, str | None, str | None, str], CauseCost],
+             avoidable: Counter[tuple[str | None, str | None]],
+             lineages: dict[str, LineageState],
+             examples: dict[str, tuple[int, Record]]) -> None:
+        """Become the stretch these parts are the state of (a snapshot's, restored)."""
+        self.eligible, self.cells, self._avoidable_by_group = eligible, cells, avoidable
+        self.lineages, self._examples = lineages, examples
+        self._waiting = {key for key, lineage in lineages.items()
+                         if lineage.pending is not None}
+
     def _decide(self, waiting: WaitingMiss, lineage: LineageState) -> None:
         self._count(waiting.ordinal, waiting.record, self.lineage_cause(
             waiting.record, waiting.seen, waiting.model, waiting.prefix, waiting.activity,
@@ -368,64 +383,6 @@ class MissCauses:
             "by_prompt": _breakdown(self.by_prompt),
             "by_day": {day: _table(causes) for day, causes in sorted(self.by_day.items())},
         }
-
-
-@dataclass
-class KpiEvidence:
-    """`kpi`'s sink: the KPI tally and the miss causes, in ledger order; stretches of
-    the ledger read apart merge in ledger order (`MissCauses.merge`)."""
-
-    tally: Tally
-    causes: MissCauses
-    # The reader decodes each line's time, model and prefix hash for it.
-    reads_lineage: ClassVar[bool] = True
-
-    def add(self, records: list[Record]) -> None:
-        self.tally.add(records)
-        self.causes.add(records)
-
-    def merge(self, later: KpiEvidence) -> None:
-        """Take in the stretch of the ledger right after this one."""
-        self.tally.merge(later.tally)
-        self.causes.merge(later.causes)
-
-    def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
-                          workflows: frozenset[str] | None) -> PlainCounts | None:
-        """The reader's hot path: plain backlog lines, without building a Record for
-        any but the eligible ones. It does exactly what `formats.normalise_plain`
-        followed by `add` do (the property tests hold the two to it), and returns None,
-        having changed nothing, where a line needs the general path (as
-        `Tally.add_plain_backlog` does, and for a line naming a session or a cause)."""
-        for line in lines:
-            if line.session_id is not None or line.cache_miss_reason is not None:
-                return None
-        eligible: list[tuple[BacklogKpiLine, bool]] = []
-        counts = self.tally.add_plain_backlog(lines, window, workflows, eligible)
-        if counts is None:
-            return None
-        observe = self.causes.observe
-        for line, hit in eligible:
-            total = line.input_tokens
-            read, write = line.cache_read_input_tokens, line.cache_creation_input_tokens
-            if read is not None or write is not None:  # the Anthropic fields
-                known = total is not None
-                creation = line.cache_creation
-                uncached, cache_read = total, (read or 0) if known else None
-                cache_write = (write or 0) if known else None
-                one_hour = (creation.ephemeral_1h_input_tokens
-                            if known and creation is not None else None)
-            else:
-                cached = line.cached_input_tokens
-                known = cached is not None and total is not None
-                uncached = total - cached if known else None  # type: ignore[operator]
-                cache_read, cache_write, one_hour = cached if known else None, None, None
-            observe(Record(
-                "backlog", time=epoch(line.timestamp), workflow=line.workflow,
-                prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
-                cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
-                prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256))
-        return counts
-
 
 
 def example(record: Record) -> str:

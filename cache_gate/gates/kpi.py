@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,18 +10,15 @@ from typing import Any
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
+from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import KpiResult, Tally
-from cache_gate.analyses.miss_causes import (
-    KpiEvidence,
-    MissCauses,
-    avoidable_finding,
-    top_causes,
-)
+from cache_gate.analyses.miss_causes import MissCauses, avoidable_finding, top_causes
 from cache_gate.config import LOWER_IS_BETTER, Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.ledger.formats import FORMATS
-from cache_gate.ledger.jsonl.reader import cap_jobs, scan
+from cache_gate.ledger.jsonl import resume
+from cache_gate.ledger.jsonl.reader import cap_jobs
 from cache_gate.ledger.postgres.url import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.requests import WINDOW
@@ -49,6 +47,8 @@ class LedgerOptions:
     prices: Mapping[str, float] = field(default_factory=dict)
     model_minimums: Mapping[str, int] = field(default_factory=dict)
     settings_source: str = "settings"
+    # Resume from the ledger's checkpoint, and leave one (`ledger.jsonl.resume`).
+    cache: bool = True
 
     def miss_causes(self) -> MissCauses:
         """An empty miss-cause analysis priced and bounded as the settings say."""
@@ -104,6 +104,7 @@ def ledger_settings(settings: Settings, params: Mapping[str, Any]) -> LedgerOpti
         prices=settings.prices,
         model_minimums=settings.model_minimums,
         settings_source=settings.source,
+        cache=not params.get("no_cache", False),
     )
 
 
@@ -130,6 +131,8 @@ def ledger_json(stats: LedgerStats, options: LedgerOptions) -> dict[str, object]
         # Repeated requests whose later line reported more tokens than the one kept
         # (ledger/requests.py): their figures are low, and the report says so.
         section["approximate"] = {"late_repeats_with_more_tokens": stats.late_winners}
+    if stats.incremental is not None:
+        section["incremental"] = stats.incremental
     if stats.source is not None:
         # A database is read through its window's index: rows outside are not counted.
         section["source"] = stats.source
@@ -266,11 +269,25 @@ def run_kpi(options: LedgerOptions) -> Result:
         return kpi_result("kpi", tally, stats, options, causes)
     # The miss causes need each request's time, model and prefix (the sink asks the
     # reader for them), in ledger order.
-    evidence, stats = scan(options.ledger, options.selection,
-                           lambda: KpiEvidence(Tally(), options.miss_causes()),
-                           jobs=options.jobs)
+    evidence, stats, use = resume.scan(
+        options.ledger, options.selection,
+        lambda: KpiEvidence(Tally(), options.miss_causes()),
+        cache=ledger_cache(options) if options.cache else None, jobs=options.jobs)
+    if use is not None:
+        stats.incremental = use.to_json()
     assert isinstance(evidence, KpiEvidence)
     return kpi_result("kpi", evidence.tally, stats, options, evidence.causes)
+
+
+def ledger_cache(options: LedgerOptions) -> resume.LedgerCache:
+    """Where `kpi` keeps its checkpoint of the ledger: keyed on everything its sink
+    depends on besides the ledger (the workflows it keeps, the prices and minimums of
+    the miss causes' costs)."""
+    workflows = options.selection.workflows
+    return resume.LedgerCache(json.dumps({
+        "sink": "kpi", "workflows": None if workflows is None else sorted(workflows),
+        "prices": dict(options.prices), "minimums": dict(options.model_minimums),
+    }, sort_keys=True, default=str))
 
 
 def require_evidence(stats: LedgerStats) -> None:

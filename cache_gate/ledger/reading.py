@@ -26,6 +26,7 @@ from typing import Protocol, Self, runtime_checkable
 import msgspec
 
 from cache_gate.ledger.formats import normalise, normalise_plain, read_line
+from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.record import Record
@@ -114,6 +115,9 @@ class LedgerStats:
     # in the JSON report. Such a source reads the window only and does not count
     # the rows outside it.
     source: dict[str, object] | None = None
+    # What the ledger's checkpoint saved this run (`jsonl.resume.Use`), where one was
+    # kept: shown in the JSON report.
+    incremental: dict[str, object] | None = None
 
     def add_bad(self, offset: int, error: str) -> None:
         self.bad_count += 1
@@ -140,6 +144,37 @@ class LedgerStats:
         self.duplicates += other.duplicates
         self.late_winners += other.late_winners
         self.partial_tail = self.partial_tail or other.partial_tail
+
+
+@dataclass
+class TimeSpan:
+    """The times of a stretch's records: the earliest and latest, how many had a time
+    and how many had none (what a window would make of them, without reading them
+    again: see `jsonl.resume`)."""
+
+    low: float | None = None
+    high: float | None = None
+    dated: int = 0
+    undated: int = 0
+
+    def see(self, moment: float | None) -> None:
+        if moment is None:
+            self.undated += 1
+            return
+        self.dated += 1
+        if self.low is None or moment < self.low:
+            self.low = moment
+        if self.high is None or moment > self.high:
+            self.high = moment
+
+    def see_records(self, records: list[Record | None]) -> None:
+        for record in records:
+            if record is not None:
+                self.see(record.time)
+
+    def see_lines(self, lines: list[BacklogKpiLine]) -> None:
+        for line in lines:
+            self.see(epoch(line.timestamp))
 
 
 @dataclass(frozen=True)

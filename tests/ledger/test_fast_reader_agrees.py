@@ -12,8 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
-from cache_gate.analyses.miss_causes import KpiEvidence, MissCauses
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.ledger.jsonl import reader
 from cache_gate.ledger.jsonl.reference import read_plain
 from cache_gate.ledger.reading import LedgerStats, Selection
@@ -184,32 +185,35 @@ def test_time_window_on_an_ordered_ledger(ledger: tuple[bytes, list[float]], chu
     check(ledger[0], Selection(Window(since, until)), chunk, jobs, False)
 
 
+def evidence() -> KpiEvidence:
+    """kpi's sink, priced by the shipped tables."""
+    return KpiEvidence(Tally(), MissCauses(load_prices(), load_model_minimums()))
+
+
+def evidence_summary(sink: object, stats: LedgerStats) -> dict[str, object]:
+    """Everything kpi shows of its sink and the reader's stats."""
+    assert isinstance(sink, KpiEvidence)
+    sink.tally.add_avoidable(sink.causes.avoidable_by_group)
+    # The example of each cause is the same request, whichever path read it.
+    examples = {cause: (record.time, record.workflow, record.prompt_id, record.model)
+                for cause, record in sink.causes.examples.items()}
+    return {**summary(sink.tally, stats), "causes": sink.causes.to_json(),
+            "avoidable": dict(sink.causes.avoidable_by_group), "examples": examples,
+            "eligible": sink.causes.eligible}
+
+
 def causes_check(data: bytes, selection: Selection, chunk: int, jobs: int = 1) -> None:
     """kpi's sink: the tally and the miss causes, fed by the hot path where it can, read
     in `jobs` stretches merged in ledger order, equal what the plain reader gives
     (every line a Record, one pass)."""
     saved = reader.CHUNK_BYTES
     reader.CHUNK_BYTES = chunk
-
-    def evidence() -> KpiEvidence:
-        return KpiEvidence(Tally(), MissCauses(load_prices(), load_model_minimums()))
-
-    def seen(sink: object, stats: LedgerStats) -> dict[str, object]:
-        assert isinstance(sink, KpiEvidence)
-        sink.tally.add_avoidable(sink.causes.avoidable_by_group)
-        # The example of each cause is the same request, whichever path read it.
-        examples = {cause: (record.time, record.workflow, record.prompt_id, record.model)
-                    for cause, record in sink.causes.examples.items()}
-        return {**summary(sink.tally, stats), "causes": sink.causes.to_json(),
-                "avoidable": dict(sink.causes.avoidable_by_group), "examples": examples,
-                "eligible": sink.causes.eligible}
-
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "ledger.jsonl"
             path.write_bytes(data)
-            expected = seen(*read_plain(str(path), selection, evidence))
-            actual = seen(*reader.scan(str(path), selection, evidence, jobs=jobs))
+            expected = evidence_summary(*read_plain(str(path), selection, evidence))
+            actual = evidence_summary(*reader.scan(str(path), selection, evidence, jobs=jobs))
     finally:
         reader.CHUNK_BYTES = saved
     assert actual == expected

@@ -15,8 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
-from cache_gate.analyses.miss_causes import KpiEvidence, MissCauses
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.ledger import requests
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.jsonl import reader

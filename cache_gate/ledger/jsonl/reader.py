@@ -40,6 +40,7 @@ from cache_gate.ledger.reading import (
     PlainCounts,
     Selection,
     Sink,
+    TimeSpan,
     counted,
     decoders_for,
     finish,
@@ -59,7 +60,7 @@ PARALLEL_MIN_BYTES = 48 << 20
 
 
 @dataclass
-class _Range:
+class Stretch:
     """One process's share of the ledger: its records' partial result."""
 
     sink: Sink
@@ -89,7 +90,7 @@ class Chunk(NamedTuple):
     kind: str
 
 
-def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[Chunk]:
+def chunks(handle: BinaryIO, start: int, end: int) -> Iterator[Chunk]:
     """The lines starting in [start, end), a chunk at a time.
 
     A chunk's lines are those its newlines end; the partial line after the last
@@ -138,16 +139,16 @@ def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
     return None
 
 
-def _read_range(path: str, start: int, end: int, selection: Selection,
+def read_range(path: str, start: int, end: int, selection: Selection,
                 make_sink: Callable[[], Sink], descriptive: bool, *,
-                into: _Range | None = None, later: bool = False) -> _Range:
+                into: Stretch | None = None, later: bool = False) -> Stretch:
     """Read [start, end) into a fresh range, or on `into`. A `later` stretch stops at
     its first request with a dedup key: the process before reads it on (`_join`)."""
-    result = _Range(make_sink(), LedgerStats(path)) if into is None else into
+    result = Stretch(make_sink(), LedgerStats(path)) if into is None else into
     reading = decoders_for(result.sink, selection, descriptive)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
     with Path(path).open("rb") as handle:
-        for offset, chunk, kind in _chunks(handle, start, end):
+        for offset, chunk, kind in chunks(handle, start, end):
             if later and result.requests.keyed:
                 break
             if kind == "overlong":
@@ -156,13 +157,14 @@ def _read_range(path: str, start: int, end: int, selection: Selection,
             if kind == "tail":
                 _read_tail(chunk, result, selection, reading)
             else:
-                _read_chunk(chunk, offset, result, selection, reading, plain)
+                read_chunk(chunk, offset, result, selection, reading, plain)
     return result
 
 
-def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
-                decoders: Decoders, plain: Callable[..., PlainCounts | None] | None) -> None:
-    """Read a chunk's lines into the range's sink."""
+def read_chunk(chunk: bytes, offset: int, result: Stretch, selection: Selection,
+               decoders: Decoders, plain: Callable[..., PlainCounts | None] | None,
+               span: TimeSpan | None = None) -> None:
+    """Read a chunk's lines into the range's sink (and their times into `span`)."""
     lines = split_lines(chunk)
     # The hot path decodes plain lines skipping fields unchecked, so it takes only a
     # chunk that is valid UTF-8 (nearly always ASCII: a fast check); the lines of any
@@ -175,8 +177,12 @@ def _read_chunk(chunk: bytes, offset: int, result: _Range, selection: Selection,
         counts = plain(firsts, selection.window, selection.workflows) if firsts else None
         if counts is not None:
             result.stats.add_plain(counts)
+            if span is not None:
+                span.see_lines(firsts)
             return
     records = read_records(lines, offset, result.stats, decoders)
+    if span is not None:
+        span.see_records(records)
     result.sink.add(keep(records, selection, result.stats, result.requests))
 
 
@@ -188,7 +194,7 @@ def _is_utf8(chunk: bytes) -> bool:
     return True
 
 
-def _read_tail(tail: bytes, result: _Range, selection: Selection, decoders: Decoders) -> None:
+def _read_tail(tail: bytes, result: Stretch, selection: Selection, decoders: Decoders) -> None:
     """The last line has no newline: whole (count it), or a writer mid-append (note it)."""
     try:
         record = read_line(tail, decoders)
@@ -258,7 +264,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 
 @contextlib.contextmanager
 def _seekable(path: str) -> Iterator[str]:
-    if path != "-" and not _is_stream(path):
+    if path != "-" and not is_stream(path):
         open_ledger(path)  # a file, or the clear error for what is there instead
         yield path
         return
@@ -275,7 +281,7 @@ def _seekable(path: str) -> Iterator[str]:
         yield str(copy)
 
 
-def _is_stream(path: str) -> bool:
+def is_stream(path: str) -> bool:
     try:
         mode = Path(path).stat().st_mode
     except OSError:
@@ -356,7 +362,7 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
             result = _read_parallel(path, 0, size, selection, make_sink, workers,
                                     descriptive)
         else:
-            result = _read_range(path, 0, size, selection, make_sink, descriptive)
+            result = read_range(path, 0, size, selection, make_sink, descriptive)
         result.sink.add(finish(result.requests, result.stats))
         number_bad_lines(path, result.stats)
         return result.sink, result.stats
@@ -368,7 +374,7 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
 
 def _read_parallel(path: str, start: int, end: int, selection: Selection,
                    make_sink: Callable[[], Sink], workers: int,
-                   descriptive: bool) -> _Range:
+                   descriptive: bool) -> Stretch:
     """Split [start, end) into `workers` ranges: forked children read all but the
     first, which this process reads meanwhile; results come back pickled on pipes."""
     step = (end - start) // workers
@@ -377,14 +383,14 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
     try:
         for low, high in itertools.pairwise(bounds[1:]):
             children.append(_fork_reader(path, low, high, selection, make_sink, descriptive))
-        first = _read_range(path, bounds[0], bounds[1], selection, make_sink, descriptive)
+        first = read_range(path, bounds[0], bounds[1], selection, make_sink, descriptive)
     finally:
         results = [_collect(pid, pipe) for pid, pipe in children]
     return _join(path, first, results, bounds, selection, make_sink, descriptive)
 
 
-def _join(path: str, first: _Range, later: list[_Range], bounds: list[int],
-          selection: Selection, make_sink: Callable[[], Sink], descriptive: bool) -> _Range:
+def _join(path: str, first: Stretch, later: list[Stretch], bounds: list[int],
+          selection: Selection, make_sink: Callable[[], Sink], descriptive: bool) -> Stretch:
     """The ranges merged in ledger order, as one pass would read them.
 
     A later range read apart holds no request with a dedup key (its reader stopped at
@@ -405,7 +411,7 @@ def _join(path: str, first: _Range, later: list[_Range], bounds: list[int],
         stats.merge(part.stats)
     resume = 1 + len(clean)
     if resume < len(bounds) - 1:
-        _read_range(path, bounds[resume], bounds[-1], selection, make_sink, descriptive,
+        read_range(path, bounds[resume], bounds[-1], selection, make_sink, descriptive,
                     into=first)
     return first
 
@@ -417,7 +423,7 @@ def _fork_reader(path: str, start: int, end: int, selection: Selection,
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(receive)
         try:
-            payload = pickle.dumps((True, _read_range(
+            payload = pickle.dumps((True, read_range(
                 path, start, end, selection, make_sink, descriptive, later=True)))
         except BaseException as exc:
             payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
@@ -428,7 +434,7 @@ def _fork_reader(path: str, start: int, end: int, selection: Selection,
     return pid, receive
 
 
-def _collect(pid: int, receive: int) -> _Range:
+def _collect(pid: int, receive: int) -> Stretch:
     with os.fdopen(receive, "rb") as pipe:
         payload = pipe.read()
     os.waitpid(pid, 0)
@@ -437,16 +443,18 @@ def _collect(pid: int, receive: int) -> _Range:
     ok, value = pickle.loads(payload)
     if not ok:
         raise value
-    assert isinstance(value, _Range)
+    assert isinstance(value, Stretch)
     return value
 
 
-def number_bad_lines(path: str, stats: LedgerStats) -> None:
-    """Turn the sampled bad lines' byte offsets into 1-based line numbers."""
+def number_bad_lines(path: str, stats: LedgerStats, start: int = 0, line: int = 1) -> None:
+    """Turn the sampled bad lines' byte offsets into 1-based line numbers (counted from
+    `start`, a line's start, which is line number `line`)."""
     if not stats.bad:
         return
     with Path(path).open("rb") as handle:
-        line, position = 1, 0
+        handle.seek(start)
+        position = start
         for bad in stats.bad:
             while position < bad.offset:
                 block = handle.read(min(CHUNK_BYTES, bad.offset - position))

@@ -1,0 +1,426 @@
+"""Incremental reading: a run over a ledger that only grew since the last one reads what
+was appended, and the stretches its window's edges cut, and no more; exactly.
+
+A run over a ledger file of at least CACHE_MIN_BYTES leaves a checkpoint in the cache
+directory (`$XDG_CACHE_HOME/cache-gate`, else `~/.cache/cache-gate`; never beside or
+inside the ledger): the ledger's stretches in order, each with its byte range, the
+times of its records and its sink's state as bytes (`SnapshotSink`), read with no
+window, so that any window can be answered from them. The next run takes the
+checkpoint only if the ledger is the same file, grown, as log shippers tell it: the
+same device and inode, at least as long, and the same SHA-256 of its first 4 KiB and
+of the 4 KiB before the checkpoint's end. Otherwise (rotated, truncated, rewritten,
+another cache-gate, damaged) it reads the whole ledger and replaces the checkpoint.
+An edit in place that keeps the inode, the length and both fingerprints is not seen:
+`--no-cache` reads everything.
+
+A stretch ends where its records' times cross a UTC midnight, so a ledger written in
+time order has about one a day (one out of order only has more, never a wrong answer).
+A window takes a stretch's state where all its records are dated and inside, counts
+its records as outside where all are outside, and reads it again where the window's
+edge cuts it. Stretches merge in ledger order (`MergeableSink.merge`), as the parallel
+reader's do, so the answer is one pass's (the property tests hold it to the reader).
+
+Not resumed, read as ever: a stream, a ledger of Claude Code requests (a request spans
+lines; `requests`), a line over 16 MiB, a sink without a snapshot (`report`'s).
+The checkpoint is data, decoded by type, never code: a damaged or crafted one is
+ignored or, at worst, misstates the figures of the ledger it names, as editing the
+ledger itself would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Protocol, runtime_checkable
+
+import msgspec
+
+from cache_gate import __version__
+from cache_gate.atomic import replace_atomically
+from cache_gate.errors import InputError
+from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.jsonl.reader import Stretch, chunks, number_bad_lines, read_chunk
+from cache_gate.ledger.reading import (
+    BadLine,
+    LedgerStats,
+    MergeableSink,
+    Selection,
+    Sink,
+    TimeSpan,
+    decoders_for,
+    finish,
+)
+from cache_gate.ledger.window import SECONDS_A_DAY, Window
+
+# Smaller ledgers are read whole: it costs less than a checkpoint.
+CACHE_MIN_BYTES = 8 << 20
+FINGERPRINT_BYTES = 4096
+# The checkpoint's layout; a checkpoint of another is ignored.
+LAYOUT = 1
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+@runtime_checkable
+class SnapshotSink(MergeableSink, Protocol):
+    """A sink whose state can be kept between runs: `snapshot` gives it as bytes,
+    `restore` makes a fresh sink the stretch those bytes are the state of (ValueError
+    where they are not)."""
+
+    def snapshot(self) -> bytes: ...
+
+    def restore(self, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class LedgerCache:
+    """Where a ledger's checkpoint is kept, and what else its sink depends on (the
+    settings it is priced and filtered by, as text): another `key` is another
+    checkpoint."""
+
+    key: str
+    directory: Path | None = None
+    min_bytes: int = CACHE_MIN_BYTES
+
+    def entry(self, ledger: str) -> Path | None:
+        """The checkpoint file of `ledger`, or None where there is no cache directory."""
+        directory = self.directory or default_directory()
+        if directory is None:
+            return None
+        name = json.dumps([LAYOUT, __version__, ledger, self.key])
+        return directory / f"{hashlib.sha256(name.encode()).hexdigest()[:40]}.checkpoint"
+
+
+def default_directory() -> Path | None:
+    """`$XDG_CACHE_HOME/cache-gate`, else `~/.cache/cache-gate` (None: no home)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if base and Path(base).is_absolute():
+        return Path(base) / "cache-gate"
+    try:
+        return Path.home() / ".cache" / "cache-gate"
+    except RuntimeError:
+        return None
+
+
+class _Stats(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
+    records: Count
+    not_requests: Count
+    bad_count: Count
+    bad: list[tuple[Count, str, Count]]
+    formats: dict[str, Count]
+    other_workflows: Count
+
+
+class _Segment(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
+    start: Count
+    end: Count
+    lines: Count
+    low: float | None
+    high: float | None
+    dated: Count
+    undated: Count
+    stats: _Stats
+    state: bytes
+
+
+class _Checkpoint(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
+    layout: int
+    tool: str
+    ledger: str
+    key: str
+    device: int
+    inode: int
+    offset: Count
+    head: bytes
+    before: bytes
+    segments: list[_Segment]
+
+
+_DECODER = msgspec.msgpack.Decoder(_Checkpoint)
+
+
+class _NotResumable(Exception):
+    """This ledger or sink is read as ever, in one pass, with no checkpoint."""
+
+
+@dataclass
+class Use:
+    """What the checkpoint saved this run (the JSON report's `ledger.incremental`)."""
+
+    resumed: bool
+    reason: str
+    read_bytes: int = 0
+    reused_bytes: int = 0
+    saved: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"resumed": self.resumed, "reason": self.reason,
+                "read_bytes": self.read_bytes, "reused_bytes": self.reused_bytes,
+                "saved": self.saved}
+
+
+@dataclass
+class _Part:
+    """A stretch being read: where it lies, its times, its partial result."""
+
+    start: int
+    stretch: Stretch
+    end: int = 0
+    lines: int = 0
+    span: TimeSpan = field(default_factory=TimeSpan)
+
+    def __post_init__(self) -> None:
+        self.end = max(self.end, self.start)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        low, high = self.span.low, self.span.high
+        return (low is not None and high is not None
+                and low // SECONDS_A_DAY != high // SECONDS_A_DAY)
+
+
+def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
+         cache: LedgerCache | None, jobs: int | None = None,
+         ) -> tuple[Sink, LedgerStats, Use | None]:
+    """`reader.scan`, resumed from the ledger's checkpoint where there is one that
+    fits, and leaving one for the next run (`cache` None: read as ever)."""
+    if cache is not None and path != "-" and not reader.is_stream(path):
+        size = reader.open_ledger(path)
+        entry = cache.entry(os.path.realpath(path)) if size >= cache.min_bytes else None
+        if entry is not None and isinstance(make_sink(), SnapshotSink):
+            try:
+                return _scan_resumed(path, size, selection, make_sink, cache, entry)
+            except _NotResumable:
+                pass
+            except OSError as exc:
+                raise InputError(f"ledger {path} could not be read to the end "
+                                 f"({exc.strerror}): was it rotated or removed while "
+                                 "cache-gate read it? Run again") from None
+    sink, stats = reader.scan(path, selection, make_sink, jobs=jobs)
+    return sink, stats, None
+
+
+def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callable[[], Sink],
+                  cache: LedgerCache, entry: Path) -> tuple[Sink, LedgerStats, Use]:
+    info = Path(path).stat()
+    ledger = os.path.realpath(path)
+    checkpoint, reason = _load(entry, ledger, cache.key, info)
+    kept: list[_Segment] = []
+    last: _Segment | None = None
+    if checkpoint is not None:
+        *kept, last = checkpoint.segments
+    start = checkpoint.offset if checkpoint is not None else 0
+    parts, offset = _read_parts(path, start, size, selection.workflows, make_sink, last)
+    first_line = 1 + sum(segment.lines for segment in kept)
+    segments = list(kept)
+    for part in parts:
+        segments.append(_stored(path, part, first_line))
+        first_line += part.lines
+    use = Use(resumed=checkpoint is not None, reason=reason, read_bytes=size - start)
+    if checkpoint is not None:
+        use.read_bytes += 2 * FINGERPRINT_BYTES
+    sink, stats = _answer(path, segments, selection, make_sink, use, kept_end=start)
+    if offset < size:  # a last line without its newline: read each run, never kept
+        tail = reader.read_range(path, offset, size, selection, make_sink, False)
+        tail.sink.add(finish(tail.requests, tail.stats))
+        _merge(sink, tail.sink)
+        stats.merge(tail.stats)
+    use.saved = _save(entry, _Checkpoint(
+        LAYOUT, __version__, ledger, cache.key, info.st_dev, info.st_ino, offset,
+        _fingerprint(path, 0, min(FINGERPRINT_BYTES, offset)),
+        _fingerprint(path, max(0, offset - FINGERPRINT_BYTES), offset), segments))
+    stats.path = path
+    return sink, stats, use
+
+
+def _load(entry: Path, ledger: str, key: str,
+          info: os.stat_result) -> tuple[_Checkpoint | None, str]:
+    """The entry's checkpoint if it fits the ledger as it is now, else None; and why."""
+    try:
+        data = entry.read_bytes()
+    except FileNotFoundError:
+        return None, "first run with these settings"
+    except OSError:
+        return None, "the checkpoint could not be read"
+    try:
+        checkpoint = _DECODER.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        return None, "the checkpoint was damaged"
+    if (checkpoint.layout, checkpoint.tool, checkpoint.ledger, checkpoint.key) != (
+            LAYOUT, __version__, ledger, key):
+        return None, "the checkpoint was made for another ledger or settings"
+    segments = checkpoint.segments
+    if (not segments or segments[0].start != 0 or segments[-1].end != checkpoint.offset
+            or any(a.end != b.start for a, b in itertools.pairwise(segments))
+            or any(segment.start > segment.end for segment in segments)):
+        return None, "the checkpoint was damaged"
+    if (checkpoint.device, checkpoint.inode) != (info.st_dev, info.st_ino):
+        return None, "the ledger is another file than last time (rotated or replaced)"
+    offset = checkpoint.offset
+    if info.st_size < offset:
+        return None, "the ledger is shorter than last time (truncated)"
+    if (_fingerprint(ledger, 0, min(FINGERPRINT_BYTES, offset)) != checkpoint.head
+            or _fingerprint(ledger, max(0, offset - FINGERPRINT_BYTES), offset)
+            != checkpoint.before):
+        return None, "the ledger's content changed since last time (rewritten)"
+    return checkpoint, "the ledger only grew since last time"
+
+
+def _fingerprint(path: str, start: int, end: int) -> bytes:
+    with Path(path).open("rb") as handle:
+        handle.seek(start)
+        return hashlib.sha256(handle.read(end - start)).digest()
+
+
+def _read_parts(path: str, start: int, end: int, workflows: frozenset[str] | None,
+                make_sink: Callable[[], Sink],
+                last: _Segment | None) -> tuple[list[_Part], int]:
+    """The complete lines in [start, end) read into stretches cut at UTC midnights, on
+    from the checkpoint's last stretch (`last`); and where the complete lines end."""
+    everything = Selection(Window(), workflows)
+    current = _restored(path, last, make_sink) if last is not None else _Part(
+        start, Stretch(make_sink(), LedgerStats(path)))
+    parts: list[_Part] = []
+    reading = decoders_for(current.stretch.sink, everything, descriptive=False)
+    offset = start
+    with Path(path).open("rb") as handle:
+        for position, chunk, kind in chunks(handle, start, end):
+            if kind == "tail":
+                break
+            if kind == "overlong":
+                raise _NotResumable
+            plain = getattr(current.stretch.sink, "add_plain_backlog", None)
+            read_chunk(chunk, position, current.stretch, everything, reading, plain,
+                       current.span)
+            if current.stretch.requests.open or current.stretch.requests.keyed:
+                raise _NotResumable  # Claude Code's requests span lines
+            cut = chunk.rfind(b"\n") + 1
+            offset = current.end = position + cut
+            current.lines += chunk.count(b"\n", 0, cut)
+            if current.crosses_midnight:
+                parts.append(current)
+                current = _Part(offset, Stretch(make_sink(), LedgerStats(path)))
+    if current.end > current.start or not parts:
+        parts.append(current)
+    return parts, offset
+
+
+def _restored(path: str, segment: _Segment, make_sink: Callable[[], Sink]) -> _Part:
+    """A kept stretch, live again, to read on."""
+    return _Part(segment.start, Stretch(_sink_of(segment, make_sink), _stats_of(path, segment)),
+                 segment.end, segment.lines,
+                 TimeSpan(segment.low, segment.high, segment.dated, segment.undated))
+
+
+def _sink_of(segment: _Segment, make_sink: Callable[[], Sink]) -> SnapshotSink:
+    sink = make_sink()
+    assert isinstance(sink, SnapshotSink)
+    try:
+        sink.restore(segment.state)
+    except ValueError:
+        raise _NotResumable from None
+    return sink
+
+
+def _stats_of(path: str, segment: _Segment) -> LedgerStats:
+    kept = segment.stats
+    stats = LedgerStats(path, records=kept.records, not_requests=kept.not_requests,
+                        bad_count=kept.bad_count, other_workflows=kept.other_workflows)
+    stats.bad = [BadLine(offset, error, line) for offset, error, line in kept.bad]
+    stats.formats.update(kept.formats)
+    return stats
+
+
+def _stored(path: str, part: _Part, first_line: int) -> _Segment:
+    """A stretch read this run, as the checkpoint keeps it (its bad lines numbered)."""
+    stats, sink = part.stretch.stats, part.stretch.sink
+    assert isinstance(sink, SnapshotSink)
+    number_bad_lines(path, stats, part.start, first_line)
+    span = part.span
+    return _Segment(
+        part.start, part.end, part.lines, span.low, span.high, span.dated, span.undated,
+        _Stats(stats.records, stats.not_requests, stats.bad_count,
+               [(bad.offset, bad.error, bad.line) for bad in stats.bad],
+               dict(stats.formats), stats.other_workflows),
+        sink.snapshot())
+
+
+def _answer(path: str, segments: list[_Segment], selection: Selection,
+            make_sink: Callable[[], Sink], use: Use,
+            kept_end: int) -> tuple[Sink, LedgerStats]:
+    """The stretches merged in ledger order, as one pass with this selection reads
+    them: each taken whole, counted as outside the window, or read again (`use`
+    counts the bytes read again, and those the checkpoint answered, before
+    `kept_end`)."""
+    window = selection.window
+    sink: Sink | None = None
+    stats = LedgerStats(path)
+    first_line = 1
+    for segment in segments:
+        where = _placed(segment, window)
+        if where != "cut":
+            use.reused_bytes += max(0, min(segment.end, kept_end) - segment.start)
+        if where == "outside":
+            outside = _stats_of(path, segment)
+            stats.undated += segment.undated
+            stats.outside_window += segment.dated
+            stats.not_requests += outside.not_requests
+            stats.bad_count += outside.bad_count
+            stats.bad = sorted(stats.bad + outside.bad, key=lambda bad: bad.offset)[:10]
+            first_line += segment.lines
+            continue
+        if where == "inside":
+            part: Sink = _sink_of(segment, make_sink)
+            part_stats = _stats_of(path, segment)
+        else:
+            again = reader.read_range(path, segment.start, segment.end, selection,
+                                      make_sink, False)
+            number_bad_lines(path, again.stats, segment.start, first_line)
+            part, part_stats = again.sink, again.stats
+            use.read_bytes += segment.end - segment.start
+        first_line += segment.lines
+        if sink is None:
+            sink = part
+        else:
+            _merge(sink, part)
+        stats.merge(part_stats)
+    if sink is None:
+        sink = make_sink()
+    return sink, stats
+
+
+def _placed(segment: _Segment, window: Window) -> str:
+    """Where a stretch lies for a window: `inside` (its state answers), `outside` (its
+    records only counted), or `cut` (read again)."""
+    if not window.bounded:
+        return "inside"
+    low, high = segment.low, segment.high
+    if low is None or high is None:  # nothing dated: only undated records, or none
+        return "outside"
+    if window.contains(low) and window.contains(high):
+        return "inside" if segment.undated == 0 else "cut"
+    if ((window.since is not None and high < window.since)
+            or (window.until is not None and low > window.until)):
+        return "outside"
+    return "cut"
+
+
+def _merge(sink: Sink, later: Sink) -> None:
+    assert isinstance(sink, MergeableSink) and isinstance(later, MergeableSink)
+    sink.merge(later)
+
+
+def _save(entry: Path, checkpoint: _Checkpoint) -> bool:
+    """Keep the checkpoint for the next run; False where the cache cannot be written
+    (a read-only home, a full disk): the run goes on, uncached."""
+    try:
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        replace_atomically(entry, msgspec.msgpack.encode(checkpoint))
+    except OSError:
+        return False
+    return True
