@@ -40,11 +40,12 @@ def small_chunks() -> Iterator[None]:
 EVERYTHING = Selection()
 
 
-def run(path: Path, cache_dir: Path, selection: Selection = EVERYTHING,
+def run(path: Path, cache_dir: Path, selection: Selection = EVERYTHING, jobs: int = 1,
         ) -> tuple[dict[str, object], resume.Use | None]:
-    """One resumed run, as `kpi` makes it (any ledger size gets a checkpoint)."""
+    """One resumed run, as `kpi` makes it (any ledger size gets a checkpoint), by `jobs`
+    reader processes."""
     cache = resume.LedgerCache("kpi", cache_dir, min_bytes=0)
-    sink, stats, use = resume.scan(str(path), selection, evidence, cache=cache)
+    sink, stats, use = resume.scan(str(path), selection, evidence, cache=cache, jobs=jobs)
     return evidence_summary(sink, stats), use
 
 
@@ -104,35 +105,37 @@ def change(path: Path, what: str, argument: bytes | int) -> None:
 
 @settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(first=ledgers(ordered=True), steps=st.lists(st.tuples(changes, windows), max_size=4),
-       workflows=st.sampled_from([None, frozenset({"impl"})]))
+@given(first=ledgers(ordered=True),
+       steps=st.lists(st.tuples(changes, windows, st.integers(1, 3)), max_size=4),
+       workflows=st.sampled_from([None, frozenset({"impl"})]), jobs=st.integers(1, 3))
 def test_every_resumed_run_equals_one_plain_pass(
         tmp_path_factory: pytest.TempPathFactory, small_chunks: None,
         first: tuple[bytes, list[float]],
-        steps: list[tuple[tuple[str, bytes | int], Window]],
-        workflows: frozenset[str] | None) -> None:
+        steps: list[tuple[tuple[str, bytes | int], Window, int]],
+        workflows: frozenset[str] | None, jobs: int) -> None:
     folder = tmp_path_factory.mktemp("resume")
     path, cache_dir = folder / "ledger.jsonl", folder / "cache"
     path.write_bytes(first[0])
-    assert run(path, cache_dir, Selection(workflows=workflows))[0] == plain(
+    assert run(path, cache_dir, Selection(workflows=workflows), jobs)[0] == plain(
         path, Selection(workflows=workflows))
-    for (what, argument), window in steps:
+    for (what, argument), window, readers in steps:
         change(path, what, argument)
         selection = Selection(window, workflows)
-        assert run(path, cache_dir, selection)[0] == plain(path, selection)
+        assert run(path, cache_dir, selection, readers)[0] == plain(path, selection)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_grown_ledger_is_read_from_where_the_last_run_stopped(
-        tmp_path: Path, small_chunks: None) -> None:
+        tmp_path: Path, small_chunks: None, jobs: int) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_bytes(hourly(200))
-    summary, use = run(path, tmp_path / "cache")
+    summary, use = run(path, tmp_path / "cache", jobs=jobs)
     assert use is not None and not use.resumed and use.saved
     assert use.read_bytes == path.stat().st_size
     before = path.stat().st_size
     with path.open("ab") as handle:
         handle.write(hourly(10, first=200))
-    summary, use = run(path, tmp_path / "cache")
+    summary, use = run(path, tmp_path / "cache", jobs=jobs)
     assert summary == plain(path)
     assert use is not None and use.resumed
     # The appended bytes, and the two fingerprints that prove the rest unchanged.

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
@@ -238,7 +238,7 @@ def cap_jobs(jobs: int | None) -> int | None:
     return None if jobs is None else max(1, min(jobs, cores()))
 
 
-def _workers(size: int, jobs: int | None) -> int:
+def readers(size: int, jobs: int | None) -> int:
     """Readers for a ledger of `size` bytes: `jobs` if given, else one per core (at
     most 8), and one for a small file."""
     if jobs is not None:
@@ -356,7 +356,7 @@ def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],
     size = open_ledger(path)
     # The whole ledger, always: a window filters records, it never skips bytes (see
     # window.py for why).
-    workers = _workers(size, jobs)
+    workers = readers(size, jobs)
     try:
         if workers > 1 and isinstance(make_sink(), MergeableSink):
             result = _read_parallel(path, 0, size, selection, make_sink, workers,
@@ -418,13 +418,20 @@ def _join(path: str, first: Stretch, later: list[Stretch], bounds: list[int],
 
 def _fork_reader(path: str, start: int, end: int, selection: Selection,
                  make_sink: Callable[[], Sink], descriptive: bool) -> tuple[int, int]:
+    return fork(lambda: read_range(path, start, end, selection, make_sink, descriptive,
+                                   later=True), path)
+
+
+def fork(work: Callable[[], object], path: str) -> tuple[int, int]:
+    """Run `work` in a forked child: its (pid, the pipe its pickled answer comes on)."""
     receive, send = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         os.close(receive)
         try:
-            payload = pickle.dumps((True, read_range(
-                path, start, end, selection, make_sink, descriptive, later=True)))
+            payload = pickle.dumps((True, work()))
+        except InputError as exc:
+            payload = pickle.dumps((False, exc))
         except BaseException as exc:
             payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
         with os.fdopen(send, "wb") as pipe:
@@ -434,7 +441,8 @@ def _fork_reader(path: str, start: int, end: int, selection: Selection,
     return pid, receive
 
 
-def _collect(pid: int, receive: int) -> Stretch:
+def collect(pid: int, receive: int) -> Any:
+    """A forked child's answer (its exception raised here)."""
     with os.fdopen(receive, "rb") as pipe:
         payload = pipe.read()
     os.waitpid(pid, 0)
@@ -443,8 +451,13 @@ def _collect(pid: int, receive: int) -> Stretch:
     ok, value = pickle.loads(payload)
     if not ok:
         raise value
-    assert isinstance(value, Stretch)
     return value
+
+
+def _collect(pid: int, receive: int) -> Stretch:
+    stretch = collect(pid, receive)
+    assert isinstance(stretch, Stretch)
+    return stretch
 
 
 def number_bad_lines(path: str, stats: LedgerStats, start: int = 0, line: int = 1) -> None:

@@ -29,6 +29,7 @@ ledger itself would.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -194,7 +195,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
         entry = cache.entry(os.path.realpath(path)) if size >= cache.min_bytes else None
         if entry is not None and isinstance(make_sink(), SnapshotSink):
             try:
-                return _scan_resumed(path, size, selection, make_sink, cache, entry)
+                return _scan_resumed(path, size, selection, make_sink, cache, entry, jobs)
             except _NotResumable:
                 pass
             except OSError as exc:
@@ -206,7 +207,8 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 
 
 def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callable[[], Sink],
-                  cache: LedgerCache, entry: Path) -> tuple[Sink, LedgerStats, Use]:
+                  cache: LedgerCache, entry: Path, jobs: int | None,
+                  ) -> tuple[Sink, LedgerStats, Use]:
     info = Path(path).stat()
     ledger = os.path.realpath(path)
     checkpoint, reason = _load(entry, ledger, cache.key, info)
@@ -215,12 +217,12 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
     if checkpoint is not None:
         *kept, last = checkpoint.segments
     start = checkpoint.offset if checkpoint is not None else 0
-    parts, offset = _read_parts(path, start, size, selection.workflows, make_sink, last)
-    first_line = 1 + sum(segment.lines for segment in kept)
-    segments = list(kept)
-    for part in parts:
-        segments.append(_stored(path, part, first_line))
-        first_line += part.lines
+    segments = kept + _read_new(path, start, size, selection.workflows, make_sink, last, jobs)
+    offset = segments[-1].end
+    first_line = 1
+    for segment in segments:
+        _number(path, segment, first_line)
+        first_line += segment.lines
     use = Use(resumed=checkpoint is not None, reason=reason, read_bytes=size - start)
     if checkpoint is not None:
         use.read_bytes += 2 * FINGERPRINT_BYTES
@@ -277,37 +279,75 @@ def _fingerprint(path: str, start: int, end: int) -> bytes:
         return hashlib.sha256(handle.read(end - start)).digest()
 
 
-def _read_parts(path: str, start: int, end: int, workflows: frozenset[str] | None,
-                make_sink: Callable[[], Sink],
-                last: _Segment | None) -> tuple[list[_Part], int]:
-    """The complete lines in [start, end) read into stretches cut at UTC midnights, on
-    from the checkpoint's last stretch (`last`); and where the complete lines end."""
+def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
+              make_sink: Callable[[], Sink], last: _Segment | None,
+              jobs: int | None) -> list[_Segment]:
+    """The stretches from `start` (on from `last`, the checkpoint's last stretch) to the
+    end's last complete line, read by one process, or split across several as the
+    reader splits a ledger; their bad lines not numbered yet."""
+    workers = reader.readers(end - start, jobs)
+    step = (end - start) // workers
+    bounds = [start + step * index for index in range(workers)] + [end]
+    children: list[tuple[int, int]] = []
+    try:
+        for low, high in itertools.pairwise(bounds[1:]):
+            children.append(reader.fork(functools.partial(
+                _read_or_none, path, low, high, workflows, make_sink, None), path))
+        segments = _read_segments(path, bounds[0], bounds[1], workflows, make_sink, last)
+    finally:
+        later = [reader.collect(pid, pipe) for pid, pipe in children]
+    for part in later:
+        if part is None:
+            raise _NotResumable
+        segments += part
+    if any(a.end != b.start for a, b in itertools.pairwise(segments)):
+        raise _NotResumable  # a line longer than a reader's share: read it as ever
+    return segments
+
+
+def _read_or_none(path: str, start: int, end: int, workflows: frozenset[str] | None,
+                  make_sink: Callable[[], Sink],
+                  last: _Segment | None) -> list[_Segment] | None:
+    """`_read_segments` in a child process: None where the ledger is not resumable."""
+    try:
+        return _read_segments(path, start, end, workflows, make_sink, last)
+    except _NotResumable:
+        return None
+
+
+def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | None,
+                   make_sink: Callable[[], Sink], last: _Segment | None) -> list[_Segment]:
+    """The complete lines starting in [start, end), read into stretches cut at UTC
+    midnights, on from `last` where given."""
     everything = Selection(Window(), workflows)
     current = _restored(path, last, make_sink) if last is not None else _Part(
         start, Stretch(make_sink(), LedgerStats(path)))
+    fresh = last is None
     parts: list[_Part] = []
     reading = decoders_for(current.stretch.sink, everything, descriptive=False)
-    offset = start
     with Path(path).open("rb") as handle:
         for position, chunk, kind in chunks(handle, start, end):
             if kind == "tail":
                 break
             if kind == "overlong":
                 raise _NotResumable
+            if fresh:  # a share of the ledger starts at its first line
+                current.start = current.end = position
+                fresh = False
             plain = getattr(current.stretch.sink, "add_plain_backlog", None)
             read_chunk(chunk, position, current.stretch, everything, reading, plain,
                        current.span)
             if current.stretch.requests.open or current.stretch.requests.keyed:
                 raise _NotResumable  # Claude Code's requests span lines
             cut = chunk.rfind(b"\n") + 1
-            offset = current.end = position + cut
+            current.end = position + cut
             current.lines += chunk.count(b"\n", 0, cut)
             if current.crosses_midnight:
                 parts.append(current)
-                current = _Part(offset, Stretch(make_sink(), LedgerStats(path)))
-    if current.end > current.start or not parts:
+                current = _Part(current.end, Stretch(make_sink(), LedgerStats(path)))
+    if current.end > current.start or (start == 0 and not parts) or last is not None:
         parts.append(current)
-    return parts, offset
+    return [_stored(part) for part in parts]
 
 
 def _restored(path: str, segment: _Segment, make_sink: Callable[[], Sink]) -> _Part:
@@ -336,11 +376,10 @@ def _stats_of(path: str, segment: _Segment) -> LedgerStats:
     return stats
 
 
-def _stored(path: str, part: _Part, first_line: int) -> _Segment:
-    """A stretch read this run, as the checkpoint keeps it (its bad lines numbered)."""
+def _stored(part: _Part) -> _Segment:
+    """A stretch read this run, as the checkpoint keeps it."""
     stats, sink = part.stretch.stats, part.stretch.sink
     assert isinstance(sink, SnapshotSink)
-    number_bad_lines(path, stats, part.start, first_line)
     span = part.span
     return _Segment(
         part.start, part.end, part.lines, span.low, span.high, span.dated, span.undated,
@@ -348,6 +387,15 @@ def _stored(path: str, part: _Part, first_line: int) -> _Segment:
                [(bad.offset, bad.error, bad.line) for bad in stats.bad],
                dict(stats.formats), stats.other_workflows),
         sink.snapshot())
+
+
+def _number(path: str, segment: _Segment, first_line: int) -> None:
+    """Number a stretch's bad lines, its first line being `first_line`."""
+    if all(line for _, _, line in segment.stats.bad):
+        return
+    stats = _stats_of(path, segment)
+    number_bad_lines(path, stats, segment.start, first_line)
+    segment.stats.bad = [(bad.offset, bad.error, bad.line) for bad in stats.bad]
 
 
 def _answer(path: str, segments: list[_Segment], selection: Selection,
