@@ -263,3 +263,21 @@ def test_kpi_resumes_from_its_checkpoint_and_says_so(tmp_path: Path) -> None:
     assert incremental["read_bytes"] == len(hourly(5, first=24)) + 2 * resume.FINGERPRINT_BYTES
     assert "incremental" not in whole["ledger"]  # type: ignore[operator]
     assert second == whole
+
+
+def test_a_ledger_rewritten_while_it_is_read_leaves_no_checkpoint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(hourly(100))
+    read_new = resume._read_new
+
+    def then_rewritten(*args: object, **kwargs: object) -> object:
+        segments = read_new(*args, **kwargs)  # type: ignore[arg-type]
+        with path.open("r+b") as handle:  # same inode, same size, another first line
+            handle.write(b"[")
+        return segments
+
+    monkeypatch.setattr(resume, "_read_new", then_rewritten)
+    _, use = run(path, tmp_path / "cache")
+    assert use is not None and not use.saved
+    assert not (tmp_path / "cache").exists()

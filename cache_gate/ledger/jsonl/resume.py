@@ -211,6 +211,7 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
                   ) -> tuple[Sink, LedgerStats, Use]:
     info = Path(path).stat()
     ledger = os.path.realpath(path)
+    head = _fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
     checkpoint, reason = _load(entry, ledger, cache.key, info)
     kept: list[_Segment] = []
     last: _Segment | None = None
@@ -232,10 +233,11 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
         tail.sink.add(finish(tail.requests, tail.stats))
         _merge(sink, tail.sink)
         stats.merge(tail.stats)
-    use.saved = _save(entry, _Checkpoint(
-        LAYOUT, __version__, ledger, cache.key, info.st_dev, info.st_ino, offset,
-        _fingerprint(path, 0, min(FINGERPRINT_BYTES, offset)),
-        _fingerprint(path, max(0, offset - FINGERPRINT_BYTES), offset), segments))
+    if _unchanged(path, info, head, size):  # not rewritten while this run read it
+        use.saved = _save(entry, _Checkpoint(
+            LAYOUT, __version__, ledger, cache.key, info.st_dev, info.st_ino, offset,
+            _fingerprint(path, 0, min(FINGERPRINT_BYTES, offset)),
+            _fingerprint(path, max(0, offset - FINGERPRINT_BYTES), offset), segments))
     stats.path = path
     return sink, stats, use
 
@@ -271,6 +273,17 @@ def _load(entry: Path, ledger: str, key: str,
             != checkpoint.before):
         return None, "the ledger's content changed since last time (rewritten)"
     return checkpoint, "the ledger only grew since last time"
+
+
+def _unchanged(path: str, info: os.stat_result, head: bytes, size: int) -> bool:
+    """The ledger is still the file this run began to read, and only grew."""
+    try:
+        now = Path(path).stat()
+        return ((now.st_dev, now.st_ino) == (info.st_dev, info.st_ino)
+                and now.st_size >= size
+                and _fingerprint(path, 0, min(FINGERPRINT_BYTES, size)) == head)
+    except OSError:  # removed meanwhile: read, but nothing to keep
+        return False
 
 
 def _fingerprint(path: str, start: int, end: int) -> bytes:
