@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -182,11 +183,16 @@ def test_a_damaged_checkpoint_is_ignored(tmp_path: Path) -> None:
     path.write_bytes(hourly(100))
     run(path, tmp_path / "cache")
     (checkpoint,) = (tmp_path / "cache").iterdir()
-    for damage in (b"", b"\x93\x01", checkpoint.read_bytes()[:-7], b"\xc1" * 100):
+    kept = resume._DECODER.decode(checkpoint.read_bytes())
+    kept.segments[0].state = b"not kpi's state"  # decodes as a checkpoint, not restored
+    for damage in (b"", b"\x93\x01", checkpoint.read_bytes()[:-7], b"\xc1" * 100,
+                   msgspec.msgpack.encode(kept)):
         checkpoint.write_bytes(damage)
         summary, use = run(path, tmp_path / "cache")
         assert summary == plain(path)
         assert use is not None and not use.resumed and "damaged" in use.reason
+        assert use.saved  # replaced: the next run resumes
+    assert run(path, tmp_path / "cache")[1].resumed  # type: ignore[union-attr]
 
 
 def test_the_checkpoint_lives_in_the_cache_directory_only(
@@ -281,3 +287,24 @@ def test_a_ledger_rewritten_while_it_is_read_leaves_no_checkpoint(
     _, use = run(path, tmp_path / "cache")
     assert use is not None and not use.saved
     assert not (tmp_path / "cache").exists()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
+                      max_size=6))
+def test_a_tampered_checkpoint_never_crashes_a_run(
+        tmp_path_factory: pytest.TempPathFactory, flips: list[tuple[int, int]]) -> None:
+    """Bytes of the checkpoint changed anyhow: the run goes on (the checkpoint is
+    ignored where it does not decode, or where the ledger does not fit it)."""
+    folder = tmp_path_factory.mktemp("tampered")
+    path = folder / "ledger.jsonl"
+    path.write_bytes(hourly(60))
+    run(path, folder / "cache")
+    (checkpoint,) = (folder / "cache").iterdir()
+    data = bytearray(checkpoint.read_bytes())
+    for at, value in flips:
+        data[at % len(data)] = value
+    checkpoint.write_bytes(bytes(data))
+    summary, use = run(path, folder / "cache")
+    assert use is not None and isinstance(summary["eligible"], int)

@@ -63,6 +63,7 @@ CACHE_MIN_BYTES = 8 << 20
 FINGERPRINT_BYTES = 4096
 # The checkpoint's layout; a checkpoint of another is ignored.
 LAYOUT = 1
+DAMAGED = "the checkpoint was damaged"
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -145,6 +146,10 @@ class _Checkpoint(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
 _DECODER = msgspec.msgpack.Decoder(_Checkpoint)
 
 
+class _Damaged(Exception):
+    """A stretch of the checkpoint does not restore: it is ignored, and replaced."""
+
+
 class _NotResumable(Exception):
     """This ledger or sink is read as ever, in one pass, with no checkpoint."""
 
@@ -195,8 +200,13 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
         entry = cache.entry(os.path.realpath(path)) if size >= cache.min_bytes else None
         if entry is not None and isinstance(make_sink(), SnapshotSink):
             try:
-                return _scan_resumed(path, size, selection, make_sink, cache, entry, jobs)
-            except _NotResumable:
+                try:
+                    return _scan_resumed(path, size, selection, make_sink, cache, entry,
+                                         jobs)
+                except _Damaged:  # read whole, and the checkpoint replaced
+                    return _scan_resumed(path, size, selection, make_sink, cache, entry,
+                                         jobs, damaged=True)
+            except (_NotResumable, _Damaged):
                 pass
             except OSError as exc:
                 raise InputError(f"ledger {path} could not be read to the end "
@@ -207,12 +217,12 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
 
 
 def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callable[[], Sink],
-                  cache: LedgerCache, entry: Path, jobs: int | None,
-                  ) -> tuple[Sink, LedgerStats, Use]:
+                  cache: LedgerCache, entry: Path, jobs: int | None, *,
+                  damaged: bool = False) -> tuple[Sink, LedgerStats, Use]:
     info = Path(path).stat()
     ledger = os.path.realpath(path)
     head = _fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
-    checkpoint, reason = _load(entry, ledger, cache.key, info)
+    checkpoint, reason = (None, DAMAGED) if damaged else _load(entry, ledger, cache.key, info)
     kept: list[_Segment] = []
     last: _Segment | None = None
     if checkpoint is not None:
@@ -254,7 +264,7 @@ def _load(entry: Path, ledger: str, key: str,
     try:
         checkpoint = _DECODER.decode(data)
     except (msgspec.DecodeError, RecursionError):
-        return None, "the checkpoint was damaged"
+        return None, DAMAGED
     if (checkpoint.layout, checkpoint.tool, checkpoint.ledger, checkpoint.key) != (
             LAYOUT, __version__, ledger, key):
         return None, "the checkpoint was made for another ledger or settings"
@@ -262,7 +272,7 @@ def _load(entry: Path, ledger: str, key: str,
     if (not segments or segments[0].start != 0 or segments[-1].end != checkpoint.offset
             or any(a.end != b.start for a, b in itertools.pairwise(segments))
             or any(segment.start > segment.end for segment in segments)):
-        return None, "the checkpoint was damaged"
+        return None, DAMAGED
     if (checkpoint.device, checkpoint.inode) != (info.st_dev, info.st_ino):
         return None, "the ledger is another file than last time (rotated or replaced)"
     offset = checkpoint.offset
@@ -376,7 +386,7 @@ def _sink_of(segment: _Segment, make_sink: Callable[[], Sink]) -> SnapshotSink:
     try:
         sink.restore(segment.state)
     except ValueError:
-        raise _NotResumable from None
+        raise _Damaged from None
     return sink
 
 
