@@ -87,13 +87,17 @@ def ledger_options(command: F) -> F:
                      help="Malformed ledger lines and insufficient data fail the gate."),
         click.option("--jobs", type=click.IntRange(min=1), metavar="N",
                      help="Processes reading the ledger [default: one per core, large files]."),
-        click.option("--no-cache", is_flag=True,
-                     help="Read the whole ledger, without the checkpoint a run over a large "
-                          "ledger leaves in $XDG_CACHE_HOME/cache-gate (which lets the next "
-                          "run read only what was appended)."),
     ]):
         command = option(command)
     return command
+
+
+# kpi's and check's: they keep a checkpoint of a large ledger (report reads it whole).
+no_cache_option = click.option(
+    "--no-cache", is_flag=True,
+    help="Read the whole ledger, and neither use nor leave the checkpoint that lets the "
+         "next run over a large ledger read only what was appended "
+         "($XDG_CACHE_HOME/cache-gate).")
 
 
 def _emit(result: Result, params: dict[str, Any]) -> int:
@@ -224,6 +228,7 @@ def cli() -> None:
 
 @cli.command()
 @ledger_options
+@no_cache_option
 @output_options
 def kpi(**params: Any) -> None:
     """Compute the cache KPIs from the usage ledger and compare them with targets.
@@ -309,6 +314,7 @@ def lint(**params: Any) -> None:
 
 @cli.command()
 @ledger_options
+@no_cache_option
 @manifest_options
 @click.option("--config", metavar="PATH",
               help="Backlog toolkit config for the policy gate [default: backlog.config.json].")
