@@ -4,7 +4,8 @@ A window filters; it never skips bytes. Seeking to a window's start, or stopping
 its end, would be safe only over bytes proven to be in time order, and nothing read
 so far proves that (a ledger of two concatenated transcripts, or one appended by a
 batch writer, is not), so the whole ledger is read and every record in the window
-counts.
+counts. (A checkpoint of the ledger is such proof, stretch by stretch: see
+`jsonl.resume`.)
 """
 
 from __future__ import annotations
