@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -69,6 +70,51 @@ def lines(first: int, count: int) -> Iterator[str]:
             "response_cache": {"status": rng.choice(("hit", "miss", "bypass")),
                                "useful": True},
         }, separators=(",", ":")) + "\n"
+
+
+# DuckDB's answer to the KPIs' main sums, per workflow, as a reference where installed
+# (`pip install -e '.[bench]'`): a fresh process, as cache-gate's is, on every core.
+DUCKDB = """
+import json, sys, duckdb
+print(json.dumps(duckdb.sql('''
+    SELECT workflow, count(*) FILTER (WHERE eligible) AS eligible,
+           count(*) FILTER (WHERE eligible AND cache_hit) AS hits,
+           sum(cached_input_tokens) FILTER (WHERE eligible) AS cache_read,
+           sum(input_tokens) FILTER (WHERE eligible) AS input_total
+    FROM (SELECT *, cache_hit IS NOT NULL
+                    AND coalesce(response_cache.status, '') <> 'hit' AS eligible
+          FROM read_ndjson(?, columns={workflow: 'VARCHAR', cache_hit: 'BOOLEAN',
+               input_tokens: 'BIGINT', cached_input_tokens: 'BIGINT',
+               response_cache: 'STRUCT(status VARCHAR, useful BOOLEAN)'}))
+    GROUP BY workflow ORDER BY workflow''', params=[sys.argv[1]]).fetchall()))
+"""
+
+
+def duckdb(ledger: Path, repeat: int) -> float | None:
+    """DuckDB's time for the sums, or None where it is not installed; its sums must
+    equal kpi's (`kpi`: the JSON report of a run of cache-gate kpi on the ledger)."""
+    if importlib.util.find_spec("duckdb") is None:
+        return None
+    wall, _ = best([sys.executable, "-c", DUCKDB, str(ledger)], repeat)
+    return wall
+
+
+def same_sums(cache_gate: str, ledger: Path) -> None:
+    """DuckDB's sums and kpi's agree, or the benchmark stops: a reference that
+    computes something else is no reference."""
+    done = subprocess.run([sys.executable, "-c", DUCKDB, str(ledger)], capture_output=True,
+                          text=True, check=True)
+    rows = json.loads(done.stdout)
+    done = subprocess.run([cache_gate, "kpi", "--no-cache", "--ledger", str(ledger),
+                           "--format", "json", "--exit-zero"], capture_output=True, text=True,
+                          check=True)
+    kpis = json.loads(done.stdout)["kpis"]
+    ours = (kpis["prompt_cache_hit_rate"]["denominator"],
+            kpis["prompt_cache_hit_rate"]["numerator"],
+            kpis["cached_token_ratio"]["numerator"], kpis["cached_token_ratio"]["denominator"])
+    theirs = tuple(sum(row[column] for row in rows) for column in (1, 2, 3, 4))
+    if ours != theirs:
+        raise SystemExit(f"DuckDB's sums {theirs} are not kpi's {ours}")
 
 
 def incremental(cache_gate: str, ledger: Path, records: int, repeat: int) -> list[Row]:
@@ -198,6 +244,9 @@ def main() -> int:
     window, _ = best([cache_gate, "kpi", "--no-cache", "--ledger", str(ledger), "--days", "1",
                       "--now", last_day.isoformat(), "--format", "json"], args.repeat)
     version, _ = best([cache_gate, "--version"], args.repeat * 3)
+    duck = duckdb(ledger, args.repeat)
+    if duck is not None:
+        same_sums(cache_gate, ledger)
 
     print(f"ledger: {args.records:,} records, {size_mb:,.0f} MB; {os.cpu_count()} cores")
     print(f"grep -c '\"cache_hit\":true'      {grep:6.2f} s")
@@ -211,6 +260,8 @@ def main() -> int:
           f"peak {html_peak:5.1f} MB")
     print(f"cache-gate kpi --days 1          {window:6.2f} s (--no-cache)")
     print(f"cache-gate --version             {version:6.3f} s")
+    if duck is not None:
+        print(f"duckdb read_ndjson, the sums     {duck:6.2f} s  {duck / grep:5.1f}x grep")
     rows = [
         Row("grep -c", grep, "s"),
         Row("kpi", kpi, "s"), Row("kpi / grep", kpi / grep, "x", TARGETS["kpi / grep"]),
@@ -224,6 +275,9 @@ def main() -> int:
         Row("report --format html, file size", html_mb, "MB", TARGETS["html report MB"]),
         *incremental(cache_gate, ledger, args.records, args.repeat),
     ]
+    if duck is not None:
+        rows += [Row("duckdb read_ndjson, the KPIs' sums", duck, "s"),
+                 Row("kpi / duckdb", kpi / duck, "x")]
     print(verdicts(rows))
     save("ledger", f"python bench/ledger.py --records {args.records} --repeat {args.repeat}",
          rows,
