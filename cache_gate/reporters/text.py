@@ -81,8 +81,16 @@ def _ledger_line(ledger: dict[str, Any]) -> str:
             span += f" ({window['undated_excluded']:,} undated records excluded)"
     count = ledger["bad_lines"]
     bad = f"; {count:,} malformed line{'s' * (count != 1)}" if count else ""
+    incremental = ledger.get("incremental")
+    if incremental and incremental["resumed"]:  # what the checkpoint saved reading
+        bad += (f"; read {_size(incremental['read_bytes'])}, the other "
+                f"{_size(incremental['reused_bytes'])} from the last run's checkpoint")
     return (f"ledger {terminal(str(ledger['path']))}: {ledger['records']:,} requests"
             f"{f' ({formats})' if formats else ''}{span}{bad}")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e3:,.1f} kB" if count < 1e6 else f"{count / 1e6:,.1f} MB"
 
 
 def _finding(finding: Finding, context: RenderContext) -> str:

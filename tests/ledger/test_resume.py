@@ -269,6 +269,10 @@ def test_kpi_resumes_from_its_checkpoint_and_says_so(tmp_path: Path) -> None:
     assert incremental["read_bytes"] == len(hourly(5, first=24)) + 2 * resume.FINGERPRINT_BYTES
     assert "incremental" not in whole["ledger"]  # type: ignore[operator]
     assert second == whole
+    text = subprocess.run([sys.executable, "-m", "cache_gate", "kpi", "--ledger", str(path),
+                           "--exit-zero"], capture_output=True, env=env, text=True,
+                          check=True).stdout
+    assert "read 8.2 kB, the other 8.4 MB from the last run's checkpoint" in text
 
 
 def test_a_ledger_rewritten_while_it_is_read_leaves_no_checkpoint(
