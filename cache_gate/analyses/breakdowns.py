@@ -3,7 +3,13 @@ and CG205 runtime-prefix-drift (one prompt_id sent with several prefix hashes).
 
 By workflow and prompt (the KPI tally), phase, model and day; the cache tokens read and
 written per model and the money they saved; duplicate spend (a request repeated within
-the response-cache TTL that missed every cache); runtime prefix drift (CG205).
+the response-cache TTL that missed every cache: `duplicate_spend`); runtime prefix drift
+(CG205).
+
+Stretches of a ledger read apart merge in ledger order into exactly what one pass gives
+(`Analytics.merge`; the property tests hold every part to it), or raise
+`merging.InexactMerge` where they cannot (the response cache curve, or a ledger far out
+of time order: see `merging`), and the caller reads the ledger in one process.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import TypeVar
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
+from cache_gate.analyses.duplicate_spend import DuplicateSpend
 from cache_gate.analyses.kpis import SLOTS, Tally, add_sums, count
 from cache_gate.analyses.lineage import UtcDates
 from cache_gate.analyses.miss_causes import MissCauses
@@ -23,24 +30,17 @@ from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
 
-# Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory.
+# Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory. The
+# smallest hashes are kept (a sample of the prompt's hashes, by value), not the first to
+# come: the smallest of a ledger are the smallest of each stretch they are in, so
+# stretches read apart merge into exactly the hashes and counts of one pass.
 PREFIXES_KEPT = 20
-# Requests remembered for duplicate detection before old ones are dropped.
-DUPLICATE_MEMORY = 200_000
 # Rows of each breakdown in the report (the groups with the most requests); the JSON
 # says how many were left out (`breakdown_left_out`).
 BREAKDOWN_SHOWN = 100
 # CG205 findings listed one by one (the prompts that drift most); the rest in one more.
 DRIFT_SHOWN = 20
 K = TypeVar("K")
-
-@dataclass
-class Spend:
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced: int = 0  # duplicates whose cost the ledger does not report
 
 
 @dataclass
@@ -53,6 +53,12 @@ class CacheTokens:
     # Requests whose format does not report cache writes apart (OpenAI, plain backlog).
     writes_unreported: int = 0
 
+    def merge(self, other: CacheTokens) -> None:
+        self.read += other.read
+        self.write_5m += other.write_5m
+        self.write_1h += other.write_1h
+        self.writes_unreported += other.writes_unreported
+
 
 def _add_into(table: dict[K, list[int]], key: K, sums: list[int]) -> None:
     into = table.get(key)
@@ -62,6 +68,12 @@ def _add_into(table: dict[K, list[int]], key: K, sums: list[int]) -> None:
         add_sums(into, sums)
 
 
+def _add_table(into: dict[K, list[int]], table: dict[K, list[int]]) -> None:
+    """Sum `table` into `into`; its groups new to `into` come after, in their order."""
+    for key, sums in table.items():
+        _add_into(into, key, sums)
+
+
 # A record's place in every breakdown at once: (workflow, prompt_id, phase, model, UTC
 # date or None).
 Cell = tuple[str | None, str | None, str | None, str | None, str | None]
@@ -69,8 +81,8 @@ Cell = tuple[str | None, str | None, str | None, str | None, str | None]
 
 @dataclass
 class Analytics:
-    """The report's sink: every breakdown, in one pass over the ledger, in file order
-    (duplicate spend needs it: it has no `merge`, so the reader uses one process).
+    """The report's sink: every breakdown, over the ledger in file order; stretches read
+    apart merge in ledger order (`merge`).
 
     Each record is counted once, into the cell of its workflow, prompt, phase, model
     and day; the breakdowns (the KPI tally by workflow and prompt, by phase, by model,
@@ -84,9 +96,9 @@ class Analytics:
     _by_day: dict[str, list[int]] = field(default_factory=dict)
     cells: dict[Cell, list[int]] = field(default_factory=dict)
     cache_tokens: dict[str | None, CacheTokens] = field(default_factory=dict)
+    # Per prompt, its PREFIXES_KEPT smallest prefix hashes and their requests.
     prefixes: dict[str, Counter[str]] = field(default_factory=dict)
-    duplicates: Spend = field(default_factory=Spend)
-    last_seen: dict[str, float] = field(default_factory=dict)
+    duplicates: DuplicateSpend = field(init=False)
     # Whether the ledger can show duplicates and drift at all: LiteLLM's SpendLogs
     # table records no request or prefix hashes (a zero there would be no measurement).
     hashes_recorded: bool = True
@@ -95,6 +107,9 @@ class Analytics:
     causes: MissCauses | None = None
     tuning: Tuning | None = None
     dates: UtcDates = field(default_factory=UtcDates)
+
+    def __post_init__(self) -> None:
+        self.duplicates = DuplicateSpend(self.ttl)
 
     @property
     def tally(self) -> Tally:
@@ -135,7 +150,7 @@ class Analytics:
         if self.tuning is not None:
             self.tuning.add(records)
         cells, dates, prefixes = self.cells, self.dates, self.prefixes
-        count_cache_tokens, check_duplicate = self._count_cache_tokens, self._check_duplicate
+        count_cache_tokens, check_duplicate = self._count_cache_tokens, self.duplicates.add
         for record in records:
             moment = record.time
             cell = (record.workflow, record.prompt_id, record.phase, record.model,
@@ -147,12 +162,18 @@ class Analytics:
             count(sums, record)
             if record.cache_read is not None and (record.aggregate or record.eligible):
                 count_cache_tokens(record)
-            if record.prompt_id is not None and record.prefix_sha256 is not None:
+            prefix = record.prefix_sha256
+            if record.prompt_id is not None and prefix is not None:
                 seen = prefixes.get(record.prompt_id)
                 if seen is None:
                     seen = prefixes[record.prompt_id] = Counter()
-                if record.prefix_sha256 in seen or len(seen) < PREFIXES_KEPT:
-                    seen[record.prefix_sha256] += 1
+                if prefix in seen or len(seen) < PREFIXES_KEPT:
+                    seen[prefix] += 1
+                else:
+                    largest = max(seen)
+                    if prefix < largest:
+                        del seen[largest]
+                        seen[prefix] = 1
             if record.request_sha256 is not None and moment is not None:
                 check_duplicate(record, record.request_sha256, moment)
 
@@ -168,26 +189,43 @@ class Analytics:
         tokens.write_1h += one_hour
         tokens.write_5m += record.cache_write - one_hour
 
-    def _check_duplicate(self, record: Record, request: str, moment: float) -> None:
-        """A repeat within the TTL that no cache served is money spent twice."""
-        previous = self.last_seen.get(request)
-        self.last_seen[request] = moment
-        if previous is None or abs(moment - previous) > self.ttl:
-            return
-        if (record.response_cache == "hit" or record.semantic_cache == "hit"
-                or record.prompt_cache_hit):
-            return
-        spend = self.duplicates
-        spend.requests += 1
-        spend.input_tokens += record.input_total or record.uncached_input or 0
-        spend.output_tokens += record.output_tokens or 0
-        if record.cost is None:
-            spend.unpriced += 1
-        else:
-            spend.cost_usd += record.cost
-        if len(self.last_seen) > DUPLICATE_MEMORY:
-            horizon = moment - self.ttl
-            self.last_seen = {key: t for key, t in self.last_seen.items() if t >= horizon}
+    def merge(self, later: Analytics) -> None:
+        """Take in the stretch of the ledger right after this one. Every part merges into
+        what one pass gives: the sums add up, and a group new to this stretch comes after
+        its own (as its first record did); the order-dependent parts decide what waited
+        for this stretch. Raises `merging.InexactMerge`, having changed nothing, where a
+        part cannot (see `merging`)."""
+        self.duplicates.check(later.duplicates)
+        if self.tuning is not None and later.tuning is not None:
+            self.tuning.check(later.tuning)
+        self._roll_up()
+        later._roll_up()
+        self._tally.merge(later._tally)
+        _add_table(self._by_phase, later._by_phase)
+        _add_table(self._by_model, later._by_model)
+        _add_table(self._by_day, later._by_day)
+        for model, tokens in later.cache_tokens.items():
+            mine = self.cache_tokens.get(model)
+            if mine is None:
+                self.cache_tokens[model] = tokens
+            else:
+                mine.merge(tokens)
+        for prompt, hashes in later.prefixes.items():
+            seen = self.prefixes.get(prompt)
+            if seen is None:
+                self.prefixes[prompt] = hashes
+                continue
+            seen.update(hashes)
+            if len(seen) > PREFIXES_KEPT:
+                kept = set(sorted(seen)[:PREFIXES_KEPT])
+                for prefix in [prefix for prefix in seen if prefix not in kept]:
+                    del seen[prefix]
+        self.duplicates.merge(later.duplicates)
+        self.hashes_recorded = self.hashes_recorded and later.hashes_recorded
+        if self.causes is not None and later.causes is not None:
+            self.causes.merge(later.causes)
+        if self.tuning is not None and later.tuning is not None:
+            self.tuning.merge(later.tuning)
 
 
 def rate(sums: list[int], name: str) -> float | None:

@@ -1,8 +1,9 @@
 """Tuning from evidence (runbook steps 3 and 4): what the ledger says the prompt cache
 TTL, the response cache TTL and the semantic cache threshold should be.
 
-`Tuning` is one sink for the three analyses, fed in ledger order (it has no `merge`,
-so a reader gives it one process); `to_json` gives the report's contract keys
+`Tuning` is one sink for the three analyses, fed in ledger order; stretches of the
+ledger read apart merge in ledger order (`merge`: exactly, or `merging.InexactMerge`
+where the response cache curve cannot); `to_json` gives the report's contract keys
 `ttl_advice`, `response_ttl_curve` and `semantic_threshold_curve` (and
 `ttl_advice_left_out`), and `ttl_findings` CG208. The definitions are in the modules
 that compute them: `tuning_ttl` (the prompt cache TTL per lineage, CG208) and
@@ -37,6 +38,16 @@ class Tuning:
         self.advice.add(records)
         self.response.add(records)
         self.semantic.add(records)
+
+    def check(self, later: Tuning) -> None:
+        """Raise `merging.InexactMerge` where `later` would not merge exactly."""
+        self.response.check(later.response)
+
+    def merge(self, later: Tuning) -> None:
+        """Take in the stretch of the ledger right after this one."""
+        self.response.merge(later.response)
+        self.advice.merge(later.advice)
+        self.semantic.merge(later.semantic)
 
     def to_json(self) -> dict[str, object]:
         """`ttl_advice`, `ttl_advice_left_out`, `response_ttl_curve`,

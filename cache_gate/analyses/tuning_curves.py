@@ -24,6 +24,11 @@ order that is exact (no later request can hit it, and a miss would write it anew
 of order, a later line with an earlier time may miss an entry that was dropped, and
 write it anew: the counts are then an estimate, as the time order they assume is.
 
+Read in stretches (the parallel reader), a stretch's curve is exact where no hash's first
+request in it comes within the longest TTL of the entry the stretch before left for it
+(`ResponseTtlCurve.merge`); otherwise the merge raises `merging.InexactMerge` and the
+ledger is read in one pass. Costs are summed in picodollars, the same in any grouping.
+
 **`semantic_threshold_curve`.** The requests that carry a semantic cache similarity
 score, at each threshold from 0.80 to 0.96 in steps of 0.01: `hits` the requests whose
 score is at or above it, `known_useless` those of them marked not useful
@@ -41,6 +46,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cache_gate.analyses.merging import PICO, Horizon, InexactMerge
 from cache_gate.ledger.record import Record
 
 RESPONSE_TTLS = (900, 1800, 3600, 7200, 14400, 86400)
@@ -80,27 +86,44 @@ def _seconds(ttl: float) -> float | int:
 
 class ResponseTtlCurve:
     """A sink: hashed requests in ledger order, replayed at every TTL of the curve and
-    at the TTLs given in `also` (a configuration's, to judge it exactly)."""
+    at the TTLs given in `also` (a configuration's, to judge it exactly).
+
+    Stretches of a ledger read apart merge in ledger order (`merge`) when no hash's first
+    request in a stretch comes within the longest TTL of the entry the stretch before
+    left for it: its replay then starts afresh, as in one pass. Otherwise what it hits
+    depends on that entry all the way along the stretch (a hit does not extend an entry,
+    so the phase of every later write shifts), which no bounded summary of the stretch
+    holds: `merge` raises `merging.InexactMerge`, and the caller reads in one process."""
 
     def __init__(self, also: Iterable[float] = (), memory: int = RESPONSE_MEMORY) -> None:
         self.ttls = tuple(sorted({float(ttl) for ttl in (*RESPONSE_TTLS, *also)
                                   if ttl > 0 and math.isfinite(ttl)}))
         self.requests = 0
-        self.newest: float | None = None
         # Per hash, when each TTL's entry was written (in the order of `ttls`); one
         # number when every TTL's was written at the same time.
         self.entries: dict[str, float | list[float]] = {}
+        # Per hash, its first request in this stretch (what `merge` checks).
+        self.firsts: dict[str, float] = {}
+        self.horizon = Horizon(self.ttls[-1])
         self.memory = memory
         self._prune_at = memory
-        # Per set of TTLs that hit (a bit per TTL): hits, tokens, priced cost, unpriced
-        # hits. Summed per TTL at the end: a request adds to one row, not to six.
-        self._by_pattern: dict[int, list[float]] = {}
+        # Per set of TTLs that hit (a bit per TTL): hits, tokens, priced cost in
+        # picodollars, unpriced hits. Summed per TTL at the end: a request adds to one
+        # row, not to six.
+        self._by_pattern: dict[int, list[int]] = {}
+
+    @property
+    def newest(self) -> float | None:
+        return self.horizon.newest
 
     def add(self, records: list[Record]) -> None:
-        entries, ttls, patterns = self.entries, self.ttls, self._by_pattern
+        entries, firsts, ttls, patterns = self.entries, self.firsts, self.ttls, self._by_pattern
         width, shortest, longest = len(ttls), ttls[0], ttls[-1]
         every = (1 << width) - 1
-        newest = self.newest
+        horizon = self.horizon
+        newest, oldest = horizon.newest, horizon.oldest
+        # A time before this may meet an entry that was dropped (`Horizon`).
+        doubtful = -math.inf if horizon.floor is None else horizon.floor + longest
         counted = 0
         for record in records:
             request = record.request_sha256
@@ -112,13 +135,20 @@ class ResponseTtlCurve:
             counted += 1
             if newest is None or moment > newest:
                 newest = moment
+            if oldest is None or moment < oldest:
+                oldest = moment
+            if moment < doubtful:
+                horizon.uncertain = True
             written = entries.get(request)
             if written is None:
                 entries[request] = moment
+                if request not in firsts:
+                    firsts[request] = moment
                 if len(entries) > self._prune_at:
-                    self.newest = newest
+                    horizon.newest, horizon.oldest = newest, oldest
                     self._prune()
-                    entries = self.entries
+                    entries, firsts = self.entries, self.firsts
+                    doubtful = -math.inf if horizon.floor is None else horizon.floor + longest
                 continue
             if isinstance(written, list):
                 pattern = _replay(ttls, written, moment)
@@ -140,7 +170,7 @@ class ResponseTtlCurve:
                     pattern = _replay(ttls, copies, moment)
             sums = patterns.get(pattern)
             if sums is None:
-                sums = patterns[pattern] = [0, 0, 0.0, 0]
+                sums = patterns[pattern] = [0, 0, 0, 0]
             sums[0] += 1
             sums[1] += record.token_total
             cost = record.cost
@@ -150,30 +180,85 @@ class ResponseTtlCurve:
                     or record.semantic_cache == "hit"):
                 sums[3] += 1
             else:
-                sums[2] += cost
+                sums[2] += round(cost * PICO)
         self.requests += counted
-        self.newest = newest
+        horizon.newest, horizon.oldest = newest, oldest
 
     def _prune(self) -> None:
         """Drop the entries older than the longest TTL relative to the newest time seen:
-        expired at every TTL (see the module docstring)."""
-        assert self.newest is not None
-        horizon = self.newest - self.ttls[-1]
-        self.entries = {request: written for request, written in self.entries.items()
-                        if (max(written) if isinstance(written, list) else written) >= horizon}
+        expired at every TTL; and the first requests more than the longest TTL after the
+        oldest time seen, which no entry of a stretch before can reach in time order
+        (see the module docstring, and `Horizon` for what is checked)."""
+        horizon = self.horizon
+        assert horizon.newest is not None and horizon.oldest is not None
+        expiry = horizon.newest - self.ttls[-1]
+        entries = {request: written for request, written in self.entries.items()
+                   if (max(written) if isinstance(written, list) else written) >= expiry}
+        if len(entries) < len(self.entries):
+            horizon.dropped(expiry)
+            self.entries = entries
+        late = horizon.oldest + self.ttls[-1]
+        firsts = {request: first for request, first in self.firsts.items() if first <= late}
+        if len(firsts) < len(self.firsts):
+            horizon.decided_early()
+            self.firsts = firsts
         # Not a full scan for every new hash when most entries are alive.
         self._prune_at = max(self.memory, 2 * len(self.entries))
+
+    def check(self, later: ResponseTtlCurve) -> None:
+        """Raise InexactMerge unless `later` (the stretch right after this one) merges
+        exactly: no first request of a hash in it meets this stretch's entry for it."""
+        if later.ttls != self.ttls:
+            raise ValueError("curves of different TTLs do not merge")
+        self.horizon.check(later.horizon)
+        entries, ttls = self.entries, self.ttls
+        for request, first in later.firsts.items():
+            written = entries.get(request)
+            if written is None:
+                continue
+            if isinstance(written, list):
+                if any(-ttl <= first - copy <= ttl
+                       for ttl, copy in zip(ttls, written, strict=True)):
+                    raise InexactMerge(f"a request repeats within {ttls[-1]:.0f} s across "
+                                       "two stretches of the ledger")
+            elif abs(first - written) <= ttls[-1]:
+                raise InexactMerge(f"a request repeats within {ttls[-1]:.0f} s across two "
+                                   "stretches of the ledger")
+
+    def merge(self, later: ResponseTtlCurve) -> None:
+        """Take in the stretch of the ledger right after this one (see the class)."""
+        self.check(later)
+        self.requests += later.requests
+        for pattern, theirs in later._by_pattern.items():
+            ours = self._by_pattern.get(pattern)
+            if ours is None:
+                self._by_pattern[pattern] = list(theirs)
+            else:
+                for index, value in enumerate(theirs):
+                    ours[index] += value
+        entries, firsts = self.entries, self.firsts
+        for request, first in later.firsts.items():
+            if request not in entries and request not in firsts:
+                firsts[request] = first
+            if request not in later.entries:  # dropped there: expired
+                entries.pop(request, None)
+        entries.update(later.entries)
+        self.horizon.merge(later.horizon)
+        if len(entries) > self._prune_at:
+            self._prune()
 
     def point(self, ttl: float) -> ResponsePoint:
         """The point of one simulated TTL (a curve's, or one given in `also`)."""
         bit = 1 << self.ttls.index(float(ttl))
         point = ResponsePoint(float(ttl))
+        picodollars = 0
         for pattern, (hits, tokens, cost, unpriced) in self._by_pattern.items():
             if pattern & bit:
-                point.hits += int(hits)
-                point.tokens_saved += int(tokens)
-                point.cost_saved += cost
-                point.unpriced_hits += int(unpriced)
+                point.hits += hits
+                point.tokens_saved += tokens
+                picodollars += cost
+                point.unpriced_hits += unpriced
+        point.cost_saved = picodollars / PICO
         return point
 
     @property
@@ -270,6 +355,20 @@ class SemanticThresholdCurve:
             if found is not None:
                 self.hits[found - LOWEST] += 1
                 self.useless[found - LOWEST] += useless
+
+    def merge(self, later: SemanticThresholdCurve) -> None:
+        """Take in another stretch of the ledger: counts, which add up in any order."""
+        if later.exact.keys() != self.exact.keys():
+            raise ValueError("curves of different thresholds do not merge")
+        self.hits = [mine + theirs for mine, theirs in zip(self.hits, later.hits, strict=True)]
+        self.useless = [mine + theirs
+                        for mine, theirs in zip(self.useless, later.useless, strict=True)]
+        self.requests += later.requests
+        self.judged += later.judged
+        for threshold, counts in later.exact.items():
+            mine = self.exact[threshold]
+            mine[0] += counts[0]
+            mine[1] += counts[1]
 
     @property
     def points(self) -> list[ThresholdPoint]:

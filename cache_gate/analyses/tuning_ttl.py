@@ -50,6 +50,12 @@ The list is ordered by `saving_usd_per_day`, biggest first (unpriced lineages la
 their difference in token equivalents), and cut at 20 rows; `ttl_advice_left_out`
 says how many lineages were left out.
 
+Read in stretches (the parallel reader), each lineage's first request in a stretch waits
+for the stretch before (its gap, so its cost, and whether it pays back or leaves unpaid
+a 1-hour write the lineage had open): `TtlAdvice.merge` decides it, exactly as one pass
+would. Tokens and picodollars are summed as integers and priced at the end, so that
+the figures are the same in any grouping.
+
 **CG208 ttl-mismatch** (warning): a lineage whose configured TTL costs over 10% more
 than the other on its own request times. The configured TTL is what the manifest
 declares for the lineage's prompt where the caller passes it (`declared`, prompt id →
@@ -76,6 +82,7 @@ from dataclasses import dataclass, field
 
 from cache_gate import rules
 from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, Span, lineage_of
+from cache_gate.analyses.merging import PICO
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
@@ -92,30 +99,79 @@ GAP_BINS_S = (60, 300, 600, 1800, 3600, 7200, 21600, 86400)
 
 
 @dataclass(slots=True)
+class FirstRequest:
+    """A stretch's first simulated request of a lineage: what it costs, and what it does
+    to an open 1-hour write, depend on the lineage's last request before the stretch."""
+
+    time: float
+    read: int
+    write: int
+    price: float | None
+    one_hour: bool
+
+
+@dataclass(slots=True)
 class LineageCost:
-    """One lineage's simulated costs and its actual 1-hour writes, so far."""
+    """One lineage's simulated costs and its actual 1-hour writes, so far.
+
+    It may hold any stretch of the ledger, not only one from its start (see
+    `TtlAdvice.merge`): its first request waits (`first`) until the stretch before says
+    how long before it the lineage's last request came, and whether a 1-hour write was
+    then open; what the requests after it do to open writes is kept for both answers."""
 
     requests: int = 0
     # The time of the lineage's last simulated request: its last cache activity.
     last: float | None = None
-    # Base-input-token equivalents (tokens times multiplier), priced or not.
-    units_5m: float = 0.0
-    units_1h: float = 0.0
-    usd_5m: float = 0.0
-    usd_1h: float = 0.0
+    # Cacheable tokens read and written under each TTL (summed as integers, priced at
+    # the end: the same sums in any grouping of the ledger's stretches).
+    read_5m: int = 0
+    write_5m: int = 0
+    read_1h: int = 0
+    write_1h: int = 0
+    # What they cost, priced requests only, in picodollars.
+    pico_5m: int = 0
+    pico_1h: int = 0
     unpriced: int = 0
     writes: int = 0
     writes_1h: int = 0
-    # The last write wrote 1-hour entries and no read has paid it back yet.
-    open_1h_write: bool = False
-    unpaid_1h_writes: int = 0
     # Gaps between its requests, per bin of GAP_BINS_S (None until the second request).
     gaps: list[int] | None = None
+    first: FirstRequest | None = None
+    # The requests after `first`, for a 1-hour write closed or open after it: the
+    # 1-hour writes they leave unpaid, and whether one is open after them:
+    # [unpaid if closed, open if closed, unpaid if open, open if open].
+    after_first: list[int] = field(default_factory=lambda: [0, 0, 0, 1])
 
     @property
     def configured(self) -> str:
         """The TTL the ledger's writes show: 1 hour when most of them wrote 1-hour entries."""
         return "1h" if self.writes_1h * 2 > self.writes else "5m"
+
+    @property
+    def unpaid_1h_writes(self) -> int:
+        """Once settled (nothing waits): the 1-hour writes that never paid back."""
+        return self.after_first[0]
+
+    @property
+    def open_1h_write(self) -> bool:
+        """Once settled: the last write wrote 1-hour entries and no read paid it back yet."""
+        return bool(self.after_first[1])
+
+
+def _writes_left(after: list[int], read: int, write: int, one_hour: bool,
+                 gap: float | None) -> None:
+    """One request more, after `after` (both of its answers): a read more than 5
+    minutes and at most an hour after the previous request pays an open 1-hour write
+    back; a write leaves an open one unpaid, and opens one if it wrote 1-hour entries."""
+    payback = read > 0 and gap is not None and FIVE_MINUTES < gap <= ONE_HOUR
+    for slot in (0, 2):
+        is_open = after[slot + 1]
+        if is_open and payback:
+            is_open = 0
+        if write > 0:
+            after[slot] += is_open
+            is_open = one_hour
+        after[slot + 1] = is_open
 
 
 @dataclass(frozen=True)
@@ -162,7 +218,9 @@ def _usd(value: float | None) -> float | None:
 
 @dataclass
 class TtlAdvice:
-    """A sink: every request in ledger order; each lineage's cost under both TTLs."""
+    """A sink: every request in ledger order; each lineage's cost under both TTLs.
+    Stretches of a ledger read apart merge in ledger order (`merge`) into exactly what
+    one pass gives."""
 
     prices: PriceTable
     lineages: dict[str, LineageCost] = field(default_factory=dict)
@@ -189,39 +247,105 @@ class TtlAdvice:
     def observe(self, record: Record, moment: float, read: int, write: int) -> None:
         key = lineage_of(record)
         lineage = self.lineages.get(key)
+        price = self.prices.price(record.model)
+        one_hour = (record.cache_write_1h or 0) > 0
         if lineage is None:
-            lineage = self.lineages[key] = LineageCost()
-        gap = None if lineage.last is None else abs(moment - lineage.last)
-        multipliers = self.prices.multipliers
-        cacheable = read + write
-        factor_5m = (multipliers.cache_read if gap is not None and gap <= FIVE_MINUTES
-                     else multipliers.cache_write_5m)
-        factor_1h = (multipliers.cache_read if gap is not None and gap <= ONE_HOUR
-                     else multipliers.cache_write_1h)
+            lineage = self.lineages[key] = LineageCost(
+                first=FirstRequest(moment, read, write, price, one_hour))
+        else:
+            assert lineage.last is not None
+            gap = abs(moment - lineage.last)
+            self._simulate(lineage, read + write, price, gap)
+            _writes_left(lineage.after_first, read, write, one_hour, gap)
         lineage.requests += 1
+        if price is None:
+            lineage.unpriced += 1
+        if write > 0:
+            lineage.writes += 1
+            lineage.writes_1h += one_hour
+        lineage.last = moment
+
+    def _simulate(self, lineage: LineageCost, cacheable: int, price: float | None,
+                  gap: float | None) -> None:
+        """A request's cost under both TTLs, `gap` after the lineage's previous one."""
+        multipliers = self.prices.multipliers
         if gap is not None:
             if lineage.gaps is None:
                 lineage.gaps = [0] * (len(GAP_BINS_S) + 1)
             lineage.gaps[bisect_left(GAP_BINS_S, gap)] += 1
-        lineage.units_5m += cacheable * factor_5m
-        lineage.units_1h += cacheable * factor_1h
-        price = self.prices.price(record.model)
-        if price is None:
-            lineage.unpriced += 1
+        if gap is not None and gap <= FIVE_MINUTES:
+            lineage.read_5m += cacheable
+            factor_5m = multipliers.cache_read
         else:
-            lineage.usd_5m += price / 1e6 * cacheable * factor_5m
-            lineage.usd_1h += price / 1e6 * cacheable * factor_1h
-        if (lineage.open_1h_write and read > 0 and gap is not None
-                and FIVE_MINUTES < gap <= ONE_HOUR):
-            lineage.open_1h_write = False
-        if write > 0:
-            lineage.writes += 1
-            if lineage.open_1h_write:
-                lineage.unpaid_1h_writes += 1
-            one_hour = (record.cache_write_1h or 0) > 0
-            lineage.writes_1h += one_hour
-            lineage.open_1h_write = one_hour
-        lineage.last = moment
+            lineage.write_5m += cacheable
+            factor_5m = multipliers.cache_write_5m
+        if gap is not None and gap <= ONE_HOUR:
+            lineage.read_1h += cacheable
+            factor_1h = multipliers.cache_read
+        else:
+            lineage.write_1h += cacheable
+            factor_1h = multipliers.cache_write_1h
+        if price is not None:
+            lineage.pico_5m += round(price / 1e6 * cacheable * factor_5m * PICO)
+            lineage.pico_1h += round(price / 1e6 * cacheable * factor_1h * PICO)
+
+    def _decide(self, lineage: LineageCost, first: FirstRequest,
+                before: LineageCost | None) -> None:
+        """A stretch's first request of `lineage`, given the lineage's state in the
+        stretch before (`before`, None where nothing came before): into `before`'s sums
+        and 1-hour write answers, or `lineage`'s own."""
+        into = lineage if before is None else before
+        gap = None if before is None or before.last is None else abs(first.time - before.last)
+        self._simulate(into, first.read + first.write, first.price, gap)
+        after = lineage.after_first
+        answers = into.after_first if before is not None else [0, 0, 0, 0]
+        for slot in (0, 2):
+            one = [0, answers[slot + 1], 0, 0]
+            _writes_left(one, first.read, first.write, first.one_hour, gap)
+            is_open = one[1]
+            answers[slot] += one[0] + after[2 * is_open]
+            answers[slot + 1] = after[2 * is_open + 1]
+        into.after_first = answers
+
+    def _settle(self) -> None:
+        """Decide the first requests still waiting, where nothing came before them."""
+        for lineage in self.lineages.values():
+            first = lineage.first
+            if first is not None:
+                lineage.first = None
+                self._decide(lineage, first, None)
+
+    def merge(self, later: TtlAdvice) -> None:
+        """Take in the stretch of the ledger right after this one: each lineage's first
+        request there is decided by this stretch's last of the lineage."""
+        if later.span.newest is not None:
+            self.span.see(later.span.newest)
+        if later.span.oldest is not None:
+            self.span.see(later.span.oldest)
+        for key, theirs in later.lineages.items():
+            ours = self.lineages.get(key)
+            if ours is None:
+                self.lineages[key] = theirs
+                continue
+            if theirs.first is not None:
+                self._decide(theirs, theirs.first, ours)
+            else:  # settled there (read as from the ledger's start): nothing waits
+                _follow(ours.after_first, theirs.after_first)
+            ours.requests += theirs.requests
+            ours.read_5m += theirs.read_5m
+            ours.write_5m += theirs.write_5m
+            ours.read_1h += theirs.read_1h
+            ours.write_1h += theirs.write_1h
+            ours.pico_5m += theirs.pico_5m
+            ours.pico_1h += theirs.pico_1h
+            ours.unpriced += theirs.unpriced
+            ours.writes += theirs.writes
+            ours.writes_1h += theirs.writes_1h
+            if theirs.gaps is not None:
+                if ours.gaps is None:
+                    ours.gaps = [0] * (len(GAP_BINS_S) + 1)
+                ours.gaps = [a + b for a, b in zip(ours.gaps, theirs.gaps, strict=True)]
+            ours.last = theirs.last
 
     @property
     def days(self) -> float:
@@ -230,6 +354,7 @@ class TtlAdvice:
 
     def advice(self) -> list[Advice]:
         """Every lineage's row, biggest saving first."""
+        self._settle()
         rows = [self._row(key, lineage) for key, lineage in self.lineages.items()]
         rows.sort(key=lambda row: (row.saving_usd_per_day is None,
                                    -(row.saving_usd_per_day or 0.0),
@@ -237,20 +362,26 @@ class TtlAdvice:
         return rows
 
     def _row(self, key: str, lineage: LineageCost) -> Advice:
+        multipliers = self.prices.multipliers
+        units_5m = (lineage.read_5m * multipliers.cache_read
+                    + lineage.write_5m * multipliers.cache_write_5m)
+        units_1h = (lineage.read_1h * multipliers.cache_read
+                    + lineage.write_1h * multipliers.cache_write_1h)
         priced = lineage.unpriced == 0
         if priced:
-            best = "1h" if lineage.usd_1h < lineage.usd_5m else "5m"
-            saving: float | None = abs(lineage.usd_5m - lineage.usd_1h) / self.days
+            best = "1h" if lineage.pico_1h < lineage.pico_5m else "5m"
+            saving: float | None = abs(lineage.pico_5m - lineage.pico_1h) / PICO / self.days
         else:
-            best = "1h" if lineage.units_1h < lineage.units_5m else "5m"
+            best = "1h" if units_1h < units_5m else "5m"
             saving = None
         unpaid = lineage.unpaid_1h_writes
         if (lineage.open_1h_write and lineage.last is not None and self.span.newest is not None
                 and self.span.newest - lineage.last > ONE_HOUR):
             unpaid += 1
         return Advice(key, lineage.requests,
-                      lineage.usd_5m if priced else None, lineage.usd_1h if priced else None,
-                      lineage.units_5m, lineage.units_1h, best, saving, unpaid,
+                      lineage.pico_5m / PICO if priced else None,
+                      lineage.pico_1h / PICO if priced else None,
+                      units_5m, units_1h, best, saving, unpaid,
                       lineage.configured, lineage.unpriced,
                       tuple(lineage.gaps or [0] * (len(GAP_BINS_S) + 1)))
 
@@ -260,6 +391,15 @@ class TtlAdvice:
         return {"ttl_advice": [row.to_json() for row in rows[:ADVICE_SHOWN]],
                 "ttl_advice_left_out": max(0, len(rows) - ADVICE_SHOWN),
                 "ttl_gap_bins_s": list(GAP_BINS_S)}
+
+
+def _follow(answers: list[int], after: list[int]) -> None:
+    """`answers` (for each state a stretch came in with) followed by the requests of
+    `after` (for each state they came in with)."""
+    for slot in (0, 2):
+        is_open = answers[slot + 1]
+        answers[slot] += after[2 * is_open]
+        answers[slot + 1] = after[2 * is_open + 1]
 
 
 def _mismatch(row: Advice, configured: str) -> tuple[float, float, bool] | None:

@@ -3,11 +3,19 @@
 Reads the ledger into `analyses.breakdowns.Analytics` and lays its breakdowns out: by
 workflow, phase, model and prompt; the daily prompt cache hit rate; duplicate spend;
 runtime prefix drift (CG205); estimated savings.
+
+A large ledger file is read by several processes, as `kpi`'s is, whose stretches merge
+into exactly what one pass gives, or raise `InexactMerge` where they cannot (a request
+repeated within the response cache curve's longest TTL across two stretches, or a
+ledger far out of time order: see `analyses.merging`); the ledger is then read again
+in one process. A ledger whose first MiB carries request hashes is read in one process
+from the start: it would nearly always be read twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +30,7 @@ from cache_gate.analyses.breakdowns import (
     rounded,
     savings,
 )
+from cache_gate.analyses.merging import InexactMerge
 from cache_gate.analyses.miss_causes import MissCauses, top_causes
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import Settings
@@ -29,7 +38,7 @@ from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
 from cache_gate.ledger.jsonl.reader import scan
 from cache_gate.ledger.postgres.url import is_postgres_url
-from cache_gate.ledger.reading import Sink
+from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.prices import load_prices
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -61,9 +70,14 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
 
         sink, stats = read_analytics(options.ledger, options.selection, make_sink)
     else:
-        sink, stats = scan(options.ledger, options.selection, make_sink, descriptive=True,
-                           jobs=1)
+        sink, stats = read_ledger(options.ledger, options.selection, make_sink, options.jobs)
     assert isinstance(sink, Analytics)
+    return report_result(sink, stats, options, settings)
+
+
+def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
+                  settings: Settings) -> Result:
+    """The report of a ledger read into `sink`."""
     assert sink.causes is not None
     result = kpi_result("report", sink.tally, stats, options, sink.causes)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
@@ -108,6 +122,38 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
     result.notes = (_text(result.sections, trend, sink.causes) + tuning_text(result.sections)
                     + result.notes)
     return result
+
+
+# A request hash with a value: `"request_sha256"`, a colon and a string.
+HASHED = re.compile(rb'"request_sha256"\s*:\s*"')
+# How much of a ledger file is looked at for request hashes.
+HEAD_BYTES = 1 << 20
+
+
+def read_ledger(path: str, selection: Selection, make_sink: Callable[[], Analytics],
+                jobs: int | None) -> tuple[Sink, LedgerStats]:
+    """The ledger file (or stream) at `path` read into a fresh sink: in parallel where
+    `jobs` allows and its stretches merge exactly, else in one process."""
+    if jobs != 1 and _stretches_may_merge(path):
+        try:
+            return scan(path, selection, make_sink, descriptive=True, jobs=jobs)
+        except InexactMerge:
+            pass
+    return scan(path, selection, make_sink, descriptive=True, jobs=1)
+
+
+def _stretches_may_merge(path: str) -> bool:
+    """A regular file (a stream cannot be read twice) whose first HEAD_BYTES carry no
+    request hash (the response cache curve of a ledger of repeats does not merge)."""
+    ledger = Path(path)
+    if path == "-" or not ledger.is_file():
+        return False
+    try:
+        with ledger.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return False  # the reader says why
+    return HASHED.search(head) is None
 
 
 def _text(sections: dict[str, object], trend: list[dict[str, object]],

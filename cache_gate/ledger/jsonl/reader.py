@@ -5,8 +5,9 @@ object span lines or two share one), a chunk at a time through `map`, in C. A
 chunk with a bad line is read again line by line to locate it. The whole file is
 read, whatever the window: a window never loses a record that is in it, and no
 ledger is trusted to be in time order. A large file is split across processes
-whose partial results merge, for a sink with `merge`; a sink that needs the
-records in ledger order (the report's) is fed by one process. Claude Code's
+whose partial results merge in ledger order, for a sink with `merge` (kpi's and
+report's: a merge that cannot be exact raises, and its caller reads again in one
+process); a sink without one is fed by one process. Claude Code's
 requests span lines anywhere in the file (a replay repeats a message far away), so
 a stretch holding one is read on in the process that read the stretch before
 (`_join`): exact, in bounded memory (see `requests`).
