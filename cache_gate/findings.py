@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,8 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib  # here: OpenSSL's start-up is not a hook's before its renders run
+
         parts = (self.rule, self.path or "", self.prompt_id or "", self.key or self.message)
         # surrogateescape: an undecodable file name is still a finding, with its bytes.
         joined = "\x1f".join(parts).encode("utf-8", "surrogateescape")

@@ -1,20 +1,24 @@
 """`cache-gate lint`: the static gate over the prompt manifest, its files and its lock.
 
 Flow: load the manifest (exit 2 if it cannot be read at all) -> assemble every
-prompt's blocks -> optionally `--fix` the files and assemble again -> text checks on
-every stable-prefix file and text block, prompt checks on every prompt -> render
-checks -> lock check (or `--update-lock`) -> findings through the engine -> Result.
+prompt's blocks -> optionally `--fix` the files and assemble again -> render commands
+run -> text checks on every stable-prefix file and text block, prompt checks on every
+prompt -> render checks -> lock check (or `--update-lock`) -> findings through the
+engine -> Result.
+
+The render commands are started before the rules are imported: a hook's start-up is
+mostly imports, and these (and those of the gates `check` runs next, `meanwhile`)
+overlap the commands' own start-up, rather than waiting for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cache_gate.analyses.breaking_cost import PromptUsage, breaking_prompts, price_findings
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
 from cache_gate.findings import Problem, Result
@@ -22,9 +26,13 @@ from cache_gate.manifest.assemble import AssembledPrompt, Assembler, Part, displ
 from cache_gate.manifest.loader import Manifest, load_manifest
 from cache_gate.manifest.tokens import MARGIN, approx
 from cache_gate.models import load_model_minimums
-from cache_gate.rules import lint as lint_rules
 from cache_gate.rules.context import LintContext, TextScope
 from cache_gate.rules.engine import LintEngine, RuleSelection
+
+if TYPE_CHECKING:
+    from cache_gate.manifest.render import Renderer, RenderReport
+
+Meanwhile = Callable[[], object]
 
 DEFAULT_LOCK_NAME = "prompt-manifest.lock.json"
 # Rules whose findings in render output repeat what the files already showed.
@@ -85,7 +93,9 @@ def _listing(noun: str, names: list[str], limit: int = 8) -> str:
     return f"{noun}{'s' * (len(names) != 1)} {shown}"
 
 
-def run_lint(options: LintOptions) -> Result:
+def run_lint(options: LintOptions, meanwhile: Meanwhile | None = None) -> Result:
+    """The lint result; `meanwhile` (the caller's imports) is called while the render
+    commands run, or not at all when there are none."""
     selection = RuleSelection(options.select, options.ignore, options.selection_source)
     manifest_path = Path(options.manifest)
     root = Path(options.root) if options.root else None
@@ -94,14 +104,15 @@ def run_lint(options: LintOptions) -> Result:
     minimums = load_model_minimums(options.model_minimums, options.model_minimums_source)
     context = LintContext.create(manifest, minimums, options.now)
     engine = LintEngine(selection, manifest.display)
-    run = _LintRun(options, manifest, context, engine)
+    run = _LintRun(options, manifest, context, engine, meanwhile)
     return run.result()
 
 
 class _LintRun:
     def __init__(self, options: LintOptions, manifest: Manifest, context: LintContext,
-                 engine: LintEngine) -> None:
+                 engine: LintEngine, meanwhile: Meanwhile | None = None) -> None:
         self.options = options
+        self.meanwhile = meanwhile
         self.manifest = manifest
         self.context = context
         self.engine = engine
@@ -118,15 +129,18 @@ class _LintRun:
         for prompt in prompts:
             for problem in prompt.problems:
                 self.engine.add("CG100", problem, prompt.spec)
+        runs = self._run_renders(prompts) if self.options.render else None
         self._text_checks(prompts)
         self._prompt_checks(prompts)
-        rendered = self._render(prompts) if self.options.render else {}
+        rendered = self._render(*runs) if runs else {}
         lock_status = self._lock(prompts)
         return self._finish(prompts, rendered, lock_status)
 
     # -- checks ----------------------------------------------------------------
 
     def _text_checks(self, prompts: list[AssembledPrompt]) -> None:
+        from cache_gate.rules import lint as lint_rules
+
         # A file shared by many prompts is checked once (per verbatim-ness); each
         # prompt then takes the problems of the rules it has on.
         checked: dict[tuple[int, bool], list[tuple[str, Problem]]] = {}
@@ -149,6 +163,8 @@ class _LintRun:
                             self.engine.add(rule_id, problem, prompt.spec, part)
 
     def _prompt_checks(self, prompts: list[AssembledPrompt]) -> None:
+        from cache_gate.rules import lint as lint_rules
+
         parts: dict[str, Part] = {}
         for prompt in prompts:
             for block in prompt.blocks:
@@ -166,22 +182,39 @@ class _LintRun:
                     located = parts.get(problem.path) if problem.path else None
                     self.engine.add(rule_id, problem, prompt.spec, located)
 
-    def _render(self, prompts: list[AssembledPrompt]) -> dict[str, dict[str, Any]]:
-        from cache_gate.manifest.render import FAKETIME_DIRS, Renderer
-        from cache_gate.rules.cg112_nondeterministic_render import check_render
+    def _run_renders(self, prompts: list[AssembledPrompt]) -> tuple[
+            list[AssembledPrompt], Renderer, list[RenderReport]] | None:
+        """Run the render commands (the prompts, the renderer and their reports), the
+        rules' imports and `meanwhile` overlapping them; None: nothing to render."""
+        from cache_gate.manifest.render import Renderer
 
         todo = [p for p in prompts if p.spec.render is not None and not p.problems
                 and self.engine.enabled("CG112", p.spec)]
         if not todo:
-            return {}
+            return None
         renderer = Renderer(self.manifest.repository.root, self.options.render_timeout)
+        specs = [prompt.spec.render for prompt in todo if prompt.spec.render is not None]
+        return todo, renderer, renderer.check_all(specs, self._imports)
+
+    def _imports(self) -> None:
+        """The imports of the checks that follow the renders, then the caller's."""
+        from cache_gate.analyses import breaking_cost  # noqa: F401
+        from cache_gate.rules import cg112_nondeterministic_render, lint  # noqa: F401
+
+        if self.meanwhile is not None:
+            self.meanwhile()
+
+    def _render(self, todo: list[AssembledPrompt], renderer: Renderer,
+                reports: list[RenderReport]) -> dict[str, dict[str, Any]]:
+        """CG112 and the text checks of the render output, from the renders' reports."""
+        from cache_gate.manifest.render import FAKETIME_DIRS
+        from cache_gate.rules.cg112_nondeterministic_render import check_render
+
         if renderer.libfaketime is None:
             self.context.notes.append(
                 "render: libfaketime not found (looked in " + ", ".join(FAKETIME_DIRS)
                 + "), so the clock was not varied; install it (e.g. `apt-get install "
                 "libfaketime`) to catch output that depends on the date")
-        specs = [prompt.spec.render for prompt in todo if prompt.spec.render is not None]
-        reports = renderer.check_all(specs)
         summary: dict[str, dict[str, Any]] = {}
         for prompt, report in zip(todo, reports, strict=True):
             assert prompt.spec.render is not None
@@ -206,6 +239,8 @@ class _LintRun:
         return summary
 
     def _lint_render_output(self, prompt: AssembledPrompt, output: bytes) -> None:
+        from cache_gate.rules import lint as lint_rules
+
         assert prompt.spec.render is not None
         pointer = (*prompt.spec.render.path, "command")
         part = Part("render", self.manifest.display, output, pointer=pointer,
@@ -392,10 +427,14 @@ def inputs(settings: Settings, params: Mapping[str, Any]) -> list[str]:
     return [params.get("manifest") or settings.manifest]
 
 
-def run(settings: Settings, params: Mapping[str, Any]) -> Result:
+def run(settings: Settings, params: Mapping[str, Any], *,
+        meanwhile: Meanwhile | None = None) -> Result:
     """`cache-gate lint`: the prompt manifest's stable prefixes and the lock; with a
-    ledger, what each cache-breaking error costs a day."""
-    result = run_lint(lint_options(settings, params))
+    ledger, what each cache-breaking error costs a day. `meanwhile`: the caller's
+    imports, done while the render commands run (`check`'s of the gates after this)."""
+    result = run_lint(lint_options(settings, params), meanwhile)
+    from cache_gate.analyses.breaking_cost import breaking_prompts  # after the renders' start
+
     prompts = breaking_prompts(result)
     ledger = params.get("ledger") or settings.ledger
     if prompts and Path(ledger).is_file():
@@ -407,6 +446,7 @@ def price_breaking_changes(result: Result, prompts: frozenset[str], ledger: str,
                            settings: Settings) -> None:
     """Read the ledger for the prompts' traffic; a ledger that cannot be read leaves
     the findings as they are, saying why (the lint verdict does not depend on it)."""
+    from cache_gate.analyses.breaking_cost import PromptUsage, price_findings
     from cache_gate.ledger.jsonl.reader import scan
     from cache_gate.ledger.reading import Selection
     from cache_gate.prices import load_prices

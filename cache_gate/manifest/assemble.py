@@ -9,7 +9,6 @@ CG100 problem and contributes no bytes.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -111,6 +110,8 @@ class AssembledBlock:
 
     @cached_property
     def sha256(self) -> str:
+        import hashlib  # here: imported while the render commands run (gates/lint.py)
+
         return hashlib.sha256(self.data).hexdigest()
 
     @cached_property
@@ -138,6 +139,8 @@ class AssembledPrompt:
 
     @cached_property
     def sha256(self) -> str:
+        import hashlib
+
         return hashlib.sha256(self.stable_prefix).hexdigest()
 
     @cached_property

@@ -6,7 +6,9 @@ a whole), a deadline and an output bound; a run that asks for a fresh working
 directory gets a temporary one, removed when the run ends. The runs of a batch are
 started together, at most `parallel` at a time, and waited for in one loop (no
 threads); when the loop is left early (SIGTERM unwinds like an exception), every
-process still running is killed and every temporary directory removed. This process
+process still running is killed and every temporary directory removed. A `Batch` can
+be started before it is waited for, so that this process's own start-up work (its
+imports) overlaps the runs'; the runs' deadlines count from their start. This process
 is made a subreaper (Linux's PR_SET_CHILD_SUBREAPER), so the orphans of a run (a
 background child, a `setsid` child, a double fork) are handed to it: once the batch
 has ended they are killed and reaped, so no descendant outlives the batch.
@@ -67,33 +69,75 @@ class _Started:
 
 def run_all(runs: Sequence[Run], parallel: int) -> None:
     """Run every run (at most `parallel` at a time), filling in its stdout and error."""
-    if not runs:
-        return
-    _become_subreaper()
-    before = _children()
-    pending = deque(runs)
-    started: list[_Started] = []
-    selector = selectors.DefaultSelector()
-    try:
-        while pending or started:
-            while pending and len(started) < parallel:
-                run = pending.popleft()
-                if not run.dropped:
-                    one = _start(run, selector)
-                    if one is None:
-                        _drop_after(run, started, selector)
-                    else:
-                        started.append(one)
+    with Batch(runs, parallel) as batch:
+        batch.wait()
+
+
+class Batch:
+    """A batch of runs under way, as a context manager: `start` starts the first
+    `parallel` of them, `wait` every run (starting those not yet started) until each
+    has ended. Leaving the block stops every run still going and reaps what they left.
+
+    What this process does between `start` and `wait` must be short and not depend on
+    the input (imports): the runs' output is not read meanwhile, so a run that fills
+    its pipe waits, and its deadline counts from its start."""
+
+    def __init__(self, runs: Sequence[Run], parallel: int) -> None:
+        self._pending = deque(runs)
+        self._parallel = parallel
+        self._started: list[_Started] = []
+        self._selector: selectors.BaseSelector | None = None
+        self._before: set[int] = set()
+
+    def __enter__(self) -> Batch:
+        if self._pending:
+            _become_subreaper()
+            self._before = _children()
+            self._selector = selectors.DefaultSelector()
+        return self
+
+    def start(self) -> None:
+        """Start runs, up to `parallel` at a time."""
+        selector = self._selector
+        if selector is None:
+            return
+        started = self._started
+        while self._pending and len(started) < self._parallel:
+            run = self._pending.popleft()
+            if not run.dropped:
+                one = _start(run, selector)
+                if one is None:
+                    _drop_after(run, started, selector)
+                else:
+                    started.append(one)
+
+    def wait(self) -> None:
+        """Run until every run has ended, filling in its stdout and error."""
+        selector, started = self._selector, self._started
+        if selector is None:
+            return
+        while True:
+            self.start()
+            if not started:
+                return
             ended = _step(started, selector)
             for one in ended:
                 started.remove(one)
             for one in ended:
                 _drop_after(one.run, started, selector)
-    finally:
-        for one in started:  # left early: an exception, SIGTERM
-            _stop(one, selector)
-        selector.close()
-        _reap_descendants(before)
+
+    def __exit__(self, *exc_info: object) -> None:
+        selector = self._selector
+        if selector is None:
+            return
+        try:
+            for one in self._started:  # left early: an exception, SIGTERM
+                _stop(one, selector)
+            self._started.clear()
+        finally:
+            selector.close()
+            self._selector = None
+            _reap_descendants(self._before)
 
 
 def _start(run: Run, selector: selectors.BaseSelector) -> _Started | None:
@@ -218,7 +262,18 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 
 def _children() -> set[int]:
-    """The processes whose parent is this one, from /proc."""
+    """The processes whose parent is this one, from /proc: each thread's list of its
+    children where the kernel keeps one (CONFIG_PROC_CHILDREN; an orphan handed to this
+    process joins one of them), else every process's parent, a scan of all of /proc."""
+    try:
+        return {int(pid) for task in Path("/proc/self/task").iterdir()
+                for pid in (task / "children").read_text(encoding="ascii").split()}
+    except (OSError, ValueError):
+        return _children_by_scan()
+
+
+def _children_by_scan() -> set[int]:
+    """The processes whose parent is this one: a look at every process in /proc."""
     mine, found = os.getpid(), set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -20,11 +20,11 @@ from __future__ import annotations
 import glob
 import locale
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cache_gate.manifest.processes import Run, run_all
+from cache_gate.manifest.processes import Batch, Run, run_all
 from cache_gate.manifest.repository import MAX_PROMPT_FILE_BYTES
 from cache_gate.manifest.spec import RenderSpec
 
@@ -169,9 +169,12 @@ class Renderer:
             ))
         return plan
 
-    def check_all(self, specs: Sequence[RenderSpec]) -> list[RenderReport]:
+    def check_all(self, specs: Sequence[RenderSpec],
+                  meanwhile: Callable[[], object] | None = None) -> list[RenderReport]:
         """Each spec's report. The runs of every spec are started together; a spec's
-        runs after one that fails are dropped (its report ends with the failure)."""
+        runs after one that fails are dropped (its report ends with the failure).
+        `meanwhile` is called once they are started: this process's own work that
+        overlaps them (short, and the same whatever the input: `Batch`)."""
         commands = [self._command(spec.command) for spec in specs]
         timeouts = [spec.timeout or self.default_timeout for spec in specs]
         plans = [self.plan(spec.runs) for spec in specs]
@@ -180,7 +183,12 @@ class Renderer:
         for prompt_runs in runs:
             for index, run in enumerate(prompt_runs):
                 run.dropped_on_failure = prompt_runs[index + 1:]
-        run_all([run for prompt_runs in runs for run in prompt_runs], PARALLEL_RUNS)
+        every_run = [run for prompt_runs in runs for run in prompt_runs]
+        with Batch(every_run, PARALLEL_RUNS) as batch:
+            batch.start()
+            if meanwhile is not None:
+                meanwhile()
+            batch.wait()
         reports = []
         for plan, prompt_runs in zip(plans, runs, strict=True):
             report = RenderReport()

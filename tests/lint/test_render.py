@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cache_gate.manifest.render import find_libfaketime, first_differing_offset
+from cache_gate.manifest import processes
+from cache_gate.manifest.render import Renderer, find_libfaketime, first_differing_offset
+from cache_gate.manifest.spec import RenderSpec
 from tests.lint.repo import CLEAN_PROSE, lint, lint_json, write_repo
 
 needs_faketime = pytest.mark.skipif(
@@ -172,3 +175,26 @@ def test_note_when_libfaketime_is_missing(tmp_path: Path) -> None:
 ])
 def test_first_differing_offset(first: bytes, second: bytes, offset: int) -> None:
     assert first_differing_offset(first, second) == offset
+
+
+def test_meanwhile_runs_while_the_commands_run(tmp_path: Path) -> None:
+    """What `check` imports meanwhile overlaps the runs: each run waits for a file that
+    only `meanwhile` makes (no clock: the runs' clocks are faked)."""
+    go = tmp_path / "go"
+    script = f"import os\nwhile not os.path.exists({str(go)!r}): os.sched_yield()\nprint('ready')\n"
+    spec = RenderSpec(("prompts", 0, "render"), (sys.executable, "-c", script), timeout=10)
+    reports = Renderer(tmp_path, 10.0).check_all([spec], meanwhile=go.touch)
+    assert [(run.error, run.stdout) for run in reports[0].outputs] == [(None, b"ready\n")] * 3
+
+
+def test_children_are_listed_as_a_scan_of_proc_finds_them() -> None:
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs Linux /proc")
+    sleepers = [subprocess.Popen(["sleep", "5"]) for _ in range(3)]
+    try:
+        mine = {sleeper.pid for sleeper in sleepers}
+        assert mine <= processes._children() == processes._children_by_scan()
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
