@@ -30,9 +30,7 @@ ledger itself would.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +40,6 @@ from typing import Annotated, Protocol, runtime_checkable
 import msgspec
 
 from cache_gate import __version__
-from cache_gate.atomic import replace_atomically
 from cache_gate.errors import InputError
 from cache_gate.ledger.jsonl import reader
 from cache_gate.ledger.jsonl.reader import Stretch, chunks, number_bad_lines, read_chunk
@@ -91,6 +88,9 @@ class LedgerCache:
 
     def entry(self, ledger: str) -> Path | None:
         """The checkpoint file of `ledger`, or None where there is no cache directory."""
+        import hashlib  # only a ledger large enough to keep a checkpoint of needs it
+        import json
+
         directory = self.directory or default_directory()
         if directory is None:
             return None
@@ -297,6 +297,7 @@ def _unchanged(path: str, info: os.stat_result, head: bytes, size: int) -> bool:
 
 
 def _fingerprint(path: str, start: int, end: int) -> bytes:
+    import hashlib
     with Path(path).open("rb") as handle:
         handle.seek(start)
         return hashlib.sha256(handle.read(end - start)).digest()
@@ -489,6 +490,8 @@ def _merge(sink: Sink, later: Sink) -> None:
 def _save(entry: Path, checkpoint: _Checkpoint) -> bool:
     """Keep the checkpoint for the next run; False where the cache cannot be written
     (a read-only home, a full disk): the run goes on, uncached."""
+    from cache_gate.atomic import replace_atomically
+
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         replace_atomically(entry, msgspec.msgpack.encode(checkpoint))
