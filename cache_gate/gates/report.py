@@ -126,7 +126,9 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
 
 # A request hash with a value: `"request_sha256"`, a colon and a string.
 HASHED = re.compile(rb'"request_sha256"\s*:\s*"')
-# How much of a ledger file is looked at for request hashes.
+# A prompt id with its value.
+PROMPT = re.compile(rb'"prompt_id"\s*:\s*"([^"]*)"')
+# How much of a ledger file is looked at for request hashes and prompts.
 HEAD_BYTES = 1 << 20
 
 
@@ -144,7 +146,10 @@ def read_ledger(path: str, selection: Selection, make_sink: Callable[[], Analyti
 
 def _stretches_may_merge(path: str) -> bool:
     """A regular file (a stream cannot be read twice) whose first HEAD_BYTES carry no
-    request hash (the response cache curve of a ledger of repeats does not merge)."""
+    request hash (the response cache curve of a ledger of repeats does not merge), and
+    not a new prompt on most lines (each stretch would hold as many prompts' state as
+    it has lines: handing it over and merging it costs more than reading it apart
+    saves, 13.0 s against 9.7 s for 300,000 distinct prompts)."""
     ledger = Path(path)
     if path == "-" or not ledger.is_file():
         return False
@@ -153,7 +158,9 @@ def _stretches_may_merge(path: str) -> bool:
             head = handle.read(HEAD_BYTES)
     except OSError:
         return False  # the reader says why
-    return HASHED.search(head) is None
+    prompts = PROMPT.findall(head)
+    return HASHED.search(head) is None and len(set(prompts)) * 2 <= max(
+        len(prompts), head.count(b"\n"))
 
 
 def _text(sections: dict[str, object], trend: list[dict[str, object]],

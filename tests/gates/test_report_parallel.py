@@ -182,3 +182,16 @@ def test_which_ledgers_are_tried_in_parallel(tmp_path: Path) -> None:
     assert may_merge(str(plain)) and may_merge(str(empty))
     assert not may_merge("-") and not may_merge(str(tmp_path / "missing.jsonl"))
     assert not may_merge(str(tmp_path))
+
+
+def test_a_ledger_of_new_prompts_is_read_in_one_process(tmp_path: Path) -> None:
+    """Each stretch would hold a prompt's state for every line it read: merging them
+    costs more than reading apart saves."""
+    distinct, repeated = tmp_path / "d.jsonl", tmp_path / "r.jsonl"
+    distinct.write_text("".join(json.dumps(backlog(prompt_id=f"p{i}", request_sha256=None))
+                                + "\n" for i in range(100)))
+    repeated.write_text("".join(json.dumps(backlog(prompt_id=f"p{i % 3}",
+                                                   request_sha256=None)) + "\n"
+                                for i in range(100)))
+    assert not report_gate._stretches_may_merge(str(distinct))
+    assert report_gate._stretches_may_merge(str(repeated))
