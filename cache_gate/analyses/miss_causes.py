@@ -50,6 +50,7 @@ from cache_gate.analyses.lineage import (
     WaitingMiss,
     lineage_of,
 )
+from cache_gate.analyses.merging import PICO, picodollars
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.models import ModelMinimums
@@ -64,10 +65,6 @@ TOP_GROUPS = 20
 def is_avoidable(cause: str) -> bool:
     return cause in AVOIDABLE or cause.endswith("_changed")
 
-
-# Costs are summed in whole picodollars: integers add up the same in any grouping, so
-# parts of a ledger read apart sum to what one pass gives.
-PICO = 10**12
 
 
 @dataclass
@@ -85,7 +82,7 @@ class CauseCost:
         if cost is None:
             self.unpriced_requests += 1
         else:
-            self.picodollars += round(cost * PICO)
+            self.picodollars += picodollars(cost)
 
     def merge(self, other: CauseCost) -> None:
         self.requests += other.requests

@@ -46,7 +46,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cache_gate.analyses.merging import PICO, Horizon, InexactMerge
+from cache_gate.analyses.merging import PICO, Horizon, InexactMerge, picodollars
 from cache_gate.ledger.record import Record
 
 RESPONSE_TTLS = (900, 1800, 3600, 7200, 14400, 86400)
@@ -180,7 +180,7 @@ class ResponseTtlCurve:
                     or record.semantic_cache == "hit"):
                 sums[3] += 1
             else:
-                sums[2] += round(cost * PICO)
+                sums[2] += picodollars(cost)
         self.requests += counted
         horizon.newest, horizon.oldest = newest, oldest
 
@@ -251,14 +251,14 @@ class ResponseTtlCurve:
         """The point of one simulated TTL (a curve's, or one given in `also`)."""
         bit = 1 << self.ttls.index(float(ttl))
         point = ResponsePoint(float(ttl))
-        picodollars = 0
+        pico = 0
         for pattern, (hits, tokens, cost, unpriced) in self._by_pattern.items():
             if pattern & bit:
                 point.hits += hits
                 point.tokens_saved += tokens
-                picodollars += cost
+                pico += cost
                 point.unpriced_hits += unpriced
-        point.cost_saved = picodollars / PICO
+        point.cost_saved = pico / PICO
         return point
 
     @property
