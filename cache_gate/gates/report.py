@@ -9,7 +9,8 @@ into exactly what one pass gives, or raise `InexactMerge` where they cannot (a r
 repeated within the response cache curve's longest TTL across two stretches, or a
 ledger far out of time order: see `analyses.merging`); the ledger is then read again
 in one process. A ledger whose first MiB carries request hashes is read in one process
-from the start: it would nearly always be read twice.
+from the start: it would nearly always be read twice; so is one with a new prompt on
+most lines, whose stretches' states cost more to merge than reading apart saves.
 """
 
 from __future__ import annotations
