@@ -104,6 +104,19 @@ def counted_merges(patch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield merges
 
 
+def counted_scans(patch: pytest.MonkeyPatch) -> list[int | None]:
+    """The `jobs` of each read the report gate asks for, in order."""
+    scans: list[int | None] = []
+    scan = reader.scan
+
+    def counting_scan(*args: Any, **kwargs: Any) -> tuple[Sink, LedgerStats]:
+        scans.append(kwargs.get("jobs"))
+        return scan(*args, **kwargs)
+
+    patch.setattr(report_gate, "scan", counting_scan)
+    return scans
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=ledgers(), chunk=st.integers(64, 2048))
 def test_the_parallel_report_is_the_reference_readers(data: bytes, chunk: int) -> None:
@@ -130,14 +143,7 @@ def test_a_ledger_without_request_hashes_is_merged_not_read_again(tmp_path: Path
         patch.setattr(report_gate, "scan", reference_scan)
         expected = rendered(path, 1)
     with pytest.MonkeyPatch.context() as patch, counted_merges(patch) as merges:
-        scans: list[int | None] = []
-        scan = reader.scan
-
-        def counting_scan(*args: Any, **kwargs: Any) -> tuple[Sink, LedgerStats]:
-            scans.append(kwargs.get("jobs"))
-            return scan(*args, **kwargs)
-
-        patch.setattr(report_gate, "scan", counting_scan)
+        scans = counted_scans(patch)
         assert rendered(path, 3) == expected
         assert (scans, merges[0]) == ([3], 2)
 
@@ -154,20 +160,12 @@ def test_a_repeat_across_stretches_is_read_again_in_one_process(tmp_path: Path) 
         patch.setattr(report_gate, "scan", reference_scan)
         expected = rendered(path, 1)
     with pytest.MonkeyPatch.context() as patch:
-        scans: list[int | None] = []
-        scan = reader.scan
-
-        def counting_scan(*args: Any, **kwargs: Any) -> tuple[Sink, LedgerStats]:
-            scans.append(kwargs.get("jobs"))
-            return scan(*args, **kwargs)
-
-        patch.setattr(report_gate, "scan", counting_scan)
+        scans = counted_scans(patch)
         patch.setattr(report_gate, "_stretches_may_merge", lambda path: True)
         assert rendered(path, 2) == expected
         assert scans == [2, 1]
-        scans.clear()
-        patch.undo()
-        patch.setattr(report_gate, "scan", counting_scan)
+    with pytest.MonkeyPatch.context() as patch:
+        scans = counted_scans(patch)
         assert rendered(path, 2) == expected
         assert scans == [1]  # the gate saw the request hashes: one process from the start
 
