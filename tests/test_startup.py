@@ -13,7 +13,7 @@ import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
-# Runs `check` in a fresh interpreter, noting the cache_gate modules imported when the
+# Runs `python -m cache_gate check` in a fresh interpreter, noting the cache_gate modules imported when the
 # render commands are started and when they are waited for, and every module at exit.
 PROBE = """\
 import json, sys
@@ -29,10 +29,11 @@ def watch(method, name):
 
 processes.Batch.start = watch(processes.Batch.start, "start")
 processes.Batch.wait = watch(processes.Batch.wait, "wait")
-sys.argv = ["cache-gate", "check", "--format", "json"]
-from cache_gate.cli import main
+# `python -m cache_gate check --format json`, in this interpreter.
+import runpy
+sys.argv = [sys.executable, "check", "--format", "json"]
 try:
-    main()
+    runpy.run_module("cache_gate", run_name="__main__")
 finally:
     seen["exit"] = sorted(sys.modules)
     with open(sys.argv_file, "w") as out:
