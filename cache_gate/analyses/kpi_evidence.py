@@ -17,7 +17,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from cache_gate.analyses.kpis import SLOTS, PlainCounts, Tally
-from cache_gate.analyses.lineage import LineageState, WaitingMiss
+from cache_gate.analyses.lineage import LineageState
 from cache_gate.analyses.miss_causes import CauseCost, MissCauses
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
@@ -99,31 +99,6 @@ class KpiEvidence:
         return counts
 
 
-class _Waiting(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    ordinal: Count
-    record: Record
-    seen: bool
-    model: str | None
-    prefix: str | None
-    active: bool
-    activity: float | None
-    timed: bool
-    ttl: float
-
-
-class _Lineage(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    key: str
-    seen: bool
-    model: str | None
-    prefix: str | None
-    active: bool
-    activity: float | None
-    timed: bool
-    ttl: float
-    avoidable: dict[str, Count] | None
-    pending: _Waiting | None
-
-
 # (workflow, prompt_id, day, cause, requests, input tokens, picodollars, unpriced).
 _Cell = tuple[str | None, str | None, str | None, str, Count, Count, int, Count]
 
@@ -133,7 +108,7 @@ class _State(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     eligible: Count
     cells: list[_Cell]
     avoidable: list[tuple[str | None, str | None, Count]]
-    lineages: list[_Lineage]
+    lineages: dict[str, LineageState]
     examples: list[tuple[str, Count, Record]]
 
 
@@ -150,35 +125,15 @@ def _state_of(evidence: KpiEvidence) -> _State:
         cells=[(*cell, cost.requests, cost.input_tokens, cost.picodollars,
                 cost.unpriced_requests) for cell, cost in causes.cells.items()],
         avoidable=[(*group, count) for group, count in causes.avoidable_counts().items()],
-        lineages=[_Lineage(key, state.seen, state.model, state.prefix, state.active,
-                           state.activity, state.timed, state.ttl,
-                           None if state.avoidable is None else dict(state.avoidable),
-                           None if state.pending is None else _waiting_of(state.pending))
-                  for key, state in causes.lineages.items()],
+        lineages=causes.lineages,
         examples=[(cause, ordinal, record)
                   for cause, (ordinal, record) in causes.first_examples().items()],
     )
 
 
-def _waiting_of(waiting: WaitingMiss) -> _Waiting:
-    return _Waiting(waiting.ordinal, waiting.record, waiting.seen, waiting.model,
-                    waiting.prefix, waiting.active, waiting.activity, waiting.timed,
-                    waiting.ttl)
-
-
 def _fill(evidence: KpiEvidence, state: _State) -> None:
-    evidence.tally.groups = {(workflow, prompt): list(sums)
+    evidence.tally.groups = {(workflow, prompt): sums
                              for workflow, prompt, sums in state.groups}
-    lineages = {}
-    for lineage in state.lineages:
-        pending = lineage.pending
-        lineages[lineage.key] = LineageState(
-            lineage.seen, lineage.model, lineage.prefix, lineage.active, lineage.activity,
-            lineage.timed, lineage.ttl,
-            None if lineage.avoidable is None else Counter(lineage.avoidable),
-            None if pending is None else WaitingMiss(
-                pending.ordinal, pending.record, pending.seen, pending.model, pending.prefix,
-                pending.active, pending.activity, pending.timed, pending.ttl))
     evidence.causes.load(
         eligible=state.eligible,
         cells={(workflow, prompt, day, cause): CauseCost(requests, tokens, pico, unpriced)
@@ -186,5 +141,5 @@ def _fill(evidence: KpiEvidence, state: _State) -> None:
                in state.cells},
         avoidable=Counter({(workflow, prompt): count
                            for workflow, prompt, count in state.avoidable}),
-        lineages=lineages,
+        lineages=state.lineages,
         examples={cause: (ordinal, record) for cause, ordinal, record in state.examples})

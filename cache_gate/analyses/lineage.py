@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections import Counter
+import msgspec
 
-    from cache_gate.ledger.record import Record
+from cache_gate.ledger.record import Record
 
 NONE = "(none)"
 # A prompt-cache entry lives 5 minutes, or 1 hour where it was written so; a read
@@ -89,11 +87,11 @@ class UtcDates:
         return day
 
 
-@dataclass(slots=True)
-class LineageState:
+class LineageState(msgspec.Struct, array_like=True):
     """What a lineage's next request is compared with (the miss causes'), as far as
     the stretch of the ledger read so far knows it (a stretch may start anywhere: see
-    `miss_causes.MissCauses`)."""
+    `miss_causes.MissCauses`). A struct: a checkpoint keeps it as it is
+    (`kpi_evidence`)."""
 
     # Three parts, each known once the stretch shows it, else whatever came before it:
     # the previous request (`seen`: there was one in the stretch);
@@ -107,15 +105,14 @@ class LineageState:
     timed: bool = False
     ttl: float = FIVE_MINUTES
     # Its avoidable misses by cause (None until it has one: most lineages never do).
-    avoidable: Counter[str] | None = None
+    avoidable: dict[str, int] | None = None
     # The stretch's first miss whose cause needs a part the stretch did not know:
     # decided when what came before is known (`miss_causes.MissCauses.merge`), or at the end, where
     # nothing came before. That miss is a write, so the stretch knows every part after it.
     pending: WaitingMiss | None = None
 
 
-@dataclass(slots=True)
-class WaitingMiss:
+class WaitingMiss(msgspec.Struct, array_like=True):
     """A miss waiting for what came before its stretch, with the parts of its lineage
     the stretch knew when it came (see `LineageState`)."""
 

@@ -219,9 +219,10 @@ class MissCauses:
             self._examples[cause] = (ordinal, record)
         if is_avoidable(cause):
             self._avoidable_by_group[record.workflow, record.prompt_id] += 1
-            if lineage.avoidable is None:
-                lineage.avoidable = Counter()
-            lineage.avoidable[cause] += 1
+            avoidable = lineage.avoidable
+            if avoidable is None:
+                avoidable = lineage.avoidable = {}
+            avoidable[cause] = avoidable.get(cause, 0) + 1
 
     def merge(self, later: MissCauses) -> None:
         """Take in the stretch of the ledger that comes right after this one: its
@@ -249,8 +250,9 @@ class MissCauses:
                 continue
             if theirs.avoidable:
                 if ours.avoidable is None:
-                    ours.avoidable = Counter()
-                ours.avoidable.update(theirs.avoidable)
+                    ours.avoidable = {}
+                for cause, count in theirs.avoidable.items():
+                    ours.avoidable[cause] = ours.avoidable.get(cause, 0) + count
             if waiting is not None:
                 waiting.fill(ours)
                 if waiting.active and waiting.timed:

@@ -33,7 +33,7 @@ import functools
 import itertools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Protocol, runtime_checkable
 
@@ -59,7 +59,7 @@ from cache_gate.ledger.window import SECONDS_A_DAY, Window
 CACHE_MIN_BYTES = 8 << 20
 FINGERPRINT_BYTES = 4096
 # The checkpoint's layout; a checkpoint of another is ignored.
-LAYOUT = 1
+LAYOUT = 2
 DAMAGED = "the checkpoint was damaged"
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -165,9 +165,7 @@ class Use:
     saved: bool = False
 
     def to_json(self) -> dict[str, object]:
-        return {"resumed": self.resumed, "reason": self.reason,
-                "read_bytes": self.read_bytes, "reused_bytes": self.reused_bytes,
-                "saved": self.saved}
+        return asdict(self)
 
 
 @dataclass
@@ -437,13 +435,12 @@ def _answer(path: str, segments: list[_Segment], selection: Selection,
         where = _placed(segment, window)
         if where != "cut":
             use.reused_bytes += max(0, min(segment.end, kept_end) - segment.start)
-        if where == "outside":
+        if where == "outside":  # its records only counted, its bad lines kept
             outside = _stats_of(path, segment)
-            stats.undated += segment.undated
-            stats.outside_window += segment.dated
-            stats.not_requests += outside.not_requests
-            stats.bad_count += outside.bad_count
-            stats.bad = sorted(stats.bad + outside.bad, key=lambda bad: bad.offset)[:10]
+            outside.records, outside.other_workflows = 0, 0
+            outside.formats.clear()
+            outside.undated, outside.outside_window = segment.undated, segment.dated
+            stats.merge(outside)
             first_line += segment.lines
             continue
         if where == "inside":
