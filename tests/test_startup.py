@@ -13,8 +13,9 @@ import pytest
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
-# Runs `python -m cache_gate check` in a fresh interpreter, noting the cache_gate modules imported when the
-# render commands are started and when they are waited for, and every module at exit.
+# Runs `python -m cache_gate check` in a fresh interpreter, noting the cache_gate
+# modules imported when the render commands are started and when they are waited for,
+# and every module at exit.
 PROBE = """\
 import json, sys
 from cache_gate.manifest import processes
