@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import msgspec
 
@@ -21,8 +21,16 @@ from cache_gate.analyses.lineage import LineageState
 from cache_gate.analyses.miss_causes import CauseCost, MissCauses
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
+from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.window import Window
+
+if TYPE_CHECKING:
+    from cache_gate.analyses.kpi_spill import KpiStore
+
+# Tallies, cells and lineage states a sink holds before what it read goes to disk
+# (`kpi_spill`): some 12 MB, at about 0.4 KB each.
+SPILL_AFTER = 30_000
 
 Sums = Annotated[list[Annotated[int, msgspec.Meta(ge=0)]],
                  msgspec.Meta(min_length=SLOTS, max_length=SLOTS)]
@@ -36,14 +44,50 @@ class KpiEvidence:
 
     tally: Tally
     causes: MissCauses
+    # Where it may not spill its state to disk (`reading.SpillingSink`), it raises
+    # SinkFull once it holds SPILL_AFTER entries.
+    may_spill: bool = True
+    # The stretches before its own, on disk, once it spilled.
+    store: KpiStore | None = None
     # The reader decodes each line's time, model and prefix hash for it.
     reads_lineage: ClassVar[bool] = True
+
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
         self.causes.add(records)
+        self._bound()
+
+    def answers(self) -> tuple[Tally, MissCauses]:
+        """The tally and the miss causes of the whole ledger read, every miss decided:
+        the store's, where it spilled."""
+        if self.store is None:
+            return self.tally, self.causes
+        from cache_gate.analyses.kpi_spill import SpilledCauses, SpilledTally
+
+        self._spill()
+        self.store.settle()
+        return SpilledTally(self.store), SpilledCauses(self.store)
+
+    def _bound(self) -> None:
+        """Memory bounded: past LIMIT entries, the stretch read goes to disk."""
+        causes = self.causes
+        if len(self.tally.groups) + len(causes.lineages) + len(causes.cells) > SPILL_AFTER:
+            if not self.may_spill:
+                raise SinkFull
+            self._spill()
+
+    def _spill(self) -> None:
+        from cache_gate.analyses.kpi_spill import KpiStore
+
+        if self.store is None:
+            self.store = KpiStore(self.causes)
+        self.store.absorb(self.tally, self.causes)
+        self.tally, self.causes = Tally(), MissCauses(self.causes.prices, self.causes.minimums)
 
     def snapshot(self) -> bytes:
-        """This stretch's state as bytes, for `restore` in another run."""
+        """This stretch's state as bytes, for `restore` in another run (one that did
+        not spill: a stretch to be kept may not)."""
+        assert self.store is None
         return _ENCODER.encode(_state_of(self))
 
     def restore(self, data: bytes) -> None:
@@ -57,9 +101,12 @@ class KpiEvidence:
         _fill(self, state)
 
     def merge(self, later: KpiEvidence) -> None:
-        """Take in the stretch of the ledger right after this one."""
+        """Take in the stretch of the ledger right after this one (which did not
+        spill: a stretch read apart may not)."""
+        assert later.store is None
         self.tally.merge(later.tally)
         self.causes.merge(later.causes)
+        self._bound()
 
     def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
                           workflows: frozenset[str] | None) -> PlainCounts | None:
@@ -96,6 +143,7 @@ class KpiEvidence:
                 prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
                 cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
                 prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256))
+        self._bound()
         return counts
 
 

@@ -260,10 +260,10 @@ class Tally:
             else:
                 add_sums(ours, theirs)
 
-    def total(self, keep: Mapping[Group, bool] | None = None) -> list[int]:
-        """Every group's sums added up (those `keep` does not leave out)."""
-        groups = (self.groups.values() if keep is None
-                  else [sums for key, sums in self.groups.items() if keep.get(key, True)])
+    def total(self, excluded: frozenset[str] = frozenset()) -> list[int]:
+        """Every group's sums added up, but those of the `excluded` workflows."""
+        groups = (self.groups.values() if not excluded
+                  else [sums for key, sums in self.groups.items() if key[0] not in excluded])
         return [sum(column) for column in zip(*groups, strict=True)] or [0] * SLOTS
 
     def by(self, field: int) -> dict[str | None, list[int]]:
@@ -272,6 +272,22 @@ class Tally:
         for key, group in self.groups.items():
             add_sums(result.setdefault(key[field], [0] * SLOTS), group)
         return result
+
+    def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
+        """The sums of each of these workflows that the ledger has."""
+        result: dict[str, list[int]] = {}
+        for (workflow, _), group in self.groups.items():
+            if workflow in names:
+                add_sums(result.setdefault(workflow, [0] * SLOTS), group)
+        return result
+
+    def worst(self, field: int, name: str, limit: int) -> list[tuple[str | None, list[int]]]:
+        """The `limit` workflows (field 0) or prompts (field 1) that pull KPI `name`
+        down most (`shortfall`), those that do not pull it down left out; ties in the
+        order they came."""
+        ranked = [(shortfall(name, sums), key, sums) for key, sums in self.by(field).items()]
+        ranked.sort(key=lambda item: -item[0])
+        return [(key, sums) for missed, key, sums in ranked if missed > 0][:limit]
 
 
 @dataclass(frozen=True)

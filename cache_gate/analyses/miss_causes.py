@@ -37,7 +37,7 @@ from the price table; misses of unpriced models are counted in `unpriced_request
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -363,25 +363,37 @@ class MissCauses:
     def worst_lineage(self) -> tuple[str, int, str] | None:
         """(lineage, its avoidable misses, its commonest avoidable cause), or None."""
         self._settle()
-        worst: tuple[str, int, str] | None = None
-        for key, lineage in self.lineages.items():
-            if not lineage.avoidable:
-                continue
-            total = sum(lineage.avoidable.values())
-            if total and (worst is None or total > worst[1]
-                          or (total == worst[1] and key < worst[0])):
-                cause = min(lineage.avoidable.items(), key=lambda item: (-item[1], item[0]))[0]
-                worst = (key, total, cause)
-        return worst
+        return worst_of(self.lineages.items())
+
+    def breakdown(self, field: int) -> dict[str, object]:
+        """The TOP_GROUPS workflows (field 0) or prompts (field 1) with the most
+        misses, each with its table of causes, as the JSON shows them."""
+        return breakdown_of(self._summed(lambda cell: cell[field]))
 
     def to_json(self) -> dict[str, object]:
         """`miss_causes` as DESIGN.md lays it out (contract keys)."""
         return {
             "overall": _table(self.overall),
-            "by_workflow": _breakdown(self.by_workflow),
-            "by_prompt": _breakdown(self.by_prompt),
+            "by_workflow": self.breakdown(0),
+            "by_prompt": self.breakdown(1),
             "by_day": {day: _table(causes) for day, causes in sorted(self.by_day.items())},
         }
+
+
+def worst_of(lineages: Iterable[tuple[str, LineageState]]) -> tuple[str, int, str] | None:
+    """The lineage with the most avoidable misses (the first by key of those with as
+    many), its count and its commonest avoidable cause (the first by name of those as
+    common), or None where none has one."""
+    worst: tuple[str, int, str] | None = None
+    for key, lineage in lineages:
+        if not lineage.avoidable:
+            continue
+        total = sum(lineage.avoidable.values())
+        if total and (worst is None or total > worst[1]
+                      or (total == worst[1] and key < worst[0])):
+            cause = min(lineage.avoidable.items(), key=lambda item: (-item[1], item[0]))[0]
+            worst = (key, total, cause)
+    return worst
 
 
 def example(record: Record) -> str:
@@ -418,7 +430,7 @@ def _table(causes: dict[str, CauseCost]) -> dict[str, object]:
     return {cause: cost.to_json() for cause, cost in ordered}
 
 
-def _breakdown(groups: dict[str | None, dict[str, CauseCost]]) -> dict[str, object]:
+def breakdown_of(groups: dict[str | None, dict[str, CauseCost]]) -> dict[str, object]:
     ordered = sorted(groups.items(),
                      key=lambda item: (-sum(c.requests for c in item[1].values()),
                                        item[0] is None, item[0] or ""))

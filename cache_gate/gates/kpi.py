@@ -17,7 +17,7 @@ from cache_gate.config import LOWER_IS_BETTER, Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.ledger.formats import FORMATS
-from cache_gate.ledger.jsonl import resume
+from cache_gate.ledger.jsonl import checkpoint, resume
 from cache_gate.ledger.jsonl.reader import cap_jobs
 from cache_gate.ledger.postgres.url import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection
@@ -179,17 +179,13 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
     left out of the pool the global target judges (so a workflow that naturally
     caches less does not drag down, or hide behind, the rest).
     """
-    by_workflow = tally.by(0)
-    overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in by_workflow}
+    present = tally.workflow_sums(frozenset(options.workflow_targets))
+    overrides = {wf: t for wf, t in options.workflow_targets.items() if wf in present}
     results: dict[str, KpiResult] = {}
     everything = tally.total()
     for name in kpis.KPI_SLOTS:
-        if any(name in targets for targets in overrides.values()):
-            own = {(wf, prompt): wf in overrides and name in overrides[wf]
-                   for wf, prompt in tally.groups}
-            pool = tally.total({key: not mine for key, mine in own.items()})
-        else:
-            pool = everything
+        own = frozenset(wf for wf, targets in overrides.items() if name in targets)
+        pool = tally.total(own) if own else everything
         results[name] = kpis.evaluate(name, pool, options.targets[name],
                                       min_requests=options.min_requests,
                                       required=name in options.required)
@@ -197,7 +193,7 @@ def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
     for workflow, targets in sorted(overrides.items()):
         assert workflow is not None
         per_workflow[workflow] = {
-            name: kpis.evaluate(name, by_workflow[workflow], target,
+            name: kpis.evaluate(name, present[workflow], target,
                                 min_requests=options.min_requests)
             for name, target in targets.items()
         }
@@ -208,10 +204,8 @@ def contributors(tally: Tally, name: str) -> list[str]:
     """The workflows and prompts that pull a KPI down most, as readable lines."""
     lines = []
     for field_index, label in ((0, "workflow"), (1, "prompt")):
-        groups = [(kpis.shortfall(name, sums), key, sums)
-                  for key, sums in tally.by(field_index).items()]
-        groups = sorted((g for g in groups if g[0] > 0), key=lambda g: -g[0])
-        for missed, key, sums in groups[:TOP_CONTRIBUTORS]:
+        for key, sums in tally.worst(field_index, name, TOP_CONTRIBUTORS):
+            missed = kpis.shortfall(name, sums)
             numerator_slot, denominator_slot, _ = kpis.KPI_SLOTS[name]
             rate = sums[numerator_slot] / sums[denominator_slot]
             unit = "tokens" if name == "cached_token_ratio" else "requests"
@@ -276,15 +270,16 @@ def run_kpi(options: LedgerOptions) -> Result:
     if use is not None:
         stats.incremental = use.to_json()
     assert isinstance(evidence, KpiEvidence)
-    return kpi_result("kpi", evidence.tally, stats, options, evidence.causes)
+    tally, causes = evidence.answers()
+    return kpi_result("kpi", tally, stats, options, causes)
 
 
-def ledger_cache(options: LedgerOptions) -> resume.LedgerCache:
+def ledger_cache(options: LedgerOptions) -> checkpoint.LedgerCache:
     """Where `kpi` keeps its checkpoint of the ledger: keyed on everything its sink
     depends on besides the ledger (the workflows it keeps, the prices and minimums of
     the miss causes' costs)."""
     workflows = options.selection.workflows
-    return resume.LedgerCache(json.dumps({
+    return checkpoint.LedgerCache(json.dumps({
         "sink": "kpi", "workflows": None if workflows is None else sorted(workflows),
         "prices": dict(options.prices), "minimums": dict(options.model_minimums),
     }, sort_keys=True, default=str))

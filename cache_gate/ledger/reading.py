@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Protocol, Self, runtime_checkable
@@ -65,6 +66,30 @@ class MergeableSink(Sink, Protocol):
     `merge` is read in one process."""
 
     def merge(self, other: Self) -> None: ...
+
+
+class SinkFull(Exception):
+    """Raised by a sink that may not spill its state to disk (`SpillingSink`) when it
+    outgrows memory: its reader reads again in one process, where it may."""
+
+
+@runtime_checkable
+class SpillingSink(Sink, Protocol):
+    """A sink that keeps its state in bounded memory by spilling it to disk, where it
+    `may_spill`; where it may not (a stretch read apart, to be merged or kept between
+    runs), it raises SinkFull instead."""
+
+    may_spill: bool
+
+
+def unspilled(make_sink: Callable[[], Sink]) -> Callable[[], Sink]:
+    """`make_sink`, its sinks told not to spill (they raise SinkFull instead)."""
+    def make() -> Sink:
+        sink = make_sink()
+        if isinstance(sink, SpillingSink):
+            sink.may_spill = False
+        return sink
+    return make
 
 
 class PlainCounts(Protocol):

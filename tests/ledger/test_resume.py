@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache_gate.ledger.jsonl import reader, resume
+from cache_gate.ledger.jsonl import checkpoint, reader, resume
 from cache_gate.ledger.jsonl.reference import read_plain
 from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
@@ -45,7 +45,7 @@ def run(path: Path, cache_dir: Path, selection: Selection = EVERYTHING, jobs: in
         ) -> tuple[dict[str, object], resume.Use | None]:
     """One resumed run, as `kpi` makes it (any ledger size gets a checkpoint), by `jobs`
     reader processes."""
-    cache = resume.LedgerCache("kpi", cache_dir, min_bytes=0)
+    cache = checkpoint.LedgerCache("kpi", cache_dir, min_bytes=0)
     sink, stats, use = resume.scan(str(path), selection, evidence, cache=cache, jobs=jobs)
     return evidence_summary(sink, stats), use
 
@@ -140,7 +140,7 @@ def test_a_grown_ledger_is_read_from_where_the_last_run_stopped(
     assert summary == plain(path)
     assert use is not None and use.resumed
     # The appended bytes, and the two fingerprints that prove the rest unchanged.
-    assert use.read_bytes == path.stat().st_size - before + 2 * resume.FINGERPRINT_BYTES
+    assert use.read_bytes == path.stat().st_size - before + 2 * checkpoint.FINGERPRINT_BYTES
     assert use.reused_bytes == before
 
 
@@ -157,7 +157,7 @@ def test_a_window_reads_again_only_the_stretches_its_edges_cut(
     a_day = path.stat().st_size / 30
     # The edge's day (and the chunk that crossed into it) is read again; the rest,
     # 29 days inside or outside, comes from the checkpoint.
-    assert use.read_bytes - 2 * resume.FINGERPRINT_BYTES < 1.5 * a_day
+    assert use.read_bytes - 2 * checkpoint.FINGERPRINT_BYTES < 1.5 * a_day
     assert use.reused_bytes > 28 * a_day
 
 
@@ -182,12 +182,12 @@ def test_a_damaged_checkpoint_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_bytes(hourly(100))
     run(path, tmp_path / "cache")
-    (checkpoint,) = (tmp_path / "cache").iterdir()
-    kept = resume._DECODER.decode(checkpoint.read_bytes())
+    (entry,) = (tmp_path / "cache").iterdir()
+    kept = checkpoint.DECODER.decode(entry.read_bytes())
     kept.segments[0].state = b"not kpi's state"  # decodes as a checkpoint, not restored
-    for damage in (b"", b"\x93\x01", checkpoint.read_bytes()[:-7], b"\xc1" * 100,
+    for damage in (b"", b"\x93\x01", entry.read_bytes()[:-7], b"\xc1" * 100,
                    msgspec.msgpack.encode(kept)):
-        checkpoint.write_bytes(damage)
+        entry.write_bytes(damage)
         summary, use = run(path, tmp_path / "cache")
         assert summary == plain(path)
         assert use is not None and not use.resumed and "damaged" in use.reason
@@ -202,7 +202,7 @@ def test_the_checkpoint_lives_in_the_cache_directory_only(
     path = ledger_dir / "ledger.jsonl"
     path.write_bytes(hourly(50))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    cache = resume.LedgerCache("kpi", min_bytes=0)
+    cache = checkpoint.LedgerCache("kpi", min_bytes=0)
     resume.scan(str(path), Selection(), evidence, cache=cache)
     assert [p.name for p in ledger_dir.iterdir()] == ["ledger.jsonl"]
     assert len(list((tmp_path / "xdg" / "cache-gate").iterdir())) == 1
@@ -235,7 +235,7 @@ def test_settings_have_checkpoints_of_their_own(tmp_path: Path) -> None:
     path.write_bytes(hourly(50))
     for key in ("kpi prices A", "kpi prices B"):
         resume.scan(str(path), Selection(), evidence,
-                    cache=resume.LedgerCache(key, tmp_path / "cache", min_bytes=0))
+                    cache=checkpoint.LedgerCache(key, tmp_path / "cache", min_bytes=0))
     assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
@@ -247,7 +247,7 @@ def test_kpi_resumes_from_its_checkpoint_and_says_so(tmp_path: Path) -> None:
 
     path = tmp_path / "ledger.jsonl"
     day = hourly(24)
-    path.write_bytes(day * (resume.CACHE_MIN_BYTES // len(day) + 1))  # just over 8 MiB
+    path.write_bytes(day * (checkpoint.CACHE_MIN_BYTES // len(day) + 1))  # just over 8 MiB
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
 
     def kpi(*extra: str) -> dict[str, object]:
@@ -266,7 +266,7 @@ def test_kpi_resumes_from_its_checkpoint_and_says_so(tmp_path: Path) -> None:
     assert first["ledger"]["incremental"]["resumed"] is False
     incremental = ledger.pop("incremental")
     assert incremental["resumed"] is True
-    assert incremental["read_bytes"] == len(hourly(5, first=24)) + 2 * resume.FINGERPRINT_BYTES
+    assert incremental["read_bytes"] == len(hourly(5, first=24)) + 2 * checkpoint.FINGERPRINT_BYTES
     assert "incremental" not in whole["ledger"]  # type: ignore[operator]
     assert second == whole
     text = subprocess.run([sys.executable, "-m", "cache_gate", "kpi", "--ledger", str(path),
@@ -305,10 +305,10 @@ def test_a_tampered_checkpoint_never_crashes_a_run(
     path = folder / "ledger.jsonl"
     path.write_bytes(hourly(60))
     run(path, folder / "cache")
-    (checkpoint,) = (folder / "cache").iterdir()
-    data = bytearray(checkpoint.read_bytes())
+    (entry,) = (folder / "cache").iterdir()
+    data = bytearray(entry.read_bytes())
     for at, value in flips:
         data[at % len(data)] = value
-    checkpoint.write_bytes(bytes(data))
+    entry.write_bytes(bytes(data))
     summary, use = run(path, folder / "cache")
     assert use is not None and isinstance(summary["eligible"], int)

@@ -41,6 +41,7 @@ from cache_gate.ledger.reading import (
     PlainCounts,
     Selection,
     Sink,
+    SinkFull,
     TimeSpan,
     counted,
     decoders_for,
@@ -48,6 +49,7 @@ from cache_gate.ledger.reading import (
     keep,
     read_records,
     split_lines,
+    unspilled,
 )
 from cache_gate.ledger.requests import Requests
 from cache_gate.redaction import mask_credentials
@@ -377,7 +379,9 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
                    make_sink: Callable[[], Sink], workers: int,
                    descriptive: bool) -> Stretch:
     """Split [start, end) into `workers` ranges: forked children read all but the
-    first, which this process reads meanwhile; results come back pickled on pipes."""
+    first, which this process reads meanwhile; results come back pickled on pipes. A
+    child's sink may not spill to disk: where it would, the child gives up, and this
+    process reads its range on (`_join`)."""
     step = (end - start) // workers
     bounds = [start + step * i for i in range(workers)] + [end]
     children: list[tuple[int, int]] = []
@@ -390,17 +394,22 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
     return _join(path, first, results, bounds, selection, make_sink, descriptive)
 
 
-def _join(path: str, first: Stretch, later: list[Stretch], bounds: list[int],
+def _join(path: str, first: Stretch, later: list[Stretch | None], bounds: list[int],
           selection: Selection, make_sink: Callable[[], Sink], descriptive: bool) -> Stretch:
     """The ranges merged in ledger order, as one pass would read them.
 
     A later range read apart holds no request with a dedup key (its reader stopped at
     the first): it merges, once the requests still open before it are closed, which
     one pass does too when WINDOW records come between (none of theirs can be among
-    the range's records). From the first range that held one (or from the second,
-    when too few records came between), this process reads on to the end, its open
-    requests and closed keys as one pass has them."""
-    clean = list(itertools.takewhile(lambda part: not part.requests.keyed, later))
+    the range's records). From the first range that held one, or whose reader gave up
+    (None: its sink outgrew memory), or from the second, when too few records came
+    between, this process reads on to the end, its open requests and closed keys as
+    one pass has them."""
+    clean: list[Stretch] = []
+    for part in later:
+        if part is None or part.requests.keyed:
+            break
+        clean.append(part)
     if first.requests.open and sum(part.stats.records for part in clean) < requests.WINDOW:
         clean = []
     if clean:
@@ -419,8 +428,13 @@ def _join(path: str, first: Stretch, later: list[Stretch], bounds: list[int],
 
 def _fork_reader(path: str, start: int, end: int, selection: Selection,
                  make_sink: Callable[[], Sink], descriptive: bool) -> tuple[int, int]:
-    return fork(lambda: read_range(path, start, end, selection, make_sink, descriptive,
-                                   later=True), path)
+    def work() -> Stretch | None:
+        try:
+            return read_range(path, start, end, selection, unspilled(make_sink),
+                              descriptive, later=True)
+        except SinkFull:
+            return None
+    return fork(work, path)
 
 
 def fork(work: Callable[[], object], path: str) -> tuple[int, int]:
@@ -455,9 +469,9 @@ def collect(pid: int, receive: int) -> Any:
     return value
 
 
-def _collect(pid: int, receive: int) -> Stretch:
+def _collect(pid: int, receive: int) -> Stretch | None:
     stretch = collect(pid, receive)
-    assert isinstance(stretch, Stretch)
+    assert stretch is None or isinstance(stretch, Stretch)
     return stretch
 
 

@@ -1,17 +1,14 @@
 """Incremental reading: a run over a ledger that only grew since the last one reads what
 was appended, and the stretches its window's edges cut, and no more; exactly.
 
-A run over a ledger file of at least CACHE_MIN_BYTES leaves a checkpoint in the cache
-directory (`$XDG_CACHE_HOME/cache-gate`, else `~/.cache/cache-gate`; never beside or
-inside the ledger): the ledger's stretches in order, each with its byte range, the
-times of its records and its sink's state as bytes (`SnapshotSink`), read with no
-window, so that any window can be answered from them. The next run takes the
-checkpoint only if the ledger is the same file, grown, as log shippers tell it: the
-same device and inode, at least as long, and the same SHA-256 of its first 4 KiB and
-of the 4 KiB before the checkpoint's end. Otherwise (rotated, truncated, rewritten,
-another cache-gate, damaged) it reads the whole ledger and replaces the checkpoint.
-An edit in place that keeps the inode, the length and both fingerprints is not seen:
-`--no-cache` reads everything.
+A run over a ledger file of at least `checkpoint.CACHE_MIN_BYTES` leaves a checkpoint
+(`checkpoint` says where, and how the next run tells that the ledger only grew): the
+ledger's stretches in order, each with its byte range, the times of its records and its
+sink's state as bytes (`SnapshotSink`), read with no window, so that any window can
+be answered from them. A ledger that did not only grow (rotated, truncated,
+rewritten; or another cache-gate, a damaged checkpoint) is read whole and the
+checkpoint replaced. An edit in place that keeps the inode, the length and both
+fingerprints is not seen: `--no-cache` reads everything.
 
 A stretch ends where its records' times cross a UTC midnight, so a ledger written in
 time order has about one a day (one out of order only has more, never a wrong answer).
@@ -21,10 +18,11 @@ edge cuts it. Stretches merge in ledger order (`MergeableSink.merge`), as the pa
 reader's do, so the answer is one pass's (the property tests hold it to the reader).
 
 Not resumed, read as ever: a stream, a ledger of Claude Code requests (a request spans
-lines; `requests`), a line over 16 MiB, a sink without a snapshot (`report`'s).
-The checkpoint is data, decoded by type, never code: a damaged or crafted one is
-ignored or, at worst, misstates the figures of the ledger it names, as editing the
-ledger itself would.
+lines; `requests`), a line over 16 MiB, a sink without a snapshot (`report`'s), a
+stretch whose state outgrows memory (its sink may not spill to disk: `SinkFull`). A
+checkpoint over MAX_CHECKPOINT_BYTES is not kept. The checkpoint is data, decoded by
+type, never code: a damaged or crafted one is ignored or, at worst, misstates the
+figures of the ledger it names, as editing the ledger itself would.
 """
 
 from __future__ import annotations
@@ -35,13 +33,25 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Protocol, runtime_checkable
-
-import msgspec
+from typing import Protocol, runtime_checkable
 
 from cache_gate import __version__
 from cache_gate.errors import InputError
 from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.jsonl.checkpoint import (
+    DAMAGED,
+    FINGERPRINT_BYTES,
+    LAYOUT,
+    MAX_CHECKPOINT_BYTES,
+    Checkpoint,
+    LedgerCache,
+    Segment,
+    Stats,
+    fingerprint,
+    load,
+    save,
+    unchanged,
+)
 from cache_gate.ledger.jsonl.reader import Stretch, chunks, number_bad_lines, read_chunk
 from cache_gate.ledger.reading import (
     BadLine,
@@ -49,20 +59,13 @@ from cache_gate.ledger.reading import (
     MergeableSink,
     Selection,
     Sink,
+    SinkFull,
     TimeSpan,
     decoders_for,
     finish,
+    unspilled,
 )
 from cache_gate.ledger.window import SECONDS_A_DAY, Window
-
-# Smaller ledgers are read whole: it costs less than a checkpoint.
-CACHE_MIN_BYTES = 8 << 20
-FINGERPRINT_BYTES = 4096
-# The checkpoint's layout; a checkpoint of another is ignored.
-LAYOUT = 2
-DAMAGED = "the checkpoint was damaged"
-
-Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
 @runtime_checkable
@@ -74,76 +77,6 @@ class SnapshotSink(MergeableSink, Protocol):
     def snapshot(self) -> bytes: ...
 
     def restore(self, data: bytes) -> None: ...
-
-
-@dataclass(frozen=True)
-class LedgerCache:
-    """Where a ledger's checkpoint is kept, and what else its sink depends on (the
-    settings it is priced and filtered by, as text): another `key` is another
-    checkpoint."""
-
-    key: str
-    directory: Path | None = None
-    min_bytes: int = CACHE_MIN_BYTES
-
-    def entry(self, ledger: str) -> Path | None:
-        """The checkpoint file of `ledger`, or None where there is no cache directory."""
-        import hashlib  # only a ledger large enough to keep a checkpoint of needs it
-        import json
-
-        directory = self.directory or default_directory()
-        if directory is None:
-            return None
-        name = json.dumps([LAYOUT, __version__, ledger, self.key])
-        return directory / f"{hashlib.sha256(name.encode()).hexdigest()[:40]}.checkpoint"
-
-
-def default_directory() -> Path | None:
-    """`$XDG_CACHE_HOME/cache-gate`, else `~/.cache/cache-gate` (None: no home)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if base and Path(base).is_absolute():
-        return Path(base) / "cache-gate"
-    try:
-        return Path.home() / ".cache" / "cache-gate"
-    except RuntimeError:
-        return None
-
-
-class _Stats(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    records: Count
-    not_requests: Count
-    bad_count: Count
-    bad: list[tuple[Count, str, Count]]
-    formats: dict[str, Count]
-    other_workflows: Count
-
-
-class _Segment(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    start: Count
-    end: Count
-    lines: Count
-    low: float | None
-    high: float | None
-    dated: Count
-    undated: Count
-    stats: _Stats
-    state: bytes
-
-
-class _Checkpoint(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    layout: int
-    tool: str
-    ledger: str
-    key: str
-    device: int
-    inode: int
-    offset: Count
-    head: bytes
-    before: bytes
-    segments: list[_Segment]
-
-
-_DECODER = msgspec.msgpack.Decoder(_Checkpoint)
 
 
 class _Damaged(Exception):
@@ -204,7 +137,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
                 except _Damaged:  # read whole, and the checkpoint replaced
                     return _scan_resumed(path, size, selection, make_sink, cache, entry,
                                          jobs, damaged=True)
-            except (_NotResumable, _Damaged):
+            except (_NotResumable, _Damaged, SinkFull):
                 pass
             except OSError as exc:
                 raise InputError(f"ledger {path} could not be read to the end "
@@ -219,14 +152,16 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
                   damaged: bool = False) -> tuple[Sink, LedgerStats, Use]:
     info = Path(path).stat()
     ledger = os.path.realpath(path)
-    head = _fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
-    checkpoint, reason = (None, DAMAGED) if damaged else _load(entry, ledger, cache.key, info)
-    kept: list[_Segment] = []
-    last: _Segment | None = None
+    head = fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
+    checkpoint, reason = (None, DAMAGED) if damaged else load(entry, ledger, cache.key, info)
+    kept: list[Segment] = []
+    last: Segment | None = None
     if checkpoint is not None:
         *kept, last = checkpoint.segments
     start = checkpoint.offset if checkpoint is not None else 0
-    segments = kept + _read_new(path, start, size, selection.workflows, make_sink, last, jobs)
+    # A stretch to be kept may not spill (it raises SinkFull: the ledger is read as ever).
+    kept_sink = unspilled(make_sink)
+    segments = kept + _read_new(path, start, size, selection.workflows, kept_sink, last, jobs)
     offset = segments[-1].end
     first_line = 1
     for segment in segments:
@@ -237,73 +172,23 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
         use.read_bytes += 2 * FINGERPRINT_BYTES
     sink, stats = _answer(path, segments, selection, make_sink, use, kept_end=start)
     if offset < size:  # a last line without its newline: read each run, never kept
-        tail = reader.read_range(path, offset, size, selection, make_sink, False)
+        tail = reader.read_range(path, offset, size, selection, kept_sink, False)
         tail.sink.add(finish(tail.requests, tail.stats))
         _merge(sink, tail.sink)
         stats.merge(tail.stats)
-    if _unchanged(path, info, head, size):  # not rewritten while this run read it
-        use.saved = _save(entry, _Checkpoint(
+    small = sum(len(segment.state) for segment in segments) <= MAX_CHECKPOINT_BYTES
+    if small and unchanged(path, info, head, size):  # not rewritten while this run read it
+        use.saved = save(entry, Checkpoint(
             LAYOUT, __version__, ledger, cache.key, info.st_dev, info.st_ino, offset,
-            _fingerprint(path, 0, min(FINGERPRINT_BYTES, offset)),
-            _fingerprint(path, max(0, offset - FINGERPRINT_BYTES), offset), segments))
+            fingerprint(path, 0, min(FINGERPRINT_BYTES, offset)),
+            fingerprint(path, max(0, offset - FINGERPRINT_BYTES), offset), segments))
     stats.path = path
     return sink, stats, use
 
 
-def _load(entry: Path, ledger: str, key: str,
-          info: os.stat_result) -> tuple[_Checkpoint | None, str]:
-    """The entry's checkpoint if it fits the ledger as it is now, else None; and why."""
-    try:
-        data = entry.read_bytes()
-    except FileNotFoundError:
-        return None, "first run with these settings"
-    except OSError:
-        return None, "the checkpoint could not be read"
-    try:
-        checkpoint = _DECODER.decode(data)
-    except (msgspec.DecodeError, RecursionError):
-        return None, DAMAGED
-    if (checkpoint.layout, checkpoint.tool, checkpoint.ledger, checkpoint.key) != (
-            LAYOUT, __version__, ledger, key):
-        return None, "the checkpoint was made for another ledger or settings"
-    segments = checkpoint.segments
-    if (not segments or segments[0].start != 0 or segments[-1].end != checkpoint.offset
-            or any(a.end != b.start for a, b in itertools.pairwise(segments))
-            or any(segment.start > segment.end for segment in segments)):
-        return None, DAMAGED
-    if (checkpoint.device, checkpoint.inode) != (info.st_dev, info.st_ino):
-        return None, "the ledger is another file than last time (rotated or replaced)"
-    offset = checkpoint.offset
-    if info.st_size < offset:
-        return None, "the ledger is shorter than last time (truncated)"
-    if (_fingerprint(ledger, 0, min(FINGERPRINT_BYTES, offset)) != checkpoint.head
-            or _fingerprint(ledger, max(0, offset - FINGERPRINT_BYTES), offset)
-            != checkpoint.before):
-        return None, "the ledger's content changed since last time (rewritten)"
-    return checkpoint, "the ledger only grew since last time"
-
-
-def _unchanged(path: str, info: os.stat_result, head: bytes, size: int) -> bool:
-    """The ledger is still the file this run began to read, and only grew."""
-    try:
-        now = Path(path).stat()
-        return ((now.st_dev, now.st_ino) == (info.st_dev, info.st_ino)
-                and now.st_size >= size
-                and _fingerprint(path, 0, min(FINGERPRINT_BYTES, size)) == head)
-    except OSError:  # removed meanwhile: read, but nothing to keep
-        return False
-
-
-def _fingerprint(path: str, start: int, end: int) -> bytes:
-    import hashlib
-    with Path(path).open("rb") as handle:
-        handle.seek(start)
-        return hashlib.sha256(handle.read(end - start)).digest()
-
-
 def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
-              make_sink: Callable[[], Sink], last: _Segment | None,
-              jobs: int | None) -> list[_Segment]:
+              make_sink: Callable[[], Sink], last: Segment | None,
+              jobs: int | None) -> list[Segment]:
     """The stretches from `start` (on from `last`, the checkpoint's last stretch) to the
     end's last complete line, read by one process, or split across several as the
     reader splits a ledger; their bad lines not numbered yet."""
@@ -329,23 +214,23 @@ def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
 
 def _read_or_none(path: str, start: int, end: int, workflows: frozenset[str] | None,
                   make_sink: Callable[[], Sink],
-                  last: _Segment | None) -> list[_Segment] | None:
+                  last: Segment | None) -> list[Segment] | None:
     """`_read_segments` in a child process: None where the ledger is not resumable."""
     try:
         return _read_segments(path, start, end, workflows, make_sink, last)
-    except _NotResumable:
+    except (_NotResumable, SinkFull):
         return None
 
 
 def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | None,
-                   make_sink: Callable[[], Sink], last: _Segment | None) -> list[_Segment]:
+                   make_sink: Callable[[], Sink], last: Segment | None) -> list[Segment]:
     """The complete lines starting in [start, end), read into stretches cut at UTC
     midnights, on from `last` where given."""
     everything = Selection(Window(), workflows)
     current = _restored(path, last, make_sink) if last is not None else _Part(
         start, Stretch(make_sink(), LedgerStats(path)))
     fresh = last is None
-    parts: list[_Part] = []
+    parts: list[Segment] = []
     reading = decoders_for(current.stretch.sink, everything, descriptive=False)
     with Path(path).open("rb") as handle:
         for position, chunk, kind in chunks(handle, start, end):
@@ -365,21 +250,29 @@ def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | 
             current.end = position + cut
             current.lines += chunk.count(b"\n", 0, cut)
             if current.crosses_midnight:
-                parts.append(current)
+                _keep(parts, current)
                 current = _Part(current.end, Stretch(make_sink(), LedgerStats(path)))
     if current.end > current.start or (start == 0 and not parts) or last is not None:
-        parts.append(current)
-    return [_stored(part) for part in parts]
+        _keep(parts, current)
+    return parts
 
 
-def _restored(path: str, segment: _Segment, make_sink: Callable[[], Sink]) -> _Part:
+def _keep(segments: list[Segment], part: _Part) -> None:
+    """Add a stretch read to those kept, as its snapshot: the checkpoint stays
+    within MAX_CHECKPOINT_BYTES, else the ledger is not resumable."""
+    segments.append(_stored(part))
+    if sum(len(segment.state) for segment in segments) > MAX_CHECKPOINT_BYTES:
+        raise _NotResumable
+
+
+def _restored(path: str, segment: Segment, make_sink: Callable[[], Sink]) -> _Part:
     """A kept stretch, live again, to read on."""
     return _Part(segment.start, Stretch(_sink_of(segment, make_sink), _stats_of(path, segment)),
                  segment.end, segment.lines,
                  TimeSpan(segment.low, segment.high, segment.dated, segment.undated))
 
 
-def _sink_of(segment: _Segment, make_sink: Callable[[], Sink]) -> SnapshotSink:
+def _sink_of(segment: Segment, make_sink: Callable[[], Sink]) -> SnapshotSink:
     sink = make_sink()
     assert isinstance(sink, SnapshotSink)
     try:
@@ -389,7 +282,7 @@ def _sink_of(segment: _Segment, make_sink: Callable[[], Sink]) -> SnapshotSink:
     return sink
 
 
-def _stats_of(path: str, segment: _Segment) -> LedgerStats:
+def _stats_of(path: str, segment: Segment) -> LedgerStats:
     kept = segment.stats
     stats = LedgerStats(path, records=kept.records, not_requests=kept.not_requests,
                         bad_count=kept.bad_count, other_workflows=kept.other_workflows)
@@ -398,20 +291,20 @@ def _stats_of(path: str, segment: _Segment) -> LedgerStats:
     return stats
 
 
-def _stored(part: _Part) -> _Segment:
+def _stored(part: _Part) -> Segment:
     """A stretch read this run, as the checkpoint keeps it."""
     stats, sink = part.stretch.stats, part.stretch.sink
     assert isinstance(sink, SnapshotSink)
     span = part.span
-    return _Segment(
+    return Segment(
         part.start, part.end, part.lines, span.low, span.high, span.dated, span.undated,
-        _Stats(stats.records, stats.not_requests, stats.bad_count,
+        Stats(stats.records, stats.not_requests, stats.bad_count,
                [(bad.offset, bad.error, bad.line) for bad in stats.bad],
                dict(stats.formats), stats.other_workflows),
         sink.snapshot())
 
 
-def _number(path: str, segment: _Segment, first_line: int) -> None:
+def _number(path: str, segment: Segment, first_line: int) -> None:
     """Number a stretch's bad lines, its first line being `first_line`."""
     if all(line for _, _, line in segment.stats.bad):
         return
@@ -420,7 +313,7 @@ def _number(path: str, segment: _Segment, first_line: int) -> None:
     segment.stats.bad = [(bad.offset, bad.error, bad.line) for bad in stats.bad]
 
 
-def _answer(path: str, segments: list[_Segment], selection: Selection,
+def _answer(path: str, segments: list[Segment], selection: Selection,
             make_sink: Callable[[], Sink], use: Use,
             kept_end: int) -> tuple[Sink, LedgerStats]:
     """The stretches merged in ledger order, as one pass with this selection reads
@@ -428,7 +321,8 @@ def _answer(path: str, segments: list[_Segment], selection: Selection,
     counts the bytes read again, and those the checkpoint answered, before
     `kept_end`)."""
     window = selection.window
-    sink: Sink | None = None
+    sink = make_sink()  # it may spill to disk; the stretches merged into it may not
+    make_part = unspilled(make_sink)
     stats = LedgerStats(path)
     first_line = 1
     for segment in segments:
@@ -444,26 +338,21 @@ def _answer(path: str, segments: list[_Segment], selection: Selection,
             first_line += segment.lines
             continue
         if where == "inside":
-            part: Sink = _sink_of(segment, make_sink)
+            part: Sink = _sink_of(segment, make_part)
             part_stats = _stats_of(path, segment)
         else:
             again = reader.read_range(path, segment.start, segment.end, selection,
-                                      make_sink, False)
+                                      make_part, False)
             number_bad_lines(path, again.stats, segment.start, first_line)
             part, part_stats = again.sink, again.stats
             use.read_bytes += segment.end - segment.start
         first_line += segment.lines
-        if sink is None:
-            sink = part
-        else:
-            _merge(sink, part)
+        _merge(sink, part)
         stats.merge(part_stats)
-    if sink is None:
-        sink = make_sink()
     return sink, stats
 
 
-def _placed(segment: _Segment, window: Window) -> str:
+def _placed(segment: Segment, window: Window) -> str:
     """Where a stretch lies for a window: `inside` (its state answers), `outside` (its
     records only counted), or `cut` (read again)."""
     if not window.bounded:
@@ -482,16 +371,3 @@ def _placed(segment: _Segment, window: Window) -> str:
 def _merge(sink: Sink, later: Sink) -> None:
     assert isinstance(sink, MergeableSink) and isinstance(later, MergeableSink)
     sink.merge(later)
-
-
-def _save(entry: Path, checkpoint: _Checkpoint) -> bool:
-    """Keep the checkpoint for the next run; False where the cache cannot be written
-    (a read-only home, a full disk): the run goes on, uncached."""
-    from cache_gate.atomic import replace_atomically
-
-    try:
-        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replace_atomically(entry, msgspec.msgpack.encode(checkpoint))
-    except OSError:
-        return False
-    return True

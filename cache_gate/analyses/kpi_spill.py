@@ -1,0 +1,283 @@
+"""`kpi`'s evidence beyond memory: the ledger read so far, kept in a SQLite file.
+
+A ledger of a million workflows, prompts or sessions would need a million tallies,
+cells and lineage states in memory. Instead, once the sink holds
+`kpi_evidence.SPILL_AFTER` of them, the stretch it has read merges into this store
+(`absorb`), by `MissCauses.merge` itself, as stretches read apart merge (so exactly:
+the property tests hold a spilled read to one in memory), and the sink starts a
+fresh stretch. Memory stays about SPILL_AFTER entries, whatever the ledger; the
+answers are SQL over the store (`SpilledTally`, `SpilledCauses`), in the same order
+as the in-memory ones.
+
+The file lives in a private temporary directory (mode 0700) and is removed when the
+store is closed or collected: it holds workflow and prompt names from the ledger,
+never anything else, and never beside the ledger.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from cache_gate.analyses import kpis
+from cache_gate.analyses.kpis import SLOTS, Tally
+from cache_gate.analyses.lineage import LineageState
+from cache_gate.analyses.miss_causes import (
+    TOP_GROUPS,
+    CauseCost,
+    MissCauses,
+    breakdown_of,
+    worst_of,
+)
+from cache_gate.config import LOWER_IS_BETTER
+from cache_gate.ledger.record import Record
+
+# Keys a query names at once (SQLite allows 32,766 parameters).
+BATCH = 500
+# Waiting misses decided at once, at the end.
+SETTLE_BATCH = 5000
+
+_SUMS = ", ".join(f"s{slot}" for slot in range(SLOTS))
+_SUMMED = ", ".join(f"sum(s{slot})" for slot in range(SLOTS))
+_ADDED = ", ".join(f"s{slot} = s{slot} + excluded.s{slot}" for slot in range(SLOTS))
+_COSTS = "requests, tokens, pico, unpriced"
+_COSTS_SUMMED = "sum(requests), sum(tokens), sum(pico), sum(unpriced)"
+_SCHEMA = f"""
+CREATE TABLE groups (workflow BLOB, prompt BLOB, first INTEGER, {_SUMS},
+                     PRIMARY KEY (workflow, prompt)) WITHOUT ROWID;
+CREATE TABLE cells (workflow BLOB, prompt BLOB, day BLOB, cause BLOB, {_COSTS},
+                    PRIMARY KEY (workflow, prompt, day, cause)) WITHOUT ROWID;
+CREATE TABLE lineages (key BLOB PRIMARY KEY, state BLOB, avoidable INTEGER,
+                       waiting INTEGER) WITHOUT ROWID;
+"""
+_ENCODER = msgspec.msgpack.Encoder()
+_LINEAGE = msgspec.msgpack.Decoder(LineageState)
+
+
+def _key(text: str | None) -> bytes:
+    """A name as the store keys it: None apart from every string, the empty one
+    included, and strings in code point order (UTF-8 keeps it; a lone surrogate from
+    a JSON escape passes)."""
+    return b"" if text is None else b"\x01" + text.encode("utf-8", "surrogatepass")
+
+
+def _name(key: bytes) -> str | None:
+    return None if key == b"" else _text(key)
+
+
+def _text(key: bytes) -> str:
+    return key[1:].decode("utf-8", "surrogatepass")
+
+
+def _chunked(items: list[bytes]) -> Iterator[list[bytes]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
+
+
+class KpiStore:
+    """The stretches of the ledger absorbed so far, in ledger order, on disk."""
+
+    def __init__(self, causes: MissCauses) -> None:
+        self.prices, self.minimums = causes.prices, causes.minimums
+        self.eligible = 0
+        self.examples: dict[str, tuple[int, Record]] = {}
+        # Groups absorbed so far: the next new group's place in the order they came.
+        self._groups = 0
+        directory = tempfile.mkdtemp(prefix="cache-gate-")
+        self._db = sqlite3.connect(Path(directory) / "kpi.sqlite", isolation_level=None)
+        self._closed = weakref.finalize(self, _remove, self._db, directory)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
+                       "cache_size = -4096"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._closed()
+
+    def absorb(self, tally: Tally, causes: MissCauses) -> None:
+        """Take in the stretch of the ledger right after those absorbed so far."""
+        before = self._lineages([_key(key) for key in causes.lineages])
+        merged = self._view(before)
+        merged.merge(causes)
+        self.eligible, self.examples = merged.eligible, merged.first_examples()
+        self._write(merged, tally.groups)
+
+    def settle(self) -> None:
+        """Decide the misses still waiting, where nothing came before them (as
+        `MissCauses` does when its results are read)."""
+        after = b""
+        while True:
+            rows = self._db.execute(
+                "SELECT key, state FROM lineages WHERE key > ? AND waiting ORDER BY key "
+                "LIMIT ?", (after, SETTLE_BATCH)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            view = self._view({_text(key): _LINEAGE.decode(state)
+                               for key, state in rows})
+            view.avoidable_by_group  # noqa: B018 - reading it settles the view
+            self.examples = view.first_examples()
+            self._write(view, {})
+
+    def _view(self, lineages: dict[str, LineageState]) -> MissCauses:
+        """A MissCauses that is this store as far as these lineages go."""
+        view = MissCauses(self.prices, self.minimums)
+        view.load(eligible=self.eligible, cells={}, avoidable=Counter(), lineages=lineages,
+                  examples=dict(self.examples))
+        return view
+
+    def _lineages(self, keys: list[bytes]) -> dict[str, LineageState]:
+        found: dict[str, LineageState] = {}
+        for batch in _chunked(keys):
+            marks = ", ".join("?" * len(batch))
+            for key, state in self._db.execute(
+                    f"SELECT key, state FROM lineages WHERE key IN ({marks})", batch):
+                found[_text(key)] = _LINEAGE.decode(state)
+        return found
+
+    def _write(self, merged: MissCauses, groups: dict[kpis.Group, list[int]]) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT OR REPLACE INTO lineages VALUES (?, ?, ?, ?)",
+            ((_key(key), _ENCODER.encode(state),
+              sum(state.avoidable.values()) if state.avoidable else 0,
+              state.pending is not None) for key, state in merged.lineages.items()))
+        db.executemany(
+            "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+            "requests = requests + excluded.requests, tokens = tokens + excluded.tokens, "
+            "pico = pico + excluded.pico, unpriced = unpriced + excluded.unpriced",
+            ((_key(workflow), _key(prompt), _key(day), _key(cause), cost.requests,
+              cost.input_tokens, cost.picodollars, cost.unpriced_requests)
+             for (workflow, prompt, day, cause), cost in merged.cells.items()))
+        avoidable = merged.avoidable_counts()
+        rows = []
+        for key in groups.keys() | avoidable.keys():
+            sums = groups.get(key) or [0] * SLOTS
+            if key in avoidable:
+                sums = [*sums[:kpis.AVOIDABLE_MISSES], avoidable[key]]
+            rows.append((key, sums))
+        first = self._groups
+        order = {key: index for index, key in enumerate(groups)}
+        db.executemany(
+            f"INSERT INTO groups VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
+            f"ON CONFLICT DO UPDATE SET {_ADDED}",
+            ((_key(workflow), _key(prompt), first + order.get((workflow, prompt), len(order)),
+              *sums) for (workflow, prompt), sums in rows))
+        self._groups += len(groups)
+        db.execute("COMMIT")
+
+    # The answers, once every stretch is absorbed and settled.
+
+    def total(self, excluded: frozenset[str]) -> list[int]:
+        names = [_key(name) for name in excluded]
+        where = f"WHERE workflow NOT IN ({', '.join('?' * len(names))})" if names else ""
+        row = self._db.execute(f"SELECT {_SUMMED} FROM groups {where}", names).fetchone()
+        return [value or 0 for value in row]
+
+    def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
+        keys = [_key(name) for name in names]
+        if not keys:
+            return {}
+        return {_text(workflow): list(sums) for workflow, *sums in self._db.execute(
+            f"SELECT workflow, {_SUMMED} FROM groups WHERE workflow IN "
+            f"({', '.join('?' * len(keys))}) GROUP BY workflow", keys)}
+
+    def worst(self, field: int, name: str, limit: int) -> list[tuple[str | None, list[int]]]:
+        numerator, denominator, _ = kpis.KPI_SLOTS[name]
+        short = (f"sum(s{numerator})" if name in LOWER_IS_BETTER
+                 else f"sum(s{denominator}) - sum(s{numerator})")
+        column = ("workflow", "prompt")[field]
+        return [(_name(key), list(sums)) for key, *sums in self._db.execute(
+            f"SELECT {column}, {_SUMMED} FROM groups GROUP BY {column} "
+            f"HAVING {short} > 0 ORDER BY {short} DESC, min(first) LIMIT ?", (limit,))]
+
+    def causes(self, column: str | None,
+               names: Iterable[bytes] = ()) -> dict[str | None, dict[str, CauseCost]]:
+        """The cells summed per cause, and per `column` where given (for these of its
+        `names`, where given)."""
+        keys = list(names)
+        group = "" if column is None else f"{column}, "
+        where = f"WHERE {column} IN ({', '.join('?' * len(keys))})" if keys else ""
+        tables: dict[str | None, dict[str, CauseCost]] = {}
+        for *by, cause, requests, tokens, pico, unpriced in self._db.execute(
+                f"SELECT {group}cause, {_COSTS_SUMMED} FROM cells {where} "
+                f"GROUP BY {group}cause", keys):
+            table = tables.setdefault(_name(by[0]) if by else None, {})
+            table[_text(cause)] = CauseCost(requests, tokens, pico, unpriced)
+        return tables
+
+    def busiest(self, column: str, limit: int) -> list[bytes]:
+        """The `limit` values of `column` with the most misses, as `_breakdown` orders
+        them (most first, then by name, no name last)."""
+        return [key for key, in self._db.execute(
+            f"SELECT {column} FROM cells GROUP BY {column} "
+            f"ORDER BY sum(requests) DESC, {column} = X'', {column} LIMIT ?", (limit,))]
+
+    def worst_lineage(self) -> tuple[str, LineageState] | None:
+        row = self._db.execute("SELECT key, state FROM lineages WHERE avoidable > 0 "
+                               "ORDER BY avoidable DESC, key LIMIT 1").fetchone()
+        return None if row is None else (_text(row[0]), _LINEAGE.decode(row[1]))
+
+
+class SpilledTally(Tally):
+    """The tally of a store's ledger: its answers are the store's (it has no groups
+    in memory; the avoidable misses are in it already)."""
+
+    def __init__(self, store: KpiStore) -> None:
+        super().__init__()
+        self._store = store
+
+    def total(self, excluded: frozenset[str] = frozenset()) -> list[int]:
+        return self._store.total(excluded)
+
+    def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
+        return self._store.workflow_sums(names)
+
+    def worst(self, field: int, name: str, limit: int) -> list[tuple[str | None, list[int]]]:
+        return self._store.worst(field, name, limit)
+
+
+class SpilledCauses(MissCauses):
+    """The miss causes of a store's ledger, every miss decided: its answers are the
+    store's (its avoidable counts are in the store's tally already)."""
+
+    def __init__(self, store: KpiStore) -> None:
+        super().__init__(store.prices, store.minimums)
+        self._store = store
+        self.load(eligible=store.eligible, cells={}, avoidable=Counter(), lineages={},
+                  examples=store.examples)
+
+    @property
+    def overall(self) -> dict[str, CauseCost]:
+        return self._store.causes(None).get(None, {})
+
+    @property
+    def by_day(self) -> dict[str | None, dict[str, CauseCost]]:
+        days = self._store.causes("day")
+        days.pop(None, None)
+        return days
+
+    def breakdown(self, field: int) -> dict[str, object]:
+        column = ("workflow", "prompt")[field]
+        return breakdown_of(self._store.causes(column, self._store.busiest(column, TOP_GROUPS)))
+
+    @property
+    def avoidable_misses(self) -> int:
+        return self._store.total(frozenset())[kpis.AVOIDABLE_MISSES]
+
+    def worst_lineage(self) -> tuple[str, int, str] | None:
+        found = self._store.worst_lineage()
+        return worst_of([found] if found is not None else [])
+
+
+def _remove(db: sqlite3.Connection, directory: str) -> None:
+    db.close()
+    shutil.rmtree(directory, ignore_errors=True)
