@@ -69,7 +69,7 @@ class KpiEvidence:
         return SpilledTally(self.store), SpilledCauses(self.store)
 
     def _bound(self) -> None:
-        """Memory bounded: past LIMIT entries, the stretch read goes to disk."""
+        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk."""
         causes = self.causes
         if len(self.tally.groups) + len(causes.lineages) + len(causes.cells) > SPILL_AFTER:
             if not self.may_spill:

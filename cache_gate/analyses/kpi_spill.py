@@ -16,13 +16,15 @@ never anything else, and never beside the ledger.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
@@ -37,6 +39,7 @@ from cache_gate.analyses.miss_causes import (
     worst_of,
 )
 from cache_gate.config import LOWER_IS_BETTER
+from cache_gate.errors import InputError
 from cache_gate.ledger.record import Record
 
 # Keys a query names at once (SQLite allows 32,766 parameters).
@@ -57,6 +60,8 @@ CREATE TABLE cells (workflow BLOB, prompt BLOB, day BLOB, cause BLOB, {_COSTS},
 CREATE TABLE lineages (key BLOB PRIMARY KEY, state BLOB, avoidable INTEGER,
                        waiting INTEGER) WITHOUT ROWID;
 """
+P = ParamSpec("P")
+T = TypeVar("T")
 _ENCODER = msgspec.msgpack.Encoder()
 _LINEAGE = msgspec.msgpack.Decoder(LineageState)
 
@@ -76,6 +81,20 @@ def _text(key: bytes) -> str:
     return key[1:].decode("utf-8", "surrogatepass")
 
 
+def _on_disk(method: Callable[P, T]) -> Callable[P, T]:
+    """`method`, a failure of the disk (full, unwritable) an InputError that says so."""
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise InputError(
+                "the ledger has too many workflows, prompts or sessions to hold in memory, "
+                f"and they could not be kept on disk in {tempfile.gettempdir()} ({exc}): "
+                "free some space there, or point TMPDIR at a disk with room") from None
+    return guarded
+
+
 def _chunked(items: list[bytes]) -> Iterator[list[bytes]]:
     for start in range(0, len(items), BATCH):
         yield items[start:start + BATCH]
@@ -84,6 +103,7 @@ def _chunked(items: list[bytes]) -> Iterator[list[bytes]]:
 class KpiStore:
     """The stretches of the ledger absorbed so far, in ledger order, on disk."""
 
+    @_on_disk
     def __init__(self, causes: MissCauses) -> None:
         self.prices, self.minimums = causes.prices, causes.minimums
         self.eligible = 0
@@ -101,6 +121,7 @@ class KpiStore:
     def close(self) -> None:
         self._closed()
 
+    @_on_disk
     def absorb(self, tally: Tally, causes: MissCauses) -> None:
         """Take in the stretch of the ledger right after those absorbed so far."""
         before = self._lineages([_key(key) for key in causes.lineages])
@@ -109,6 +130,7 @@ class KpiStore:
         self.eligible, self.examples = merged.eligible, merged.first_examples()
         self._write(merged, tally.groups)
 
+    @_on_disk
     def settle(self) -> None:
         """Decide the misses still waiting, where nothing came before them (as
         `MissCauses` does when its results are read)."""
@@ -176,12 +198,14 @@ class KpiStore:
 
     # The answers, once every stretch is absorbed and settled.
 
+    @_on_disk
     def total(self, excluded: frozenset[str]) -> list[int]:
         names = [_key(name) for name in excluded]
         where = f"WHERE workflow NOT IN ({', '.join('?' * len(names))})" if names else ""
         row = self._db.execute(f"SELECT {_SUMMED} FROM groups {where}", names).fetchone()
         return [value or 0 for value in row]
 
+    @_on_disk
     def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
         keys = [_key(name) for name in names]
         if not keys:
@@ -190,6 +214,7 @@ class KpiStore:
             f"SELECT workflow, {_SUMMED} FROM groups WHERE workflow IN "
             f"({', '.join('?' * len(keys))}) GROUP BY workflow", keys)}
 
+    @_on_disk
     def worst(self, field: int, name: str, limit: int) -> list[tuple[str | None, list[int]]]:
         numerator, denominator, _ = kpis.KPI_SLOTS[name]
         short = (f"sum(s{numerator})" if name in LOWER_IS_BETTER
@@ -199,6 +224,7 @@ class KpiStore:
             f"SELECT {column}, {_SUMMED} FROM groups GROUP BY {column} "
             f"HAVING {short} > 0 ORDER BY {short} DESC, min(first) LIMIT ?", (limit,))]
 
+    @_on_disk
     def causes(self, column: str | None,
                names: Iterable[bytes] = ()) -> dict[str | None, dict[str, CauseCost]]:
         """The cells summed per cause, and per `column` where given (for these of its
@@ -214,6 +240,7 @@ class KpiStore:
             table[_text(cause)] = CauseCost(requests, tokens, pico, unpriced)
         return tables
 
+    @_on_disk
     def busiest(self, column: str, limit: int) -> list[bytes]:
         """The `limit` values of `column` with the most misses, as `_breakdown` orders
         them (most first, then by name, no name last)."""
@@ -221,6 +248,7 @@ class KpiStore:
             f"SELECT {column} FROM cells GROUP BY {column} "
             f"ORDER BY sum(requests) DESC, {column} = X'', {column} LIMIT ?", (limit,))]
 
+    @_on_disk
     def worst_lineage(self) -> tuple[str, LineageState] | None:
         row = self._db.execute("SELECT key, state FROM lineages WHERE avoidable > 0 "
                                "ORDER BY avoidable DESC, key LIMIT 1").fetchone()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -139,3 +141,22 @@ def test_a_ledger_too_varied_to_checkpoint_is_read_as_ever(
     monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 100)
     assert shown(kpi(path, 10**9, 1, tmp_path / "large")) == expected
     assert not (tmp_path / "large").exists()
+
+
+def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:
+    """A disk that fills up (here: a limit on the size of a file the process writes)
+    is an error that says what to do, exit 2, never a traceback."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(backlog(workflow=f"w{index}")) + "\n"
+                            for index in range(500)))
+    process = subprocess.run(
+        [sys.executable, "-c",
+         "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+         "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
+         "from cache_gate.analyses import kpi_evidence; kpi_evidence.SPILL_AFTER = 5; "
+         "from cache_gate.cli import main; raise SystemExit(main())",
+         "kpi", "--ledger", str(path), "--no-cache"],
+        capture_output=True, text=True, check=False)
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    assert "could not be kept on disk" in process.stderr and "TMPDIR" in process.stderr
