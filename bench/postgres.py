@@ -21,8 +21,8 @@ interleaved round after round (a neighbour's load slows all of them alike):
   tokens): kpi's fifth KPI needs them one by one, which no sum gives, so this is
   the floor of any exact `kpi`;
 - `cache-gate kpi --ledger postgresql://...` wall time, start-up included, and the
-  same read in-process (`read_tally` with the miss causes: what the command does
-  after start-up);
+  same read in-process (`read_evidence`: the sums and the miss causes, what the
+  command does after start-up);
 - `cache-gate report` wall time.
 
 for a 1-day window, a 7-day window and the whole table. Each figure is the best of
@@ -51,9 +51,10 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 from results import Row, save, verdicts  # noqa: E402  (bench/ holds scripts)
 
+from cache_gate.analyses.kpi_evidence import KpiEvidence  # noqa: E402
 from cache_gate.analyses.kpis import Tally  # noqa: E402
 from cache_gate.analyses.miss_causes import MissCauses  # noqa: E402
-from cache_gate.analyses.postgres_sums import read_tally  # noqa: E402
+from cache_gate.analyses.postgres_sums import read_evidence  # noqa: E402
 from cache_gate.ledger.reading import Selection  # noqa: E402
 from cache_gate.ledger.window import Window  # noqa: E402
 from cache_gate.models import load_model_minimums  # noqa: E402
@@ -351,8 +352,9 @@ def cache_gate(command: str, url: str, now: datetime, days: int | None) -> dict[
 
 def in_process(url: str, window: Window) -> tuple[Tally, MissCauses]:
     """What `kpi` does after start-up: the sums and the miss causes."""
-    causes = MissCauses(load_prices(), load_model_minimums())
-    tally, _ = read_tally(url, Selection(window), causes)
+    evidence = KpiEvidence(Tally(), MissCauses(load_prices(), load_model_minimums()))
+    read_evidence(url, Selection(window), evidence)
+    tally, causes = evidence.answers()
     causes.to_json()
     return tally, causes
 

@@ -55,7 +55,7 @@ class KpiEvidence:
     def add(self, records: list[Record]) -> None:
         self.tally.add(records)
         self.causes.add(records)
-        self._bound()
+        self.bound()
 
     def answers(self) -> tuple[Tally, MissCauses]:
         """The tally and the miss causes of the whole ledger read, every miss decided:
@@ -68,8 +68,10 @@ class KpiEvidence:
         self.store.settle()
         return SpilledTally(self.store), SpilledCauses(self.store)
 
-    def _bound(self) -> None:
-        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk."""
+    def bound(self) -> None:
+        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk (a
+        reader that adds to the tally and the causes itself calls it now and then,
+        and takes them again: they may be fresh ones)."""
         causes = self.causes
         if len(self.tally.groups) + len(causes.lineages) + len(causes.cells) > SPILL_AFTER:
             if not self.may_spill:
@@ -106,7 +108,7 @@ class KpiEvidence:
         assert later.store is None
         self.tally.merge(later.tally)
         self.causes.merge(later.causes)
-        self._bound()
+        self.bound()
 
     def add_plain_backlog(self, lines: list[BacklogKpiLine], window: Window,
                           workflows: frozenset[str] | None) -> PlainCounts | None:
@@ -143,7 +145,7 @@ class KpiEvidence:
                 prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
                 cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
                 prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256))
-        self._bound()
+        self.bound()
         return counts
 
 

@@ -111,15 +111,14 @@ class KpiStore:
         # Groups absorbed so far: the next new group's place in the order they came.
         self._groups = 0
         directory = tempfile.mkdtemp(prefix="cache-gate-")
+        # Removed when the store is collected, or at exit (SIGTERM unwinds to it); an
+        # open connection to an unlinked file is harmless.
+        weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
         self._db = sqlite3.connect(Path(directory) / "kpi.sqlite", isolation_level=None)
-        self._closed = weakref.finalize(self, _remove, self._db, directory)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
                        "cache_size = -4096"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._closed()
 
     @_on_disk
     def absorb(self, tally: Tally, causes: MissCauses) -> None:
@@ -182,9 +181,8 @@ class KpiStore:
         avoidable = merged.avoidable_counts()
         rows = []
         for key in groups.keys() | avoidable.keys():
-            sums = groups.get(key) or [0] * SLOTS
-            if key in avoidable:
-                sums = [*sums[:kpis.AVOIDABLE_MISSES], avoidable[key]]
+            sums = list(groups.get(key) or [0] * SLOTS)
+            sums[kpis.AVOIDABLE_MISSES] += avoidable.get(key, 0)
             rows.append((key, sums))
         first = self._groups
         order = {key: index for index, key in enumerate(groups)}
@@ -304,8 +302,3 @@ class SpilledCauses(MissCauses):
     def worst_lineage(self) -> tuple[str, int, str] | None:
         found = self._store.worst_lineage()
         return worst_of([found] if found is not None else [])
-
-
-def _remove(db: sqlite3.Connection, directory: str) -> None:
-    db.close()
-    shutil.rmtree(directory, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The KPIs and the report's breakdowns of LiteLLM's SpendLogs table, summed by PostgreSQL.
 
-`read_tally` gives `kpi` what the JSONL reader gives it for a file: a Tally of
-(workflow, prompt_id) groups and LedgerStats, and the miss causes; `read_analytics`
+`read_evidence` gives `kpi` what the JSONL reader gives it for a file: its sink (a
+Tally of (workflow, prompt_id) groups and the miss causes) and LedgerStats; `read_analytics`
 gives `report` its breakdowns. Rows the SQL cannot read exactly are read in Python,
 through the source, as a JSONL line would be.
 
@@ -13,7 +13,7 @@ by `kpis.count`, the one definition of its terms. Reading `metadata` is most of 
 cost of any query over SpendLogs: a second query for the sums would double it
 (bench/postgres.py holds this pass to a hand-written single-pass query).
 
-The sums alone (`read_tally` without causes) and `report`'s breakdowns are summed by
+The sums alone (`read_tally`) and `report`'s breakdowns are summed by
 PostgreSQL exactly as `kpis.count` sums Records: they move a few dozen aggregated
 rows to the client, not the requests.
 """
@@ -29,8 +29,8 @@ from psycopg import sql
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import Analytics, CacheTokens
+from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import SLOTS, Tally, count
-from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.lines import LINEAGE_FIELDS, decoders
 from cache_gate.ledger.postgres import rows as pg_rows
@@ -58,6 +58,8 @@ from cache_gate.ledger.reading import (
 )
 from cache_gate.ledger.record import Record
 
+# Records read between two checks that kpi's evidence stays within memory.
+BOUND_EVERY = 4096
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
 # usefulness: every response-cache hit counts as useful.
@@ -152,20 +154,26 @@ GROUP BY GROUPING SETS ((f.kind, f.workflow, f.prompt_id), (f.kind, f.phase),
             known_time=sql.SQL(KNOWN_TIME))
 
 
-def read_tally(url: str, selection: Selection, causes: MissCauses | None = None
-               ) -> tuple[Tally, LedgerStats]:
-    """The KPI sums of the SpendLogs rows in `selection`; with `causes`, the miss
-    causes too (`kpi_result` adds them to the tally), from the same single pass.
-    Without, the sums only, summed by PostgreSQL."""
+def read_evidence(url: str, selection: Selection, evidence: KpiEvidence) -> LedgerStats:
+    """`kpi`'s single pass over the SpendLogs rows in `selection`: the KPI sums and the
+    miss causes, into `evidence` (whose memory stays bounded: `KpiEvidence.bound`)."""
+    source = parse_source(url)
+    reading = Reading(source)
+    stats = LedgerStats(source.display)
+    with session(reading) as conn:
+        scope = scope_of(conn, reading, selection, descriptive=False)
+        read_kpi_rows(conn, reading, scope, selection, stats, evidence)
+    return finish(stats, reading)
+
+
+def read_tally(url: str, selection: Selection) -> tuple[Tally, LedgerStats]:
+    """The KPI sums of the SpendLogs rows in `selection`, summed by PostgreSQL."""
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
     tally = Tally()
     with session(reading) as conn:
         scope = scope_of(conn, reading, selection, descriptive=False)
-        if causes is not None:
-            read_kpi_rows(conn, reading, scope, selection, stats, tally, causes)
-            return tally, finish(stats, reading)
         left_to_python = 0
         for kind, workflow, prompt_id, *raw in fetch(conn, reading,
                                                        tally_query(scope),
@@ -225,14 +233,13 @@ def _lineage_model() -> sql.SQL:
 
 
 def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
-                  selection: Selection, stats: LedgerStats, tally: Tally,
-                  causes: MissCauses) -> None:
+                  selection: Selection, stats: LedgerStats, evidence: KpiEvidence) -> None:
     """`kpi`'s single pass (`kpi_rows_query`): each record made a Record once, summed
-    into the tally by `kpis.count` and, when eligible, handed to the miss causes in
-    ledger order; the other rows counted by kind, the first bad ones' JSON read for
-    the reader's own message."""
-    groups = tally.groups
-    observe = causes.observe
+    into the evidence's tally by `kpis.count` and, when eligible, handed to its miss
+    causes in ledger order (its memory bounded every BOUND_EVERY records); the other
+    rows counted by kind, the first bad ones' JSON read for the reader's own
+    message."""
+    groups, observe = evidence.tally.groups, evidence.causes.observe
     # As `kpi` reads a JSONL line: with what the miss causes read (its time, model).
     python_decoders = decoders(descriptive=scope.descriptive, timed=True, lineage=True)
     message = why_bad(scope)
@@ -256,11 +263,14 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
             if record.eligible:
                 observe(record)
             records += 1
+            if records % BOUND_EVERY == 0:
+                evidence.bound()  # it may have spilled: a fresh tally and causes
+                groups, observe = evidence.tally.groups, evidence.causes.observe
         elif kind == pg_rows.IRREGULAR:
             kept = read_irregular(line, request_id, when, python_decoders, reading, stats,
                                   selection)
-            tally.add(kept)
-            causes.add(kept)
+            evidence.add(kept)
+            groups, observe = evidence.tally.groups, evidence.causes.observe
         else:
             kinds[kind] += 1
             if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:

@@ -256,10 +256,11 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
 
 def run_kpi(options: LedgerOptions) -> Result:
     if is_postgres_url(options.ledger):
-        from cache_gate.analyses.postgres_sums import read_tally
+        from cache_gate.analyses.postgres_sums import read_evidence
 
-        causes = options.miss_causes()
-        tally, stats = read_tally(options.ledger, options.selection, causes)
+        table = KpiEvidence(Tally(), options.miss_causes())
+        stats = read_evidence(options.ledger, options.selection, table)
+        tally, causes = table.answers()
         return kpi_result("kpi", tally, stats, options, causes)
     # The miss causes need each request's time, model and prefix (the sink asks the
     # reader for them), in ledger order.

@@ -21,12 +21,15 @@ from hypothesis import strategies as st
 from cache_gate.analyses import kpi_evidence
 from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.errors import InputError
 from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result
 from cache_gate.ledger.jsonl import checkpoint, resume
 from cache_gate.ledger.reading import Selection
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
 from tests.ledger.test_fast_reader_agrees import START, ledgers
 from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
 from tests.ledgers import backlog
@@ -141,6 +144,12 @@ def test_a_ledger_too_varied_to_checkpoint_is_read_as_ever(
     monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 100)
     assert shown(kpi(path, 10**9, 1, tmp_path / "large")) == expected
     assert not (tmp_path / "large").exists()
+    # The JSON report's `ledger.incremental` says why.
+    _, _, use = resume.scan(str(path), Selection(), lambda: KpiEvidence(Tally(), MissCauses(
+        load_prices(), load_model_minimums())), cache=checkpoint.LedgerCache(
+            "kpi", tmp_path / "large", min_bytes=0))
+    assert use is not None and not use.resumed and not use.saved
+    assert use.reason == checkpoint.TOO_VARIED
 
 
 def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:

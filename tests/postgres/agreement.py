@@ -19,7 +19,7 @@ from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
 from cache_gate.analyses.miss_causes import MissCauses, example
-from cache_gate.analyses.postgres_sums import read_analytics, read_tally
+from cache_gate.analyses.postgres_sums import read_analytics, read_evidence, read_tally
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.ledger.jsonl.reader import scan
@@ -123,8 +123,9 @@ def assert_agree(spendlogs: SpendLogs, tmp_path: Path, selection: Selection = EV
     expected_evidence, _ = scan(str(everything), selection,
                                 lambda: KpiEvidence(Tally(), new_causes()), jobs=1)
     assert isinstance(expected_evidence, KpiEvidence)
-    causes = new_causes()
-    kpi_tally, kpi_stats = read_tally(spendlogs.url(), selection, causes)
+    evidence = KpiEvidence(Tally(), new_causes())
+    kpi_stats = read_evidence(spendlogs.url(), selection, evidence)
+    kpi_tally, causes = evidence.answers()
     assert kpi_tally.groups == expected_tally.groups, (kpi_tally.groups, expected_tally.groups)
     assert counts(kpi_stats) == counts(expected_stats), (counts(kpi_stats), counts(expected_stats))
     assert bad_rows(kpi_stats) == bad_rows(window_stats)

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from cache_gate.analyses import kpi_evidence, postgres_sums
+from cache_gate.config import DEFAULT_TARGETS
+from cache_gate.gates.kpi import LedgerOptions, run_kpi
 from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
 from tests.ledgers import litellm
@@ -158,3 +161,19 @@ def test_json_null_and_missing_json_agree(spendlogs: SpendLogs, tmp_path: Path) 
     insert_rows(spendlogs.conn, spendlogs.qualified, rows)
     summary = assert_agree(spendlogs, tmp_path)
     assert summary["records"] == 7 and summary["bad_count"] == 0
+
+
+def test_kpi_in_bounded_memory_shows_what_it_shows_in_memory(
+        team: SpendLogs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table of more workflows, prompts and sessions than `kpi` holds in memory is
+    read all the same: what it read spills to disk every few entries (here 5, and
+    every 7 records), and everything the reports show is what one in memory shows."""
+    options = LedgerOptions(team.url(), targets=DEFAULT_TARGETS, min_requests=1,
+                            workflow_targets={"reviewer": {"prompt_cache_hit_rate": 0.9}})
+    expected = run_kpi(options)
+    monkeypatch.setattr(kpi_evidence, "SPILL_AFTER", 5)
+    monkeypatch.setattr(postgres_sums, "BOUND_EVERY", 7)
+    spilled = run_kpi(options)
+    assert (spilled.sections, spilled.findings, spilled.notes) == (
+        expected.sections, expected.findings, expected.notes)
+    assert expected.sections["kpis"]["prompt_cache_hit_rate"]["denominator"] > 100

@@ -30,6 +30,8 @@ MAX_CHECKPOINT_BYTES = 32 << 20
 # The checkpoint's layout; a checkpoint of another is ignored.
 LAYOUT = 2
 DAMAGED = "the checkpoint was damaged"
+TOO_VARIED = ("the ledger has too many workflows, prompts or sessions to keep a "
+              "checkpoint of")
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 

@@ -43,6 +43,7 @@ from cache_gate.ledger.jsonl.checkpoint import (
     FINGERPRINT_BYTES,
     LAYOUT,
     MAX_CHECKPOINT_BYTES,
+    TOO_VARIED,
     Checkpoint,
     LedgerCache,
     Segment,
@@ -126,6 +127,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
          ) -> tuple[Sink, LedgerStats, Use | None]:
     """`reader.scan`, resumed from the ledger's checkpoint where there is one that
     fits, and leaving one for the next run (`cache` None: read as ever)."""
+    use = None
     if cache is not None and path != "-" and not reader.is_stream(path):
         size = reader.open_ledger(path)
         entry = cache.entry(os.path.realpath(path)) if size >= cache.min_bytes else None
@@ -137,14 +139,16 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
                 except _Damaged:  # read whole, and the checkpoint replaced
                     return _scan_resumed(path, size, selection, make_sink, cache, entry,
                                          jobs, damaged=True)
-            except (_NotResumable, _Damaged, SinkFull):
+            except SinkFull:  # read as ever; the JSON report says why
+                use = Use(resumed=False, reason=TOO_VARIED, read_bytes=size)
+            except (_NotResumable, _Damaged):
                 pass
             except OSError as exc:
                 raise InputError(f"ledger {path} could not be read to the end "
                                  f"({exc.strerror}): was it rotated or removed while "
                                  "cache-gate read it? Run again") from None
     sink, stats = reader.scan(path, selection, make_sink, jobs=jobs)
-    return sink, stats, None
+    return sink, stats, use
 
 
 def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callable[[], Sink],
@@ -259,10 +263,11 @@ def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | 
 
 def _keep(segments: list[Segment], part: _Part) -> None:
     """Add a stretch read to those kept, as its snapshot: the checkpoint stays
-    within MAX_CHECKPOINT_BYTES, else the ledger is not resumable."""
+    within MAX_CHECKPOINT_BYTES, else the ledger is not resumable (SinkFull, as a
+    stretch whose state outgrows memory)."""
     segments.append(_stored(part))
     if sum(len(segment.state) for segment in segments) > MAX_CHECKPOINT_BYTES:
-        raise _NotResumable
+        raise SinkFull
 
 
 def _restored(path: str, segment: Segment, make_sink: Callable[[], Sink]) -> _Part:
