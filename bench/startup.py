@@ -12,8 +12,9 @@ virtual environment or a pre-commit hook), so that a shim in front of it (pyenv'
 costs about 0.1 s a run) is not counted as cache-gate's. The package's bytecode is
 compiled first, as installing a wheel does.
 
-Then `check` once more under `python -X importtime`: the total of the modules it
-imports (the best of --repeat runs) and the packages that cost most.
+Then `check --no-render` (what the render commands add is the difference), and `check`
+once more under `python -X importtime`: the total of the modules it imports (the best
+of --repeat runs) and the packages that cost most.
 Targets (DESIGN.md, "Performance"): `--version` and `check` under 0.15 s.
 """
 
@@ -91,6 +92,7 @@ def main() -> int:
     render = best(["python3", "scripts/render_prompt.py", "reviewer"], args.repeat, env)
     version = best([cache_gate, "--version"], args.repeat, env)
     check = best([cache_gate, "check"], args.repeat, env)
+    no_render = best([cache_gate, "check", "--no-render"], args.repeat, env)
     total, modules, packages = import_times(max(3, args.repeat // 4), env)
 
     print(f"{os.cpu_count()} cores; best of {args.repeat}")
@@ -98,6 +100,7 @@ def main() -> int:
     print(f"one render command run            {render:6.3f} s  (check runs it 3 times)")
     print(f"cache-gate --version              {version:6.3f} s")
     print(f"cache-gate check (fixtures/demo)  {check:6.3f} s")
+    print(f"  the same with --no-render       {no_render:6.3f} s  (no render commands)")
     print(f"python -X importtime: check imports {modules} modules in {total * 1000:.1f} ms "
           "(timed while importing); the packages that cost most:")
     for name, seconds in packages.most_common(10):
@@ -105,6 +108,7 @@ def main() -> int:
     rows = [Row("python -c pass", python, "s"), Row("one render command run", render, "s"),
             Row("--version", version, "s", TARGETS["--version s"]),
             Row("check on fixtures/demo", check, "s", TARGETS["check s"]),
+            Row("check --no-render on fixtures/demo", no_render, "s"),
             Row("check's imports (-X importtime)", total, "s")]
     print(verdicts(rows))
     save("startup", f"python bench/startup.py --repeat {args.repeat}", rows,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
@@ -56,8 +57,7 @@ def kpi_name(text: str) -> str:
     return name
 
 
-@dataclass
-class Settings:
+class Settings(msgspec.Struct):
     ledger: str = ".backlog-ops/usage-ledger.jsonl"
     manifest: str = ".backlog-ops/prompt-manifest.json"
     lock: str = ".backlog-ops/prompt-manifest.lock.json"
@@ -66,17 +66,17 @@ class Settings:
     min_requests: int = 30
     strict: bool = False
     days: int | None = None
-    targets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
-    workflow_targets: dict[str, dict[str, float]] = field(default_factory=dict)
-    required: list[str] = field(default_factory=list)
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
+    targets: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    workflow_targets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
+    required: list[str] = msgspec.field(default_factory=list)
+    select: list[str] = msgspec.field(default_factory=list)
+    ignore: list[str] = msgspec.field(default_factory=list)
     # Seconds within which a repeated request should have been a response-cache hit.
     response_cache_ttl: int = 3600
     # Base input price in USD per million tokens, by model (overrides the shipped table).
-    prices: dict[str, float] = field(default_factory=dict)
+    prices: dict[str, float] = msgspec.field(default_factory=dict)
     # Minimum cacheable prompt length in tokens, by model (overrides the shipped table).
-    model_minimums: dict[str, int] = field(default_factory=dict)
+    model_minimums: dict[str, int] = msgspec.field(default_factory=dict)
     # Seconds one run of a prompt's render command may take (lint, CG112).
     render_timeout: float = 10.0
     source: str = "defaults"
@@ -193,7 +193,7 @@ def load_settings(explicit: str | None = None, start: Path | None = None) -> Set
 
 def settings_from_table(table: Mapping[str, Any], where: str) -> Settings:
     settings = Settings(source=where)
-    known = {f.name for f in fields(Settings)} - {"source"}
+    known = set(Settings.__struct_fields__) - {"source"}
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
         if key not in known:

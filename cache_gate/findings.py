@@ -1,4 +1,10 @@
-"""The shared result model: findings, their severities, and a gate's result."""
+"""The shared result model: findings, their severities, and a gate's result.
+
+The records are msgspec structs, which cost a fraction of a dataclass to define (a
+hook's start-up defines dozens); `Finding` stays a dataclass, since the gates
+`dataclasses.replace` it. (Records that cache what they compute on themselves stay
+dataclasses too: a struct with a `__dict__` can crash msgspec before 0.21 on 3.13.)
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 
 class Severity(enum.Enum):
@@ -68,8 +76,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
-class Anchor:
+class Anchor(msgspec.Struct, frozen=True):
     """A repository file that findings about something with no file of its own (a
     PostgreSQL ledger, a Redis URL) are placed at, and what that file is to the reader."""
 
@@ -102,8 +109,7 @@ def errors_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(sort_findings(findings), key=lambda f: -f.severity.rank)
 
 
-@dataclass(frozen=True)
-class Cut:
+class Cut(msgspec.Struct, frozen=True):
     """The findings that fit a consumer's limit, and how many of each severity did not."""
 
     shown: list[Finding]
@@ -134,18 +140,17 @@ def cut(findings: Iterable[Finding], limit: int) -> Cut:
     return Cut(ordered[:limit], left_out)
 
 
-@dataclass
-class Result:
+class Result(msgspec.Struct):
     """What one gate (or `check`, several) decided, ready for any reporter."""
 
     command: str
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
     # Extra sections of the JSON report (`kpis`, `ledger`, `cache_hit_rate_pct`, ...).
-    sections: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, Any] = msgspec.field(default_factory=dict)
     # Human-oriented sections for the text reporter (rendered by the gate itself).
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     # Inputs that stopped a part of the run from deciding (`check` goes on past them).
-    undecided: list[str] = field(default_factory=list)
+    undecided: list[str] = msgspec.field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -162,8 +167,7 @@ class Result:
         return ExitCode.FAILED
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """What a check yields before its engine turns it into a Finding: what is wrong and
     where. The engine stamps the rule's ID, name and severity from the catalogue,
     applies suppression, and merges repeats."""

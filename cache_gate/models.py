@@ -37,6 +37,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 DATA_FILE = "model_minimums.json"
 
 ANTHROPIC = "anthropic"
@@ -101,8 +103,7 @@ def described(model: str) -> str:
     return name if platform == ANTHROPIC else f"{name} on {PLATFORM_NAMES[platform]}"
 
 
-@dataclass(frozen=True)
-class PlatformFigure:
+class PlatformFigure(msgspec.Struct, frozen=True):
     """One number of a data file for one model on one platform, with where it came from."""
 
     value: float
@@ -129,8 +130,7 @@ def figure_for(figures: Mapping[str, PlatformFigure], platform: str) -> Platform
     return figures.get(platform) or figures.get(ANTHROPIC)
 
 
-@dataclass(frozen=True)
-class Minimum:
+class Minimum(msgspec.Struct, frozen=True):
     """The minimum that applies to one model id, and whose figure it is."""
 
     tokens: int

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+import msgspec
+
 from cache_gate.models import (
     ANTHROPIC,
     PlatformFigure,
@@ -30,8 +32,7 @@ from cache_gate.models import (
 DATA_FILE = "prices.json"
 
 
-@dataclass(frozen=True)
-class Multipliers:
+class Multipliers(msgspec.Struct, frozen=True):
     cache_read: float
     cache_write_5m: float
     cache_write_1h: float

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cache_gate.schema_check import Check, Undecided, compile_schema
 
@@ -32,8 +33,7 @@ _TYPE_NAMES = {"string": "a string", "array": "a list", "integer": "a whole numb
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
-@dataclass(frozen=True)
-class SchemaViolation:
+class SchemaViolation(msgspec.Struct, frozen=True):
     path: JsonPath
     message: str
 

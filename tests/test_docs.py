@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -133,8 +132,8 @@ def test_every_ledger_format_has_its_page(site: Path, name: str) -> None:
 def settings() -> list[str]:
     # Every field of Settings is a key of [tool.cache-gate], spelled with dashes, but
     # `source`, which records where the settings came from.
-    return sorted(f.name.replace("_", "-") for f in fields(config.Settings)
-                  if f.name != "source")
+    return sorted(name.replace("_", "-") for name in config.Settings.__struct_fields__
+                  if name != "source")
 
 
 @pytest.mark.parametrize("key", settings())

@@ -1,5 +1,6 @@
 """`check` on a hook's path (the bundled example, as `bench/startup.py` runs it): only
-the imports it needs, and the render commands running while it imports the rest."""
+the imports it needs, records that are cheap to define, the render commands running
+while it imports the rest, and no garbage collection walking everything at exit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,17 +17,18 @@ DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
 # Runs `python -m cache_gate check` in a fresh interpreter, noting the cache_gate
 # modules imported when the render commands are started and when they are waited for,
-# and every module at exit.
+# and at exit every module, the dataclasses of cache_gate's modules and the collector's
+# state.
 PROBE = """\
-import json, sys
+import dataclasses, gc, json, sys
 from cache_gate.manifest import processes
 
 seen = {}
 
 def watch(method, name):
-    def watched(self):
+    def watched(self, *args, **kwargs):
         seen.setdefault(name, sorted(m for m in sys.modules if m.startswith("cache_gate")))
-        return method(self)
+        return method(self, *args, **kwargs)
     return watched
 
 processes.Batch.start = watch(processes.Batch.start, "start")
@@ -37,40 +40,82 @@ try:
     runpy.run_module("cache_gate", run_name="__main__")
 finally:
     seen["exit"] = sorted(sys.modules)
+    seen["dataclasses"] = sorted(
+        f"{name}.{value.__qualname__}" for name, module in list(sys.modules.items())
+        if name.startswith("cache_gate") for value in vars(module).values()
+        if isinstance(value, type) and value.__module__ == name
+        and dataclasses.is_dataclass(value))
+    seen["frozen"] = gc.get_freeze_count()
+    seen["threshold"] = gc.get_threshold()
     with open(sys.argv_file, "w") as out:
         json.dump(seen, out)
 """
 
+# What `check` on the example must not import: validators, drivers, other commands'
+# code, the reporters of other formats, and what only options it was not given need.
+NOT_IMPORTED = [
+    "jsonschema", "referencing", "psycopg", "redis", "asyncio", "multiprocessing",
+    "concurrent", "sqlite3", "logging", "ssl", "socket", "email", "http", "xml", "statistics",
+    "cache_gate.ledger.postgres.session", "cache_gate.doctor", "cache_gate.gates.report",
+    "cache_gate.gates.doctor", "cache_gate.analyses.breakdowns", "cache_gate.analyses.tuning",
+    "cache_gate.policy.ledger_evidence", "cache_gate.rules.fix",
+    "cache_gate.reporters.html", "cache_gate.reporters.sarif", "cache_gate.reporters.json",
+    "cache_gate.reporters.markdown", "cache_gate.reporters.charts",
+]
+# The modules of the lint and policy gates and what they share with every gate: their
+# records are msgspec structs (a dataclass costs a hook's start-up some 0.5 ms to
+# define). `Finding` stays a dataclass (the gates `dataclasses.replace` it), and so do
+# the records that cache what they compute on themselves: a struct with a `__dict__`
+# can crash msgspec releases before 0.21 on Python 3.13.
+STRUCTS_ONLY = ("cache_gate.cli", "cache_gate.config", "cache_gate.findings",
+                "cache_gate.manifest", "cache_gate.rules", "cache_gate.policy",
+                "cache_gate.reporters", "cache_gate.models", "cache_gate.prices",
+                "cache_gate.schema_check", "cache_gate.schema_errors", "cache_gate.gates.lint",
+                "cache_gate.gates.policy")
+DATACLASSES = ["cache_gate.findings.Finding", "cache_gate.manifest.assemble.AssembledBlock",
+               "cache_gate.manifest.assemble.AssembledPrompt",
+               "cache_gate.manifest.assemble.Part", "cache_gate.models.ModelMinimums",
+               "cache_gate.prices.PriceTable"]
+
 
 @pytest.fixture(scope="module")
-def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """The modules `check` on the demo had imported: at the render commands' start,
-    when they are waited for, at exit."""
+def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What `check` on the demo had imported (at the render commands' start, when they
+    are waited for, at exit), and its dataclasses and collector at exit."""
     found = tmp_path_factory.mktemp("startup") / "modules.json"
-    probe = PROBE.replace("sys.argv_file", repr(str(found)))
+    script = PROBE.replace("sys.argv_file", repr(str(found)))
     # The render command's `python3` is this interpreter, as in bench/startup.py.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=DEMO, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", script], cwd=DEMO, capture_output=True,
                           text=True, env={**os.environ, "PATH": path}, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["passed"]
-    loaded: dict[str, list[str]] = json.loads(found.read_text(encoding="utf-8"))
-    return loaded
+    seen: dict[str, Any] = json.loads(found.read_text(encoding="utf-8"))
+    return seen
 
 
-@pytest.mark.parametrize("name", ["jsonschema", "referencing", "psycopg", "redis",
-                                  "cache_gate.ledger.postgres.session",
-                                  "cache_gate.reporters.html", "cache_gate.reporters.sarif",
-                                  "cache_gate.doctor", "cache_gate.gates.report"])
+@pytest.mark.parametrize("name", NOT_IMPORTED)
 def test_check_imports_no_validator_driver_or_other_command(
-        modules: dict[str, list[str]], name: str) -> None:
-    assert "cache_gate.manifest.render" in modules["exit"]  # the probe sees imports
-    assert name not in modules["exit"]
+        probe: dict[str, Any], name: str) -> None:
+    assert "cache_gate.manifest.render" in probe["exit"]  # the probe sees imports
+    assert name not in probe["exit"]
+
+
+def test_the_gates_records_are_structs(probe: dict[str, Any]) -> None:
+    assert "cache_gate.gates.kpi" in probe["exit"]  # the probe sees every gate's modules
+    assert [name for name in probe["dataclasses"] if name.startswith(STRUCTS_ONLY)] \
+        == DATACLASSES
 
 
 def test_the_rules_and_later_gates_are_imported_while_the_renders_run(
-        modules: dict[str, list[str]]) -> None:
+        probe: dict[str, Any]) -> None:
     later = {"cache_gate.rules.lint", "cache_gate.analyses.breaking_cost", "cache_gate.gates.kpi",
              "cache_gate.gates.policy"}
-    assert later.isdisjoint(modules["start"])
-    assert later <= set(modules["wait"])
+    assert later.isdisjoint(probe["start"])
+    assert later <= set(probe["wait"])
+
+
+def test_as_a_program_it_collects_less_and_freezes_what_is_left_at_exit(
+        probe: dict[str, Any]) -> None:
+    assert probe["threshold"][0] > 700  # Python's default
+    assert probe["frozen"] > 0

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
@@ -39,8 +40,7 @@ DEFAULT_LOCK_NAME = "prompt-manifest.lock.json"
 _RENDER_TEXT_RULES = ("CG101", "CG104", "CG106", "CG107")
 
 
-@dataclass(frozen=True)
-class LintOptions:
+class LintOptions(msgspec.Struct, frozen=True):
     manifest: str = ".backlog-ops/prompt-manifest.json"
     lock: str | None = None  # None: beside the manifest
     root: str | None = None  # None: the directory holding the manifest's .backlog-ops/
@@ -51,7 +51,7 @@ class LintOptions:
     ignore: tuple[str, ...] = ()
     selection_source: str = "select/ignore"
     render_timeout: float = 10.0
-    model_minimums: Mapping[str, int] = field(default_factory=dict)
+    model_minimums: Mapping[str, int] = msgspec.field(default_factory=dict)
     model_minimums_source: str = "settings"
     now: dt.datetime | None = None  # fixed clock for tests
 

@@ -11,9 +11,10 @@ parts -> rules -> (the ledger, read once in file order, and CG307) -> select/ign
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
@@ -48,14 +49,13 @@ RULES: tuple[Rule, ...] = (semantic_threshold.check, response_ttl.check, disable
                            prefix_minimum.check)
 
 
-@dataclass(frozen=True)
-class PolicyOptions:
+class PolicyOptions(msgspec.Struct, frozen=True):
     config: str | None = "backlog.config.json"
     litellm_config: str | None = None
     # False: the backlog config is the default path, so its absence is not an error
     # when a LiteLLM config is checked instead.
     config_required: bool = True
-    model_minimums: Mapping[str, int] = field(default_factory=dict)
+    model_minimums: Mapping[str, int] = msgspec.field(default_factory=dict)
     model_minimums_source: str = "settings"
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()

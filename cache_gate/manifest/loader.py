@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import stat
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cache_gate.errors import InputError
 from cache_gate.findings import Problem, Severity
@@ -25,16 +26,15 @@ DEFAULT_RENDER_RUNS = 3
 SHORT_FORM_BREAKPOINT = "5m"
 
 
-@dataclass
-class Manifest:
+class Manifest(msgspec.Struct):
     path: Path
     display: str  # the path as reports show it
     text: str
     repository: Repository
-    prompts: list[PromptSpec] = field(default_factory=list)
+    prompts: list[PromptSpec] = msgspec.field(default_factory=list)
     default_model: str | None = None
     # CG100 problems: schema violations, duplicate ids, render order.
-    problems: list[tuple[str | None, Problem]] = field(default_factory=list)
+    problems: list[tuple[str | None, Problem]] = msgspec.field(default_factory=list)
     _positions: JsonPositions | None = None
 
     def line_of(self, path: JsonPath) -> int | None:
@@ -167,8 +167,8 @@ def _prompt(raw: dict[str, Any], path: JsonPath, default_model: str | None) -> P
     else:
         blocks = _short_form(raw["stable_prefix"], (*path, "stable_prefix"), dynamic=False)
         if not blocks[-1].cache_control:
-            blocks[-1] = replace(blocks[-1], cache_control=SHORT_FORM_BREAKPOINT,
-                                 implied_breakpoint=True)
+            blocks[-1] = msgspec.structs.replace(
+                blocks[-1], cache_control=SHORT_FORM_BREAKPOINT, implied_breakpoint=True)
         if "dynamic_suffix" in raw:
             blocks += _short_form(raw["dynamic_suffix"], (*path, "dynamic_suffix"),
                                   dynamic=True)

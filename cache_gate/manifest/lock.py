@@ -13,9 +13,10 @@ import hashlib
 import json
 import stat
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cache_gate.atomic import replace_atomically
 from cache_gate.inputs import note_input
@@ -135,8 +136,7 @@ def read_lock(path: Path) -> dict[str, Any] | None:
     return document
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(msgspec.Struct, frozen=True):
     """Where a stable prefix first differs from its lock entry, and what it costs."""
 
     block_index: int

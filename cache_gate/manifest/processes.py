@@ -4,11 +4,14 @@ A render command is the user's code: it may hang, print without end or leave
 processes running. So every run has its own session (its process group is killed as
 a whole), a deadline and an output bound; a run that asks for a fresh working
 directory gets a temporary one, removed when the run ends. The runs of a batch are
-started together, at most `parallel` at a time, and waited for in one loop (no
-threads); when the loop is left early (SIGTERM unwinds like an exception), every
-process still running is killed and every temporary directory removed. A `Batch` can
-be started before it is waited for, so that this process's own start-up work (its
-imports) overlaps the runs'; the runs' deadlines count from their start. This process
+started together, at most `parallel` at a time, and waited for in one loop; when the
+loop is left early (SIGTERM unwinds like an exception), every process still running is
+killed and every temporary directory removed. A `Batch` can be started before it is
+waited for, so that this process's own start-up work (its imports) overlaps the runs';
+the runs' deadlines count from their start. Meanwhile a thread goes on with the loop,
+with no more runs at a time than there are cores: each run has a session of its own,
+which Linux's autogroups schedule as a peer of this whole process, so runs beyond the
+cores would slow this process's own work as much as each other. This process
 is made a subreaper (Linux's PR_SET_CHILD_SUBREAPER), so the orphans of a run (a
 background child, a `setsid` child, a double fork) are handed to it: once the batch
 has ended they are killed and reaped, so no descendant outlives the batch.
@@ -25,11 +28,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import msgspec
 
 STDERR_TAIL = 4096  # bytes of stderr kept
 STDERR_LINE = 200  # characters of its last line shown
@@ -38,8 +43,7 @@ STDERR_LINE = 200  # characters of its last line shown
 EXIT_POLLS = (0.001, 0.05)
 
 
-@dataclass(eq=False)
-class Run:
+class Run(msgspec.Struct, eq=False):
     """One command to run; `stdout` and `error` are what came of it."""
 
     command: list[str]
@@ -48,20 +52,19 @@ class Run:
     cwd: Path | None  # None: a temporary directory of its own
     max_stdout: int  # bytes; a run printing more is stopped
     # Runs dropped when this one fails (as if they never ran).
-    dropped_on_failure: list[Run] = field(default_factory=list)
+    dropped_on_failure: list[Run] = msgspec.field(default_factory=list)
     stdout: bytes = b""
     error: str | None = None  # why it failed (exit status, timeout, size), None: it did not
     dropped: bool = False
 
 
-@dataclass(eq=False)
-class _Started:
+class _Started(msgspec.Struct, eq=False):
     run: Run
     process: subprocess.Popen[bytes]
     temporary: str | None
     deadline: float
-    stdout: bytearray = field(default_factory=bytearray)
-    stderr: bytearray = field(default_factory=bytearray)
+    stdout: bytearray = msgspec.field(default_factory=bytearray)
+    stderr: bytearray = msgspec.field(default_factory=bytearray)
     open_pipes: int = 2
     exit_deadline: float | None = None  # set once both pipes are closed
     exit_poll: float = EXIT_POLLS[0]
@@ -78,9 +81,12 @@ class Batch:
     `parallel` of them, `wait` every run (starting those not yet started) until each
     has ended. Leaving the block stops every run still going and reaps what they left.
 
-    What this process does between `start` and `wait` must be short and not depend on
-    the input (imports): the runs' output is not read meanwhile, so a run that fills
-    its pipe waits, and its deadline counts from its start."""
+    What this process does between `start` and `wait` must not depend on the input
+    (imports): a run's deadline counts from its start. After `start(meanwhile=N)` a
+    thread goes on with the runs meanwhile (reads them, stops those past their
+    deadline, starts the next as one ends, at most N at a time) until `wait` takes
+    over; after a plain `start` nothing reads them, so that work must be short too (a
+    run that fills its pipe waits)."""
 
     def __init__(self, runs: Sequence[Run], parallel: int) -> None:
         self._pending = deque(runs)
@@ -88,6 +94,7 @@ class Batch:
         self._started: list[_Started] = []
         self._selector: selectors.BaseSelector | None = None
         self._before: set[int] = set()
+        self._pacer: _Pacer | None = None
 
     def __enter__(self) -> Batch:
         if self._pending:
@@ -96,13 +103,21 @@ class Batch:
             self._selector = selectors.DefaultSelector()
         return self
 
-    def start(self) -> None:
-        """Start runs, up to `parallel` at a time."""
+    def start(self, meanwhile: int | None = None) -> None:
+        """Start runs, up to `parallel` at a time; with `meanwhile`, up to that many,
+        and a thread that goes on with them (and starts the others as runs end) until
+        `wait`."""
+        parallel = self._parallel if meanwhile is None else min(meanwhile, self._parallel)
+        self._start(parallel)
+        if meanwhile is not None and self._started and self._selector is not None:
+            self._pacer = _Pacer(self._selector, lambda: self._advance(parallel))
+
+    def _start(self, parallel: int) -> None:
         selector = self._selector
         if selector is None:
             return
         started = self._started
-        while self._pending and len(started) < self._parallel:
+        while self._pending and len(started) < parallel:
             run = self._pending.popleft()
             if not run.dropped:
                 one = _start(run, selector)
@@ -111,33 +126,85 @@ class Batch:
                 else:
                     started.append(one)
 
+    def _advance(self, parallel: int) -> bool:
+        """Start what may start, then wait for output, a deadline or an exit; False
+        once every run has ended."""
+        selector, started = self._selector, self._started
+        assert selector is not None
+        self._start(parallel)
+        if not started:
+            return False
+        ended = _step(started, selector)
+        for one in ended:
+            started.remove(one)
+        for one in ended:
+            _drop_after(one.run, started, selector)
+        return True
+
     def wait(self) -> None:
         """Run until every run has ended, filling in its stdout and error."""
-        selector, started = self._selector, self._started
-        if selector is None:
+        self._stop_pacer()
+        if self._selector is None:
             return
-        while True:
-            self.start()
-            if not started:
-                return
-            ended = _step(started, selector)
-            for one in ended:
-                started.remove(one)
-            for one in ended:
-                _drop_after(one.run, started, selector)
+        while self._advance(self._parallel):
+            pass
+
+    def _stop_pacer(self) -> None:
+        if self._pacer is not None:
+            self._pacer.stop()
 
     def __exit__(self, *exc_info: object) -> None:
         selector = self._selector
         if selector is None:
             return
         try:
-            for one in self._started:  # left early: an exception, SIGTERM
-                _stop(one, selector)
-            self._started.clear()
+            self._stop_pacer()
         finally:
-            selector.close()
-            self._selector = None
-            _reap_descendants(self._before)
+            try:
+                for one in self._started:  # left early: an exception, SIGTERM
+                    _stop(one, selector)
+                self._started.clear()
+            finally:
+                selector.close()
+                self._selector = None
+                _reap_descendants(self._before)
+
+
+class _Pacer:
+    """A thread that calls `advance` until it returns False or the pacer is stopped; a
+    pipe in the batch's selector wakes it from waiting for the runs."""
+
+    def __init__(self, selector: selectors.BaseSelector, advance: Callable[[], bool]) -> None:
+        self._selector = selector
+        self._wake_read, self._wake_write = os.pipe()
+        selector.register(self._wake_read, selectors.EVENT_READ, None)
+        self._stopping = self._stopped = False
+        self._failure: BaseException | None = None
+
+        def pace() -> None:
+            try:
+                while not self._stopping and advance():
+                    pass
+            except BaseException as exc:  # raised again by `stop`, in the batch's thread
+                self._failure = exc
+
+        self._thread = threading.Thread(target=pace, name="cache-gate-runs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (after its current step) and raise what it raised. Called
+        again on the way out, it finishes a stop that a signal interrupted."""
+        if self._stopped:
+            return
+        self._stopping = True
+        os.write(self._wake_write, b"\0")
+        self._thread.join()
+        self._stopped = True
+        self._selector.unregister(self._wake_read)
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        if self._failure is not None:
+            raise self._failure
 
 
 def _start(run: Run, selector: selectors.BaseSelector) -> _Started | None:
@@ -174,6 +241,8 @@ def _step(started: list[_Started], selector: selectors.BaseSelector) -> list[_St
     ended: list[_Started] = []
     reasons: dict[_Started, str] = {}
     for key, _ in selector.select(max(0.0, min(waits)) if waits else 0):
+        if key.data is None:
+            continue  # a `_Pacer` woken to stop
         one, buffer = key.data
         if one in reasons:
             continue

@@ -10,9 +10,10 @@ The command is an argument list (no shell); relative arguments naming files in t
 repository are made absolute, so the command works from any working directory. Each
 run has a timeout and an output bound; the process group is killed when either is
 exceeded. The clock is varied with libfaketime (LD_PRELOAD) where it is installed.
-The runs of every prompt are started together, at most PARALLEL_RUNS at a time
-(`processes`), and compared in the order of the plan, so the report is the one runs
-in turn would give: a prompt's runs after a failed one are dropped.
+The runs of every prompt are started together, at most PARALLEL_RUNS at a time (while
+`check` imports its other gates, at most one per core: `processes`), and compared in
+the order of the plan, so the report is the one runs in turn would give: a prompt's
+runs after a failed one are dropped.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import glob
 import locale
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import msgspec
 
 from cache_gate.manifest.processes import Batch, Run, run_all
 from cache_gate.manifest.repository import MAX_PROMPT_FILE_BYTES
@@ -44,6 +46,15 @@ LOCALES = ("C.UTF-8", "en_US.UTF-8", "de_DE.UTF-8", "C")
 # Processes at a time, over every prompt's runs (as many as four prompts' runs in
 # turn had running).
 PARALLEL_RUNS = 4
+
+
+def _cores() -> int:
+    """The cores this process may run on: while it works too, runs beyond them would
+    only take turns with each other and with it (`Batch.start`)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def find_libfaketime() -> Path | None:
@@ -72,8 +83,7 @@ def _installed_locales() -> list[str]:
     return found or ["C"]
 
 
-@dataclass(frozen=True)
-class Conditions:
+class Conditions(msgspec.Struct, frozen=True):
     """What one run varies."""
 
     clock: str | None  # a fake start time, None: the real clock
@@ -102,18 +112,16 @@ class Conditions:
                 f"LC_ALL={self.locale}, cwd {self.cwd}")
 
 
-@dataclass
-class RunOutput:
+class RunOutput(msgspec.Struct):
     conditions: Conditions
     stdout: bytes = b""
     error: str | None = None  # why the run failed (exit status, timeout, size)
 
 
-@dataclass
-class RenderReport:
-    outputs: list[RunOutput] = field(default_factory=list)
+class RenderReport(msgspec.Struct):
+    outputs: list[RunOutput] = msgspec.field(default_factory=list)
     # Factors that changed the output when varied alone.
-    causes: list[str] = field(default_factory=list)
+    causes: list[str] = msgspec.field(default_factory=list)
     # The output differs even under identical conditions (randomness, time passing).
     unstable_alone: bool = False
 
@@ -185,8 +193,8 @@ class Renderer:
                 run.dropped_on_failure = prompt_runs[index + 1:]
         every_run = [run for prompt_runs in runs for run in prompt_runs]
         with Batch(every_run, PARALLEL_RUNS) as batch:
-            batch.start()
             if meanwhile is not None:
+                batch.start(meanwhile=_cores())
                 meanwhile()
             batch.wait()
         reports = []
@@ -258,4 +266,4 @@ class Renderer:
 def _vary(base: Conditions, varied: Conditions, factor: str) -> Conditions:
     field_name = {"clock": "clock", "TZ": "tz", "PYTHONHASHSEED (hash order)": "hash_seed",
                   "locale": "locale", "working directory": "cwd"}[factor]
-    return replace(base, **{field_name: getattr(varied, field_name)})
+    return msgspec.structs.replace(base, **{field_name: getattr(varied, field_name)})

@@ -13,8 +13,9 @@ import fnmatch
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+import msgspec
 
 from cache_gate.inputs import note_input
 
@@ -26,17 +27,15 @@ class PathRefused(Exception):
     """A manifest path that cannot be used; the message says why and how to fix it."""
 
 
-@dataclass(frozen=True)
-class RepoFile:
+class RepoFile(msgspec.Struct, frozen=True):
     relative: str  # posix path relative to the repository root, as the manifest names it
     real: Path  # resolved, inside the repository
     data: bytes
 
 
-@dataclass
-class GlobMatches:
-    files: list[str] = field(default_factory=list)  # relative posix paths, sorted
-    refused: list[str] = field(default_factory=list)  # links that lead outside
+class GlobMatches(msgspec.Struct):
+    files: list[str] = msgspec.field(default_factory=list)  # relative posix paths, sorted
+    refused: list[str] = msgspec.field(default_factory=list)  # links that lead outside
 
 
 def _mib(size: int) -> str:

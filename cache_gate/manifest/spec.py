@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from cache_gate.manifest.positions import JsonPath
 
@@ -10,8 +10,7 @@ from cache_gate.manifest.positions import JsonPath
 ROLE_RANK = {"tools": 0, "system": 1, "user": 2, "assistant": 2}
 
 
-@dataclass(frozen=True)
-class BlockSpec:
+class BlockSpec(msgspec.Struct, frozen=True):
     path: JsonPath  # where the block is declared in the manifest
     file: str | None = None
     text: str | None = None
@@ -40,16 +39,14 @@ class BlockSpec:
         return self.role == "tools" or name.endswith(".json")
 
 
-@dataclass(frozen=True)
-class RenderSpec:
+class RenderSpec(msgspec.Struct, frozen=True):
     path: JsonPath
     command: tuple[str, ...]
     runs: int = 3
     timeout: float | None = None  # None: the settings' render timeout
 
 
-@dataclass(frozen=True)
-class PromptSpec:
+class PromptSpec(msgspec.Struct, frozen=True):
     path: JsonPath
     id: str
     blocks: tuple[BlockSpec, ...]

@@ -8,8 +8,9 @@ schema check reports it as CG301) rather than guessed at.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from cache_gate.manifest.positions import JsonPath, format_path
 from cache_gate.policy.loading import ConfigDocument
@@ -21,8 +22,7 @@ CACHE_POLICY: JsonPath = ("llmOps", "cachePolicy")
 ROUTING: JsonPath = ("llmOps", "routing")
 
 
-@dataclass(frozen=True)
-class Setting(Generic[T]):
+class Setting(msgspec.Struct, Generic[T], frozen=True):
     """One policy value and where it is (or would be) set."""
 
     value: T
@@ -38,8 +38,7 @@ class Setting(Generic[T]):
         return f"{format_path(self.path)} (default {shown})"
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(msgspec.Struct, frozen=True):
     """One routing entry: a workflow phase and the model alias it sends to."""
 
     key: str
@@ -51,8 +50,7 @@ class Route:
         return (*ROUTING, self.key)
 
 
-@dataclass(frozen=True)
-class BacklogPolicy:
+class BacklogPolicy(msgspec.Struct, frozen=True):
     document: ConfigDocument
     provider_prompt_caching: Setting[bool] | None
     stable_prefix_min_tokens: Setting[int] | None

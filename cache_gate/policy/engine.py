@@ -9,7 +9,8 @@ severity and fix from `cache_gate.rules`; `RuleFilter` then applies the settings
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from cache_gate import rules
 from cache_gate.findings import Finding, Severity
@@ -27,14 +28,13 @@ def flag(rule_id: str, message: str, *, path: str | None = None, line: int | Non
                    hint=hint or rule.fix, key=key)
 
 
-@dataclass
-class PolicyInputs:
+class PolicyInputs(msgspec.Struct):
     """Everything a policy rule reads; `notes` collects what could not be checked and why."""
 
     backlog: BacklogPolicy | None
     litellm: LiteLLMConfig | None
     minimums: ModelMinimums
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
 class RuleFilter:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from cache_gate.errors import InputError
 from cache_gate.manifest.positions import JsonPath, format_path
@@ -48,8 +49,7 @@ def resolve(value: Any, where: str, environ: Mapping[str, str] | None = None) ->
     return environ[name]
 
 
-@dataclass(frozen=True)
-class Deployment:
+class Deployment(msgspec.Struct, frozen=True):
     """One model_list entry: the alias clients send, and the provider model behind it."""
 
     alias: str
@@ -61,8 +61,7 @@ class Deployment:
         return ("model_list", self.index, "litellm_params", "model")
 
 
-@dataclass(frozen=True)
-class LiteLLMConfig:
+class LiteLLMConfig(msgspec.Struct, frozen=True):
     document: ConfigDocument
     deployments: tuple[Deployment, ...]
     # Every model_name, including those of entries too broken to be deployments.

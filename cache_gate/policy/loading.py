@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from cache_gate.errors import InputError
@@ -40,22 +40,20 @@ _OPENERS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSERS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
-@dataclass(frozen=True)
-class DuplicateKey:
+class DuplicateKey(msgspec.Struct, frozen=True):
     path: JsonPath
     line: int
     first_line: int
 
 
-@dataclass
-class ConfigDocument:
+class ConfigDocument(msgspec.Struct):
     """A parsed config file and where each of its values is."""
 
     path: Path
     display: str  # the path as reports show it
     data: Any
     line_of: Callable[[JsonPath], int | None]
-    duplicates: list[DuplicateKey] = field(default_factory=list)
+    duplicates: list[DuplicateKey] = msgspec.field(default_factory=list)
 
 
 def read_config_text(path: Path, display: str, what: str) -> str:

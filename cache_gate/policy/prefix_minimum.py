@@ -36,8 +36,9 @@ or route those phases to a model with a lower minimum.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+
+import msgspec
 
 from cache_gate.findings import Finding
 from cache_gate.manifest.positions import format_path
@@ -45,14 +46,13 @@ from cache_gate.models import ANTHROPIC, described, normalise_model_id, platform
 from cache_gate.policy.engine import PolicyInputs, flag
 
 
-@dataclass
-class RoutedModel:
+class RoutedModel(msgspec.Struct):
     """A model the routing sends requests to, and which routing entries send them."""
 
     model: str
     minimum: int | None
     via: str  # how the alias led here, for messages: "cheap → bedrock/..."
-    routes: list[str] = field(default_factory=list)
+    routes: list[str] = msgspec.field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {"model": self.model, "normalised": normalise_model_id(self.model),

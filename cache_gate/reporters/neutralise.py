@@ -21,8 +21,8 @@ step summary), so a reporter that forgets a field still cannot steer the runner.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import unicodedata
 from collections.abc import Callable
 
@@ -46,8 +46,9 @@ _WHITESPACE = frozenset(
 _WHITESPACE_TEXT = "".join(_WHITESPACE)
 
 # A line cache-gate itself means as a workflow command starts with this mark, which
-# `guard_lines` removes. It is new in every process: no input can carry it.
-_OWN = f"\x00cache-gate-command-{secrets.token_hex(16)}\x00"
+# `guard_lines` removes. It is new in every process: no input can carry it (16 bytes of
+# os.urandom, as `secrets.token_hex` takes them, without importing `secrets` and `hmac`).
+_OWN = f"\x00cache-gate-command-{os.urandom(16).hex()}\x00"
 
 
 def _escape(character: str) -> str:

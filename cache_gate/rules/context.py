@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+
+import msgspec
 
 from cache_gate.manifest.loader import Manifest
 from cache_gate.models import ModelMinimums
 
 
-@dataclass(frozen=True)
-class TextScope:
+class TextScope(msgspec.Struct, frozen=True):
     """How a piece of stable-prefix text is sent."""
 
     # Sent byte for byte: brace-like text is literal, never a placeholder.
@@ -19,18 +19,17 @@ class TextScope:
     rendered: bool = False
 
 
-@dataclass
-class LintContext:
+class LintContext(msgspec.Struct):
     manifest: Manifest
     minimums: ModelMinimums
     # Today in local time and in UTC (they differ around midnight).
-    today: frozenset[dt.date] = field(default_factory=frozenset)
+    today: frozenset[dt.date] = msgspec.field(default_factory=frozenset)
     # Things worth saying that are not problems (shown after the findings).
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
     # Prompts whose minimum cacheable length could not be checked (CG109): no model,
     # or a model the minimums table does not know (model -> prompt ids).
-    prompts_without_model: list[str] = field(default_factory=list)
-    unknown_models: dict[str, list[str]] = field(default_factory=dict)
+    prompts_without_model: list[str] = msgspec.field(default_factory=list)
+    unknown_models: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
     @classmethod
     def create(cls, manifest: Manifest, minimums: ModelMinimums,

@@ -10,8 +10,9 @@ once, and reports a finding shared by several prompts once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from cache_gate import rules
 from cache_gate.errors import InputError
@@ -61,8 +62,7 @@ def _resolve(entries: Iterable[str], where: str) -> frozenset[str]:
     return frozenset(resolved)
 
 
-@dataclass
-class _Entry:
+class _Entry(msgspec.Struct):
     rule: str
     prompt_id: str | None
     problem: Problem
