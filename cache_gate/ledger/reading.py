@@ -221,17 +221,20 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
                  decoders: Decoders) -> list[Record | None]:
     """Decode lines; bad ones are counted with their byte offsets and left out."""
     general = decoders.general
-    if lines and (b'"message"' in lines[0] or b'"message"' in lines[-1]):
-        with contextlib.suppress(*DECODE_ERRORS):
-            return _read_transcript(lines, decoders)
-    try:
-        firsts = list(map(decoders.backlog.decode, lines))
-        return [
-            normalise(general.decode(raw)) if first.other_format else normalise_plain(first)
-            for first, raw in zip(firsts, lines, strict=True)
-        ]
-    except DECODE_ERRORS:
-        pass
+    # msgspec skips the values of fields no format reads unchecked: a line with invalid
+    # UTF-8 in one is bad all the same, and only `read_line`, line by line, says so.
+    if all(map(bytes.isascii, lines)) or is_utf8(b"\n".join(lines)):
+        if lines and (b'"message"' in lines[0] or b'"message"' in lines[-1]):
+            with contextlib.suppress(*DECODE_ERRORS):
+                return _read_transcript(lines, decoders)
+        try:
+            firsts = list(map(decoders.backlog.decode, lines))
+            return [
+                normalise(general.decode(raw)) if first.other_format
+                else normalise_plain(first) for first, raw in zip(firsts, lines, strict=True)
+            ]
+        except DECODE_ERRORS:
+            pass
     records: list[Record | None] = []
     for raw in lines:
         try:
@@ -241,6 +244,14 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
                 stats.add_bad(offset, describe(exc))
         offset += len(raw) + 1
     return records
+
+
+def is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_transcript(lines: list[bytes], decoders: Decoders) -> list[Record | None]:

@@ -19,6 +19,13 @@ a non-zero count says its figures are approximate. Claude Code's streamed lines 
 together and a replay repeats the same usage, so a transcript as Claude Code writes it
 should not hit this (bench/claude_code.py's, with 1% far replays, flags none).
 
+Most of a transcript's request lines repeat an open request. `take_transcript` reads
+a chunk of a transcript line by line and drops such a repeat before a Record is made
+of it: only the key and the tokens of a line are looked at, first, and a line that
+opens a request or reports more tokens than the one held is held unmade (`Unmade`)
+until its request closes. It is the plain reader's `read_line` then `keep`, line by
+line, and held to it on hostile transcripts (tests/ledger/test_requests_transcript.py).
+
 The hash is Python's `hash()` of the key: SipHash, keyed at random for each run (no
 hash leaves the process that made it). Two different keys collide with probability
 about n²/2⁶⁵ in a run holding n closed requests (3e-8 for a million); a collision
@@ -32,10 +39,24 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
+from cache_gate.ledger.formats import claude_code, normalise, read_line
+from cache_gate.ledger.formats.claude_code import (
+    SYNTHETIC_MODEL,
+    reported_tokens,
+    request_key,
+    transcript_record,
+)
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.line_errors import LineError, describe
+from cache_gate.ledger.lines import Decoders, Line, Message, TranscriptLine, Usage
 from cache_gate.ledger.record import Record
+from cache_gate.ledger.window import Window
 
 # Records a request stays open for after its first line (see the module docstring).
 WINDOW = 4096
@@ -46,9 +67,25 @@ BUCKET_BITS = 12
 _COUNTED = (1 << 63) - 1
 
 
+# What makes a line bad, and what a blank line may hold: as `reading` has them.
+LINE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, LineError, RecursionError)
+JSON_BLANK = b" \t\r"
+
+
 class DuplicateCounts(Protocol):
     duplicates: int
     late_winners: int
+
+
+class LineCounts(DuplicateCounts, Protocol):
+    """What `Requests.take_transcript` counts of the lines it reads (`LedgerStats`)."""
+
+    not_requests: int
+    undated: int
+    outside_window: int
+    other_workflows: int
+
+    def add_bad(self, offset: int, error: str) -> None: ...
 
 
 class ClosedKeys:
@@ -89,6 +126,21 @@ class ClosedKeys:
         return None
 
 
+class Unmade(msgspec.Struct, gc=False):
+    """A Claude Code line held open before it is made into a Record (most are dropped
+    for a later line of their request that reports more tokens): what
+    `claude_code.transcript_record` makes it from, and the tokens it reports."""
+
+    token_total: int
+    timestamp: datetime | None
+    session: str | None
+    message: Message
+    key: str
+
+    def made(self) -> Record:
+        return transcript_record(epoch(self.timestamp), self.session, self.message, self.key)
+
+
 class Requests:
     """The open requests, in the order of their first line, and the closed ones' keys.
 
@@ -99,57 +151,173 @@ class Requests:
     def __init__(self, window: int | None) -> None:
         self.window = window if window is None else max(1, window)
         # Open records in ledger order: a request under its key, a record of no
-        # request (another format's, after an open request) under a number.
-        self.open: OrderedDict[str | int, Record] = OrderedDict()
+        # request (another format's, after an open request) under a number. A Claude
+        # Code line is held unmade until its request closes.
+        self.open: OrderedDict[str | int, Record | Unmade] = OrderedDict()
         self.closed = ClosedKeys()
         self._numbered = 0
         # True once a record with a dedup key was taken (see `reader._read_range`).
         self.keyed = False
+        # False once most lines of a chunk were no TranscriptLine (`take_transcript`).
+        self.narrow = True
 
     def take(self, records: Iterable[Record], counts: DuplicateCounts) -> list[Record]:
         """The records to hand on now, in ledger order; the others wait or are dropped."""
         ready: list[Record] = []
-        open_ = self.open
-        window = self.window
         for record in records:
-            key = record.dedup_key
-            if key is None:
-                if not open_:
-                    ready.append(record)
-                    continue
-                self._numbered += 1
-                open_[self._numbered] = record
-            else:
-                self.keyed = True
-                earlier = open_.get(key)
-                if earlier is not None:
-                    counts.duplicates += 1
-                    if record.token_total > earlier.token_total:
-                        open_[key] = record  # keeps its place: its first line's
-                    continue
-                if self.closed.size:
-                    found = self.closed.find(key)
-                    if found is not None:
-                        counts.duplicates += 1
-                        tokens, at = found
-                        if record.token_total > tokens[at]:
-                            counts.late_winners += 1
-                            tokens[at] = _COUNTED
-                        continue
-                open_[key] = record
-            if window is not None and len(open_) > window:
-                self._close_first(ready)
+            self._offer(record, ready, counts)
         return ready
+
+    def _offer(self, record: Record, ready: list[Record], counts: DuplicateCounts) -> None:
+        """Take one record: hand it on (to `ready`), hold it open, or drop it."""
+        open_ = self.open
+        key = record.dedup_key
+        if key is None:
+            if not open_:
+                ready.append(record)
+                return
+            self._numbered += 1
+            open_[self._numbered] = record
+        else:
+            self.keyed = True
+            earlier = open_.get(key)
+            if earlier is not None:
+                counts.duplicates += 1
+                if record.token_total > earlier.token_total:
+                    open_[key] = record  # keeps its place: its first line's
+                return
+            if self._closed_repeat(key, record.token_total, counts):
+                return
+            open_[key] = record
+        if self.window is not None and len(open_) > self.window:
+            self._close_first(ready)
+
+    def _closed_repeat(self, key: str, tokens: int, counts: DuplicateCounts) -> bool:
+        """Whether `key` is a closed request's: a duplicate, counted (and flagged once
+        when its line reports more tokens than the line kept)."""
+        found = self.closed.find(key) if self.closed.size else None
+        if found is None:
+            return False
+        counts.duplicates += 1
+        kept, at = found
+        if tokens > kept[at]:
+            counts.late_winners += 1
+            kept[at] = _COUNTED
+        return True
+
+    def take_transcript(self, lines: list[bytes], offset: int, decoders: Decoders,
+                        window: Window, workflows: frozenset[str] | None,
+                        counts: LineCounts) -> list[Record]:
+        """The lines of a chunk (the first at byte `offset`) read and taken as the
+        plain reader reads and takes them one by one (`formats.read_line`, then
+        `reading.keep`), the records to hand on now returned. A Claude Code line is
+        decoded as a TranscriptLine (as a `Line`, once most of a chunk's lines were
+        not one), and a repeat of an open or closed request is dropped before a
+        Record is made of it (most of a transcript's request lines are): only a line
+        that opens a request or reports more tokens than the one held is kept, and a
+        TranscriptLine is made into a Record only once its request closes. Any other
+        line is read in full."""
+        ready: list[Record] = []
+        open_ = self.open
+        limit = self.window
+        narrow = self.narrow
+        decode: Callable[[bytes], TranscriptLine | Line] = (
+            decoders.transcript.decode if narrow else decoders.general.decode)
+        misses = 0
+        bounded = window.bounded
+        for raw in lines:
+            at = offset
+            offset += len(raw) + 1
+            try:
+                if not raw.isascii():
+                    raw.decode()  # invalid UTF-8, even where msgspec skips, is bad
+                line: TranscriptLine | Line | None = decode(raw)
+            except LINE_ERRORS:
+                line = None
+                misses += 1
+            message = None if line is None else line.message
+            # claude_code.claims and claude_code.read.
+            if (line is None or not isinstance(message, Message)
+                    or (line.requestId is None and line.sessionId is None)):
+                self._take_read(raw, at, decoders, window, workflows, ready, counts)
+                continue
+            usage = message.usage
+            if usage is None or message.model == SYNTHETIC_MODEL:
+                counts.not_requests += 1  # a user turn, an API error
+                continue
+            if bounded:
+                moment = epoch(line.timestamp)
+                if moment is None:
+                    counts.undated += 1
+                    continue
+                if not window.contains(moment):
+                    counts.outside_window += 1
+                    continue
+            # A TranscriptLine names no workflow.
+            if workflows is not None and (not isinstance(line, Line)
+                                          or line.workflow not in workflows):
+                counts.other_workflows += 1
+                continue
+            key = request_key(message, line.requestId)
+            if key is None:
+                self._offer(_made(line, message, usage, key), ready, counts)
+                continue
+            self.keyed = True
+            tokens = reported_tokens(usage)
+            earlier = open_.get(key)
+            if earlier is not None:
+                counts.duplicates += 1
+                if tokens > earlier.token_total:
+                    open_[key] = _held(line, message, usage, key, tokens)
+                continue
+            if self.closed.size and self._closed_repeat(key, tokens, counts):
+                continue
+            open_[key] = _held(line, message, usage, key, tokens)
+            if limit is not None and len(open_) > limit:
+                self._close_first(ready)
+        if narrow and misses * 2 > len(lines):
+            # Lines of keys TranscriptLine does not name (a newer Claude Code's): no
+            # more first tries that fail, for the rest of the ledger.
+            self.narrow = False
+        return ready
+
+    def _take_read(self, raw: bytes, offset: int, decoders: Decoders, window: Window,
+                   workflows: frozenset[str] | None, ready: list[Record],
+                   counts: LineCounts) -> None:
+        """A line read in full (`_read_in_full`), as the plain reader reads it, and
+        taken as `reading.keep` takes it."""
+        try:
+            record = _read_in_full(raw, decoders)
+        except LINE_ERRORS as exc:
+            if raw.strip(JSON_BLANK):
+                counts.add_bad(offset, describe(exc))
+            return
+        if record is None:
+            counts.not_requests += 1
+            return
+        if window.bounded:
+            if record.time is None:
+                counts.undated += 1
+                return
+            if not window.contains(record.time):
+                counts.outside_window += 1
+                return
+        if workflows is not None and record.workflow not in workflows:
+            counts.other_workflows += 1
+            return
+        self._offer(record, ready, counts)
 
     def _close_first(self, ready: list[Record]) -> None:
         """Close the oldest open request, and hand on the records that waited on it."""
         open_ = self.open
-        key, record = open_.popitem(last=False)
-        ready.append(record)
+        key, held = open_.popitem(last=False)
+        ready.append(held.made() if isinstance(held, Unmade) else held)
         if isinstance(key, str):
-            self.closed.add(key, record.token_total)
+            self.closed.add(key, held.token_total)
         while open_ and not isinstance(next(iter(open_)), str):
-            ready.append(open_.popitem(last=False)[1])
+            number_held = open_.popitem(last=False)[1]
+            assert isinstance(number_held, Record)
+            ready.append(number_held)
 
     def close_all(self) -> list[Record]:
         """Close every open request (the end of the ledger): the records still held."""
@@ -157,3 +325,34 @@ class Requests:
         while self.open:
             self._close_first(ready)
         return ready
+
+
+def _read_in_full(raw: bytes, decoders: Decoders) -> Record | None:
+    """`read_line(raw)`, without its first look as a backlog line where the line has a
+    `message`: such a line decodes as a `Line` wherever it decodes as a BacklogLine,
+    and the look hands it on (`BacklogLine.other_format`)."""
+    try:
+        if not raw.isascii():
+            raw.decode()
+        line = decoders.general.decode(raw)
+        if line.message is not None:
+            return normalise(line)
+    except LINE_ERRORS:
+        pass
+    return read_line(raw, decoders)
+
+
+def _held(line: TranscriptLine | Line, message: Message, usage: Usage, key: str,
+          tokens: int) -> Record | Unmade:
+    """A request's line as it is held open: a TranscriptLine unmade, a `Line` (one
+    that may carry any field) made into its Record, as `read_line` makes it."""
+    if isinstance(line, Line):
+        return claude_code.normalise(line, usage, message)
+    return Unmade(tokens, line.timestamp, line.sessionId, message, key)
+
+
+def _made(line: TranscriptLine | Line, message: Message, usage: Usage,
+          key: str | None) -> Record:
+    if isinstance(line, Line):
+        return claude_code.normalise(line, usage, message)
+    return transcript_record(epoch(line.timestamp), line.sessionId, message, key)

@@ -104,6 +104,21 @@ def test_invalid_utf8_is_a_bad_line(tmp_path: Path) -> None:
     assert result["records"] == 2
 
 
+@pytest.mark.parametrize("line", [
+    openai_chat(id="chatcmpl-\udcff"),
+    claude_code(message_id="m1", requestId="r1", uuid="\udcff"),
+    {"type": "user", "sessionId": "s", "message": {"role": "user", "content": "\udcff"}},
+])
+def test_invalid_utf8_where_no_format_reads_is_a_bad_line(tmp_path: Path,
+                                                          line: dict[str, object]) -> None:
+    """msgspec skips the values of the fields no format reads unchecked."""
+    ledger = tmp_path / "l.jsonl"
+    bad = json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    ledger.write_bytes(jsonl(backlog()).encode() + bad + b"\n" + jsonl(backlog()).encode())
+    result = assert_agree(ledger)
+    assert result["bad"] == [(2, "not UTF-8 text")]
+
+
 def test_partial_last_line_is_ignored_and_noted(tmp_path: Path, tiny_chunks: None) -> None:
     ledger = tmp_path / "l.jsonl"
     ledger.write_text(jsonl(backlog(), backlog()) + json.dumps(backlog())[:40])

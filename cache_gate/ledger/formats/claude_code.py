@@ -43,14 +43,49 @@ def normalise(line: Line, usage: Usage, message: Message) -> Record:
     record = anthropic.normalise(line, usage, NAME, diagnostics=message.diagnostics,
                                  session=line.sessionId)
     record.model = message.model
-    # Claude Code writes one line per content block, each with the request's usage,
-    # and a sidechain (subagent) transcript may replay a message under another
-    # requestId: one API response is one request, so `message.id` identifies it.
-    if message.id is not None:
-        record.dedup_key = f"message\x1f{message.id}"
-    elif line.requestId is not None:
-        record.dedup_key = f"request\x1f{line.requestId}"
+    record.dedup_key = request_key(message, line.requestId)
     return record
+
+
+def request_key(message: Message, request_id: str | None) -> str | None:
+    """The request a line is of (`Record.dedup_key`). Claude Code writes one line per
+    content block, each with the request's usage, and a sidechain (subagent)
+    transcript may replay a message under another requestId: one API response is one
+    request, so `message.id` identifies it, else the `requestId`."""
+    if message.id is not None:
+        return f"message\x1f{message.id}"
+    if request_id is not None:
+        return f"request\x1f{request_id}"
+    return None
+
+
+def reported_tokens(usage: Usage) -> int:
+    """The `token_total` of the record `normalise` makes of a line with this usage,
+    without making it: what decides which of a request's lines is kept."""
+    output = usage.output_tokens or 0
+    uncached, read, write = (usage.input_tokens, usage.cache_read_input_tokens,
+                             usage.cache_creation_input_tokens)
+    if uncached is None or (read is None and write is None):
+        return output  # no prompt caching reported: only the output counts
+    return uncached + (read or 0) + (write or 0) + output
+
+
+def transcript_record(time: float | None, session: str | None, message: Message,
+                      key: str | None) -> Record:
+    """The Record `normalise` makes of a line that decodes as a TranscriptLine (every
+    other `Line` field absent), made directly from the line's time (its `timestamp`
+    in epoch seconds), `sessionId` and `message` (with a usage); `key` is its
+    `request_key`."""
+    usage = message.usage
+    assert usage is not None
+    uncached, read, write, write_1h = anthropic.tokens(usage)
+    return Record(
+        NAME, time, model=message.model, uncached_input=uncached,
+        cache_read=read, cache_write=write, cache_write_1h=write_1h,
+        output_tokens=usage.output_tokens,
+        prompt_cache_hit=None if read is None else read > 0, session=session or None,
+        miss_reason=anthropic.miss_reason(message.diagnostics) if message.diagnostics
+        else None, dedup_key=key)
 
 
 def claims(line: Line) -> bool:

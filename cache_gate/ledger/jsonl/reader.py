@@ -46,6 +46,7 @@ from cache_gate.ledger.reading import (
     counted,
     decoders_for,
     finish,
+    is_utf8,
     keep,
     read_records,
     split_lines,
@@ -172,7 +173,7 @@ def read_chunk(chunk: bytes, offset: int, result: Stretch, selection: Selection,
     # The hot path decodes plain lines skipping fields unchecked, so it takes only a
     # chunk that is valid UTF-8 (nearly always ASCII: a fast check); the lines of any
     # other chunk are read one by one, each checked (formats.read_line).
-    if plain is not None and not result.requests.open and (chunk.isascii() or _is_utf8(chunk)):
+    if plain is not None and not result.requests.open and (chunk.isascii() or is_utf8(chunk)):
         try:
             firsts = list(map(decoders.plain.decode, lines))
         except DECODE_ERRORS:
@@ -183,18 +184,17 @@ def read_chunk(chunk: bytes, offset: int, result: Stretch, selection: Selection,
             if span is not None:
                 span.see_lines(firsts)
             return
+    if span is None and lines and (b'"message"' in lines[0] or b'"message"' in lines[-1]):
+        # A Claude Code transcript: most of its request lines repeat an open request,
+        # and are dropped before they become Records (`Requests.take_transcript`).
+        result.sink.add(counted(result.requests.take_transcript(
+            lines, offset, decoders, selection.window, selection.workflows, result.stats),
+            result.stats))
+        return
     records = read_records(lines, offset, result.stats, decoders)
     if span is not None:
         span.see_records(records)
     result.sink.add(keep(records, selection, result.stats, result.requests))
-
-
-def _is_utf8(chunk: bytes) -> bool:
-    try:
-        chunk.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _read_tail(tail: bytes, result: Stretch, selection: Selection, decoders: Decoders) -> None:

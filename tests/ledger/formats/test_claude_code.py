@@ -8,8 +8,19 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.formats.claude_code import (
+    reported_tokens,
+    request_key,
+    transcript_record,
+)
+from cache_gate.ledger.formats.fields import epoch
+from cache_gate.ledger.lines import Message
 from tests.ledger.formats.reading import (
+    FULL,
     HOSTILE_CAUSES,
     read,
     real_lines,
@@ -92,3 +103,33 @@ def test_a_line_told_only_by_a_wrong_session_id_is_in_no_format() -> None:
 def test_an_empty_session_id_names_no_session() -> None:
     record = read(json.loads(json.dumps(claude_code(sessionId=""))))
     assert record is not None and record.session is None
+
+
+usage_counts = st.one_of(st.none(), st.integers(0, 10**6))
+
+
+@given(input_tokens=usage_counts, read=usage_counts, write=usage_counts,
+       output=usage_counts, session=st.sampled_from(["sess-1", "", None]),
+       diagnostics=st.sampled_from([None, {"cache_miss_reason": {"type": "tools_changed"}}]))
+def test_a_transcript_line_is_read_alike_without_its_line(
+        input_tokens: int | None, read: int | None, write: int | None, output: int | None,
+        session: str | None, diagnostics: object) -> None:
+    """The transcript's hot path (`requests.Requests.take_transcript`) decides which of
+    a request's lines is kept by `reported_tokens`, and makes the record it keeps with
+    `transcript_record`: both agree with the record `read` makes of the line."""
+    usage = {"input_tokens": input_tokens, "cache_read_input_tokens": read,
+             "cache_creation_input_tokens": write, "output_tokens": output}
+    line = claude_code(sessionId=session)
+    line["message"]["usage"] = {name: value for name, value in usage.items()
+                                if value is not None}
+    line["message"]["diagnostics"] = diagnostics
+    raw = json.dumps(line).encode()
+    transcript = FULL.transcript.decode(raw)
+    message = transcript.message
+    assert isinstance(message, Message) and message.usage is not None
+    expected = read_line(raw, FULL)
+    assert expected is not None
+    key = request_key(message, transcript.requestId)
+    assert transcript_record(epoch(transcript.timestamp), transcript.sessionId, message,
+                             key) == expected
+    assert reported_tokens(message.usage) == expected.token_total
