@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from cache_gate.analyses.kpi_spill import KpiStore
 
 # Tallies, cells and lineage states a sink holds before what it read goes to disk
-# (`kpi_spill`): some 12 MB, at about 0.4 KB each.
-SPILL_AFTER = 30_000
+# (`kpi_spill`): some 8 MB, at about 0.4 KB each.
+SPILL_AFTER = 20_000
 
 Sums = Annotated[list[Annotated[int, msgspec.Meta(ge=0)]],
                  msgspec.Meta(min_length=SLOTS, max_length=SLOTS)]

@@ -116,7 +116,7 @@ class KpiStore:
         weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
         self._db = sqlite3.connect(Path(directory) / "kpi.sqlite", isolation_level=None)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
-                       "cache_size = -4096"):
+                       "cache_size = -2048"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(_SCHEMA)
 
