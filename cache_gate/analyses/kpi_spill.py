@@ -264,6 +264,10 @@ class SpilledTally(Tally):
     def total(self, excluded: frozenset[str] = frozenset()) -> list[int]:
         return self._store.total(excluded)
 
+    def by(self, field: int) -> dict[str | None, list[int]]:
+        # Every group's sums at once: what a store is there not to hold.
+        raise TypeError("a spilled tally answers `worst` and `workflow_sums`, not `by`")
+
     def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
         return self._store.workflow_sums(names)
 

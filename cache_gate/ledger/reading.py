@@ -32,7 +32,7 @@ from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
 from cache_gate.ledger.record import Record
 from cache_gate.ledger.requests import Requests
-from cache_gate.ledger.window import Window
+from cache_gate.ledger.window import Window, selected
 
 BAD_LINE_SAMPLES = 10
 # RecursionError: msgspec's answer to JSON nested deeper than Python's stack allows.
@@ -284,20 +284,8 @@ def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
     stats.not_requests += len(records) - len(kept)
     window, workflows = selection.window, selection.workflows
     if window.bounded or workflows is not None:
-        selected = []
-        for record in kept:
-            if window.bounded:
-                if record.time is None:
-                    stats.undated += 1
-                    continue
-                if not window.contains(record.time):
-                    stats.outside_window += 1
-                    continue
-            if workflows is not None and record.workflow not in workflows:
-                stats.other_workflows += 1
-                continue
-            selected.append(record)
-        kept = selected
+        kept = [record for record in kept
+                if selected(record.time, record.workflow, window, workflows, stats)]
     if requests is not None and (requests.open or any(
             record.dedup_key is not None for record in kept)):
         kept = requests.take(kept, stats)

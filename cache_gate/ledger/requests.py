@@ -56,7 +56,7 @@ from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import Decoders, Line, Message, TranscriptLine, Usage
 from cache_gate.ledger.record import Record
-from cache_gate.ledger.window import Window
+from cache_gate.ledger.window import LeftOut, Window, selected
 
 # Records a request stays open for after its first line (see the module docstring).
 WINDOW = 4096
@@ -77,13 +77,10 @@ class DuplicateCounts(Protocol):
     late_winners: int
 
 
-class LineCounts(DuplicateCounts, Protocol):
+class LineCounts(DuplicateCounts, LeftOut, Protocol):
     """What `Requests.take_transcript` counts of the lines it reads (`LedgerStats`)."""
 
     not_requests: int
-    undated: int
-    outside_window: int
-    other_workflows: int
 
     def add_bad(self, offset: int, error: str) -> None: ...
 
@@ -245,18 +242,11 @@ class Requests:
             if usage is None or message.model == SYNTHETIC_MODEL:
                 counts.not_requests += 1  # a user turn, an API error
                 continue
-            if bounded:
-                moment = epoch(line.timestamp)
-                if moment is None:
-                    counts.undated += 1
-                    continue
-                if not window.contains(moment):
-                    counts.outside_window += 1
-                    continue
             # A TranscriptLine names no workflow.
-            if workflows is not None and (not isinstance(line, Line)
-                                          or line.workflow not in workflows):
-                counts.other_workflows += 1
+            if (bounded or workflows is not None) and not selected(
+                    epoch(line.timestamp) if bounded else None,
+                    line.workflow if isinstance(line, Line) else None,
+                    window, workflows, counts):
                 continue
             key = request_key(message, line.requestId)
             if key is None:
@@ -295,17 +285,8 @@ class Requests:
         if record is None:
             counts.not_requests += 1
             return
-        if window.bounded:
-            if record.time is None:
-                counts.undated += 1
-                return
-            if not window.contains(record.time):
-                counts.outside_window += 1
-                return
-        if workflows is not None and record.workflow not in workflows:
-            counts.other_workflows += 1
-            return
-        self._offer(record, ready, counts)
+        if selected(record.time, record.workflow, window, workflows, counts):
+            self._offer(record, ready, counts)
 
     def _close_first(self, ready: list[Record]) -> None:
         """Close the oldest open request, and hand on the records that waited on it."""

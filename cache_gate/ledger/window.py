@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from cache_gate.errors import InputError
 
@@ -35,6 +36,32 @@ class Window:
 
     def to_json(self) -> dict[str, str | None]:
         return {"since": _iso(self.since), "until": _iso(self.until)}
+
+
+class LeftOut(Protocol):
+    """What a reader counts of the records a selection leaves out (`LedgerStats`)."""
+
+    undated: int
+    outside_window: int
+    other_workflows: int
+
+
+def selected(moment: float | None, workflow: str | None, window: Window,
+             workflows: frozenset[str] | None, left_out: LeftOut) -> bool:
+    """Whether a record of this time and workflow is in the window (an undated one
+    is not, where the window is bounded) and among the workflows (None: any); one
+    that is not is counted in `left_out`, by why."""
+    if window.bounded:
+        if moment is None:
+            left_out.undated += 1
+            return False
+        if not window.contains(moment):
+            left_out.outside_window += 1
+            return False
+    if workflows is not None and workflow not in workflows:
+        left_out.other_workflows += 1
+        return False
+    return True
 
 
 def _iso(moment: float | None) -> str | None:
