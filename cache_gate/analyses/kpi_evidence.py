@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from cache_gate.analyses.kpi_spill import KpiStore
 
 # Tallies, cells and lineage states a sink holds before what it read goes to disk
-# (`kpi_spill`): some 8 MB, at about 0.4 KB each.
+# (`kpi_spill`). bench/shapes.py's ledger of a million distinct keys then peaks at
+# 55 MB, summed over kpi's processes (65 MB at 30,000: over the 64 MB target).
 SPILL_AFTER = 20_000
 
 Sums = Annotated[list[Annotated[int, msgspec.Meta(ge=0)]],
