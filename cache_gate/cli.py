@@ -19,6 +19,7 @@ import click
 
 from cache_gate import __version__
 from cache_gate.errors import InputError
+from cache_gate.inputs import forget_inputs
 
 if TYPE_CHECKING:
     from cache_gate.findings import Result
@@ -225,6 +226,7 @@ def cli() -> None:
     Exit codes: 0 passed, 1 the gate failed, 2 the gate could not decide
     (usage error, missing or unreadable input, invalid config).
     """
+    forget_inputs()
 
 
 @cli.command()

@@ -3,6 +3,8 @@
 `--output .backlog-ops/usage-ledger.jsonl` once turned a ledger into a report. Every
 reader of an input notes the file here (by device and inode: a symbolic or hard link
 to it is the same file); the report writer refuses any target that is one of them.
+A run starts with none noted (`forget_inputs`): an inode noted by an earlier run in the
+same process may since have been freed and given to another file.
 """
 
 from __future__ import annotations
@@ -29,3 +31,8 @@ def input_at(target: Path) -> str | None:
     except OSError:
         return None
     return _read.get((info.st_dev, info.st_ino))
+
+
+def forget_inputs() -> None:
+    """Start a run: no file is noted as read yet."""
+    _read.clear()

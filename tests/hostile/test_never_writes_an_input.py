@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from cache_gate.cli import main
+from cache_gate.inputs import note_input
+
 DEMO = Path(__file__).parents[2] / "fixtures" / "demo"
 INPUTS = {
     "the ledger": ".backlog-ops/usage-ledger.jsonl",
@@ -65,6 +68,19 @@ def test_a_link_to_an_input_is_that_input(repository: Path, command: str) -> Non
         done = cache_gate(repository, command, "--output", link)
         assert done.returncode == 2 and "is an input of this run" in done.stderr, link
     assert digests(repository) == before
+
+
+def test_a_run_in_process_forgets_what_the_run_before_read(repository: Path,
+                                                          tmp_path: Path) -> None:
+    """An inode an earlier run read may since have been freed and given to a new file
+    (CI once saw a test's FIFO refused as "an input" of a deleted ledger)."""
+    earlier = tmp_path / "earlier-ledger.jsonl"
+    earlier.write_text("")
+    note_input(earlier)  # stands in for the run before, whose ledger shares no inode now
+    ledger = str(repository / INPUTS["the ledger"])
+    assert main(["kpi", "--ledger", ledger, "--output", str(earlier)]) in (0, 1)
+    assert earlier.read_text().startswith(f"ledger {ledger}: ")
+    assert main(["kpi", "--ledger", ledger, "--output", ledger]) == 2
 
 
 def test_a_new_file_beside_the_inputs_is_written(repository: Path) -> None:
