@@ -76,8 +76,9 @@ they come back within 5 minutes or not at all).
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from cache_gate import rules
@@ -190,6 +191,9 @@ class Advice:
     configured: str
     unpriced_requests: int
     gaps: tuple[int, ...]
+    # Its actual writes, and how many of them wrote 1-hour entries (CG208 says so).
+    writes: int = 0
+    writes_1h: int = 0
 
     def cost(self, ttl: str) -> float | None:
         return self.cost_5m_usd if ttl == "5m" else self.cost_1h_usd
@@ -352,14 +356,20 @@ class TtlAdvice:
         """The ledger's days: its dated span, at least one."""
         return self.span.days
 
-    def advice(self) -> list[Advice]:
-        """Every lineage's row, biggest saving first."""
+    def rows(self) -> Iterator[Advice]:
+        """Every lineage's row, in no particular order (its first request decided)."""
         self._settle()
-        rows = [self._row(key, lineage) for key, lineage in self.lineages.items()]
-        rows.sort(key=lambda row: (row.saving_usd_per_day is None,
-                                   -(row.saving_usd_per_day or 0.0),
-                                   -abs(row.units_5m - row.units_1h), row.lineage))
-        return rows
+        return (self._row(key, lineage) for key, lineage in self.lineages.items())
+
+    def count(self) -> int:
+        """The lineages it has a row for."""
+        return len(self.lineages)
+
+    def advice(self, limit: int | None = None) -> list[Advice]:
+        """Every lineage's row (the first `limit`), biggest saving first."""
+        if limit is None:
+            return sorted(self.rows(), key=advice_order)
+        return heapq.nsmallest(limit, self.rows(), key=advice_order)
 
     def _row(self, key: str, lineage: LineageCost) -> Advice:
         multipliers = self.prices.multipliers
@@ -383,14 +393,21 @@ class TtlAdvice:
                       lineage.pico_1h / PICO if priced else None,
                       units_5m, units_1h, best, saving, unpaid,
                       lineage.configured, lineage.unpriced,
-                      tuple(lineage.gaps or [0] * (len(GAP_BINS_S) + 1)))
+                      tuple(lineage.gaps or [0] * (len(GAP_BINS_S) + 1)),
+                      lineage.writes, lineage.writes_1h)
 
     def to_json(self) -> dict[str, object]:
         """`ttl_advice` (contract keys), cut at ADVICE_SHOWN rows, and how many were cut."""
-        rows = self.advice()
-        return {"ttl_advice": [row.to_json() for row in rows[:ADVICE_SHOWN]],
-                "ttl_advice_left_out": max(0, len(rows) - ADVICE_SHOWN),
+        return {"ttl_advice": [row.to_json() for row in self.advice(ADVICE_SHOWN)],
+                "ttl_advice_left_out": max(0, self.count() - ADVICE_SHOWN),
                 "ttl_gap_bins_s": list(GAP_BINS_S)}
+
+
+def advice_order(row: Advice) -> tuple[bool, float, float, str]:
+    """Biggest saving a day first, unpriced lineages last (by their difference in token
+    equivalents), then by name."""
+    return (row.saving_usd_per_day is None, -(row.saving_usd_per_day or 0.0),
+            -abs(row.units_5m - row.units_1h), row.lineage)
 
 
 def _follow(answers: list[int], after: list[int]) -> None:
@@ -400,6 +417,10 @@ def _follow(answers: list[int], after: list[int]) -> None:
         is_open = answers[slot + 1]
         answers[slot] += after[2 * is_open]
         answers[slot + 1] = after[2 * is_open + 1]
+
+
+# A row CG208 flags: (row, configured TTL, where that is from, _mismatch's costs).
+_Flagged = tuple[Advice, str, str, tuple[float, float, bool]]
 
 
 def _mismatch(row: Advice, configured: str) -> tuple[float, float, bool] | None:
@@ -421,9 +442,11 @@ def ttl_findings(advice: TtlAdvice, path: str, declared: Mapping[str, str] | Non
     costs over 10% more than the other; `declared` maps prompt ids to the TTL the
     manifest gives them ("5m" or "1h"), which wins over what the ledger's writes show."""
     rule = rules.get("CG208")
-    lineages = advice.lineages
-    flagged: list[tuple[Advice, str, str, tuple[float, float, bool]]] = []
-    for row in advice.advice():
+    # The flagged rows that come first in `advice_order` (at most twice FINDINGS_SHOWN
+    # at any time, whatever the number of lineages), and how many were flagged.
+    flagged: list[_Flagged] = []
+    flagged_count = 0
+    for row in advice.rows():
         if row.requests < min_requests:
             continue
         prompt = row.lineage[len(PROMPT):] if row.lineage.startswith(PROMPT) else None
@@ -431,15 +454,17 @@ def ttl_findings(advice: TtlAdvice, path: str, declared: Mapping[str, str] | Non
         if stated in ("5m", "1h"):
             configured, source = stated, f"is declared with {_long(stated)} entries"
         else:
-            state = lineages[row.lineage]
             configured = row.configured
-            source = (f"writes {_long(configured)} cache entries ({state.writes_1h:,} of "
-                      f"{state.writes:,} writes 1-hour)")
+            source = (f"writes {_long(configured)} cache entries ({row.writes_1h:,} of "
+                      f"{row.writes:,} writes 1-hour)")
         costs = _mismatch(row, configured)
         if costs is not None:
+            flagged_count += 1
             flagged.append((row, configured, source, costs))
+            if len(flagged) > 2 * FINDINGS_SHOWN:
+                flagged = _first_flagged(flagged)
     findings = []
-    for row, configured, source, (mine, theirs, in_usd) in flagged[:FINDINGS_SHOWN]:
+    for row, configured, source, (mine, theirs, in_usd) in _first_flagged(flagged):
         other = "1h" if configured == "5m" else "5m"
         prompt = row.lineage[len(PROMPT):] if row.lineage.startswith(PROMPT) else None
         if in_usd:
@@ -457,13 +482,17 @@ def ttl_findings(advice: TtlAdvice, path: str, declared: Mapping[str, str] | Non
             f"times {_long(other)} entries would cost {amounts} ({share:.0%} less{per_day}): "
             f'set its cache_control to "{other}"',
             prompt_id=prompt, hint=rule.fix, key=row.lineage))
-    more = len(flagged) - FINDINGS_SHOWN
+    more = flagged_count - FINDINGS_SHOWN
     if more > 0:
         findings.append(Finding(
             path, None, rule.id, rule.name, rule.severity,
             f"{more:,} more lineages use the dearer prompt-cache TTL (the first "
             f"{FINDINGS_SHOWN} listed, biggest saving first)", hint=rule.fix, key="more"))
     return findings
+
+
+def _first_flagged(flagged: list[_Flagged]) -> list[_Flagged]:
+    return heapq.nsmallest(FINDINGS_SHOWN, flagged, key=lambda item: advice_order(item[0]))
 
 
 def _long(ttl: str) -> str:

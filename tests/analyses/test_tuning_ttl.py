@@ -386,6 +386,20 @@ def test_cg208_findings_are_capped_with_one_saying_how_many_more() -> None:
     assert findings[-1].message.startswith("5 more lineages")
 
 
+def test_cg208_lists_the_lineages_that_save_most_whatever_their_number() -> None:
+    """Only the first few flagged rows are kept as the lineages stream past: the listed
+    ones are still the biggest savings, in order."""
+    records = []
+    for n in range(50):
+        tokens = 1000 + 37 * ((n * 17) % 50)  # savings in no order of their names
+        records += [req(0, write=tokens, prompt=f"p{n}"), req(1800, write=tokens, prompt=f"p{n}"),
+                    req(3600, read=tokens, write=10, prompt=f"p{n}")]
+    advice = analysed(records)
+    findings = ttl_findings(advice, "ledger.jsonl")
+    assert [f.key for f in findings[:20]] == [row.lineage for row in advice.advice()[:20]]
+    assert findings[-1].message.startswith("30 more lineages")
+
+
 def test_min_requests_leaves_thin_lineages_unjudged() -> None:
     records = [req(0, write=1000, one_hour=1000), req(7200, write=1000, one_hour=1000)]
     assert len(ttl_findings(analysed(records), "ledger.jsonl")) == 1
