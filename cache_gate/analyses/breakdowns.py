@@ -10,6 +10,11 @@ Stretches of a ledger read apart merge in ledger order into exactly what one pas
 (`Analytics.merge`; the property tests hold every part to it), or raise
 `merging.InexactMerge` where they cannot (the response cache curve, or a ledger far out
 of time order: see `merging`), and the caller reads the ledger in one process.
+
+Memory is bounded whatever the number of workflows, prompts, sessions or models: past
+SPILL_AFTER entries, what the sink read goes to disk (`report_spill`), by the same
+merges, and its answers (`breakdown`, `days`, `tokens_by_model`, `drift`, the tally,
+causes and TTL advice once `finish`ed) are the store's.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
@@ -26,9 +31,14 @@ from cache_gate.analyses.kpis import SLOTS, Tally, add_sums, count
 from cache_gate.analyses.lineage import UtcDates
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
+from cache_gate.analyses.tuning_ttl import TtlAdvice
 from cache_gate.findings import Finding
+from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
+
+if TYPE_CHECKING:
+    from cache_gate.analyses.report_spill import ReportStore
 
 # Distinct prefix hashes kept per prompt: enough to show drift, bounded in memory. The
 # smallest hashes are kept (a sample of the prompt's hashes, by value), not the first to
@@ -40,6 +50,9 @@ PREFIXES_KEPT = 20
 BREAKDOWN_SHOWN = 100
 # CG205 findings listed one by one (the prompts that drift most); the rest in one more.
 DRIFT_SHOWN = 20
+# Cells, groups, prefix hashes, lineages and cause cells the sink holds before what it
+# read goes to disk (`report_spill`).
+SPILL_AFTER = 20_000
 K = TypeVar("K")
 
 
@@ -107,6 +120,14 @@ class Analytics:
     causes: MissCauses | None = None
     tuning: Tuning | None = None
     dates: UtcDates = field(default_factory=UtcDates)
+    # Where it may not spill its state to disk (`reading.SpillingSink`), it raises
+    # SinkFull once it holds SPILL_AFTER entries.
+    may_spill: bool = True
+    # The stretches before its own, on disk, once it spilled.
+    store: ReportStore | None = None
+    # Prefix hashes kept, over every prompt.
+    _hashes: int = 0
+    _finished: bool = False
 
     def __post_init__(self) -> None:
         self.duplicates = DuplicateSpend(self.ttl)
@@ -145,11 +166,15 @@ class Analytics:
         self.cells = {}
 
     def add(self, records: list[Record]) -> None:
+        self._add(records)
+        self.bound()
+
+    def _add(self, records: list[Record]) -> None:
         if self.causes is not None:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
-        cells, dates, prefixes = self.cells, self.dates, self.prefixes
+        cells, dates, prefixes, hashes = self.cells, self.dates, self.prefixes, self._hashes
         count_cache_tokens, check_duplicate = self._count_cache_tokens, self.duplicates.add
         for record in records:
             moment = record.time
@@ -167,8 +192,11 @@ class Analytics:
                 seen = prefixes.get(record.prompt_id)
                 if seen is None:
                     seen = prefixes[record.prompt_id] = Counter()
-                if prefix in seen or len(seen) < PREFIXES_KEPT:
+                if prefix in seen:
                     seen[prefix] += 1
+                elif len(seen) < PREFIXES_KEPT:
+                    seen[prefix] = 1
+                    hashes += 1
                 else:
                     largest = max(seen)
                     if prefix < largest:
@@ -176,6 +204,7 @@ class Analytics:
                         seen[prefix] = 1
             if record.request_sha256 is not None and moment is not None:
                 check_duplicate(record, record.request_sha256, moment)
+        self._hashes = hashes
 
     def _count_cache_tokens(self, record: Record) -> None:
         tokens = self.cache_tokens.get(record.model)
@@ -220,12 +249,93 @@ class Analytics:
                 kept = set(sorted(seen)[:PREFIXES_KEPT])
                 for prefix in [prefix for prefix in seen if prefix not in kept]:
                     del seen[prefix]
+        self._hashes = sum(map(len, self.prefixes.values()))
         self.duplicates.merge(later.duplicates)
         self.hashes_recorded = self.hashes_recorded and later.hashes_recorded
         if self.causes is not None and later.causes is not None:
             self.causes.merge(later.causes)
         if self.tuning is not None and later.tuning is not None:
             self.tuning.merge(later.tuning)
+        self.bound()
+
+    def bound(self) -> None:
+        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk."""
+        causes, tuning = self.causes, self.tuning
+        if causes is None or tuning is None:
+            return  # PostgreSQL's sums: its causes and tuning are read apart, and summed
+        held = (len(self.cells) + len(self._tally.groups) + len(self._by_phase)
+                + len(self._by_model) + len(self._by_day) + len(self.cache_tokens)
+                + self._hashes + len(causes.lineages) + len(causes.cells)
+                + len(tuning.advice.lineages))
+        if held > SPILL_AFTER:
+            if not self.may_spill:
+                raise SinkFull
+            self._spill()
+
+    def _spill(self) -> None:
+        from cache_gate.analyses.report_spill import ReportStore
+
+        causes, tuning = self.causes, self.tuning
+        assert causes is not None and tuning is not None
+        self._roll_up()
+        if self.store is None:
+            self.store = ReportStore(causes, tuning.prices)
+        tokens = {model: (t.read, t.write_5m, t.write_1h, t.writes_unreported)
+                  for model, t in self.cache_tokens.items()}
+        self.store.absorb_report(self._tally, causes,
+                                 (self._by_phase, self._by_model, self._by_day), tokens,
+                                 self.prefixes, tuning.advice)
+        self._tally, self._by_phase, self._by_model, self._by_day = Tally(), {}, {}, {}
+        self.cache_tokens, self.prefixes, self._hashes = {}, {}, 0
+        self.causes = MissCauses(causes.prices, causes.minimums)
+        tuning.advice = TtlAdvice(tuning.prices)
+
+    def finish(self) -> None:
+        """The whole ledger read: where it spilled, its last stretch goes to the store
+        too, and the tally, the causes and the TTL advice are the store's from then on."""
+        store, tuning = self.store, self.tuning
+        if store is None or self._finished:
+            return
+        from cache_gate.analyses.kpi_spill import SpilledCauses, SpilledTally
+        from cache_gate.analyses.report_spill import SpilledAdvice
+
+        assert tuning is not None
+        self._spill()
+        store.settle()
+        self._tally, self.causes = SpilledTally(store), SpilledCauses(store)
+        tuning.advice = SpilledAdvice(store)
+        self._finished = True
+
+    # The answers, once `finish`ed.
+
+    def breakdown(self, field: str, limit: int = BREAKDOWN_SHOWN,
+                  ) -> tuple[list[tuple[str | None, list[int]]], int]:
+        """The `limit` groups of `field` (workflow, prompt_id, phase, model) with the
+        most requests (the first to come, on a tie), and how many groups there are."""
+        if self.store is not None:
+            return self.store.breakdown(field.removesuffix("_id"), limit)
+        groups = (self.tally.by(0) if field == "workflow" else self.tally.by(1)
+                  if field == "prompt_id" else self.by_phase if field == "phase"
+                  else self.by_model)
+        return (heapq.nlargest(limit, groups.items(), key=lambda item: item[1][kpis.REQUESTS]),
+                len(groups))
+
+    def days(self) -> list[tuple[str, list[int]]]:
+        """Each UTC day's sums, in date order."""
+        return self.store.days() if self.store is not None else sorted(self.by_day.items())
+
+    def tokens_by_model(self) -> list[tuple[str | None, CacheTokens]]:
+        """Per model, in the order they came, what was read from and written to the cache."""
+        if self.store is not None:
+            return [(model, CacheTokens(*counts)) for model, counts in self.store.cache_tokens()]
+        return list(self.cache_tokens.items())
+
+    def drift(self, limit: int) -> tuple[list[tuple[str, Counter[str]]], int]:
+        """The `limit` prompts that drift most (`drifting`), and how many drift."""
+        if self.store is not None:
+            return self.store.drifting(PREFIXES_KEPT, limit)
+        found = drifting(self)
+        return found[:limit], len(found)
 
 
 def rate(sums: list[int], name: str) -> float | None:
@@ -233,13 +343,10 @@ def rate(sums: list[int], name: str) -> float | None:
     return sums[numerator] / sums[denominator] if sums[denominator] else None
 
 
-def breakdown_rows(groups: dict[str | None, list[int]], shown: int = BREAKDOWN_SHOWN,
-                   ) -> dict[str, dict[str, object]]:
-    """The `shown` groups with the most requests (in the order they came, on a tie),
-    each with its exact figures."""
+def breakdown_rows(groups: list[tuple[str | None, list[int]]]) -> dict[str, dict[str, object]]:
+    """Each group with its exact figures."""
     rows: dict[str, dict[str, object]] = {}
-    for key, sums in heapq.nlargest(shown, groups.items(),
-                                    key=lambda item: item[1][kpis.REQUESTS]):
+    for key, sums in groups:
         rows[key if key is not None else "(none)"] = {
             "requests": sums[kpis.REQUESTS],
             "eligible": sums[kpis.ELIGIBLE],
@@ -256,7 +363,7 @@ def savings(analytics: Analytics, prices: PriceTable) -> dict[str, object]:
     by_model: dict[str, object] = {}
     total = 0.0
     unpriced: list[str] = []
-    for model, tokens in sorted(analytics.cache_tokens.items(), key=lambda i: -i[1].read):
+    for model, tokens in sorted(analytics.tokens_by_model(), key=lambda i: -i[1].read):
         name = model or "(none)"
         price = prices.price(model)
         row: dict[str, object] = {
@@ -292,8 +399,8 @@ def drift_findings(analytics: Analytics, path: str) -> list[Finding]:
     rest (the report stays readable, and bounded, whatever the ledger)."""
     rule = rules.get("CG205")
     findings = []
-    found = drifting(analytics)
-    for prompt, hashes in found[:DRIFT_SHOWN]:
+    found, count = analytics.drift(DRIFT_SHOWN)
+    for prompt, hashes in found:
         listed = ", ".join(f"{digest[:12]} ×{n:,}" for digest, n in hashes.most_common(5))
         many = f"at least {PREFIXES_KEPT}" if len(hashes) >= PREFIXES_KEPT else len(hashes)
         findings.append(Finding(
@@ -301,9 +408,9 @@ def drift_findings(analytics: Analytics, path: str) -> list[Finding]:
             f"prompt {prompt} was sent with {many} different prefix hashes in the "
             f"window ({listed}): every change writes the cache again",
             prompt_id=prompt, hint=rule.fix, key=prompt))
-    if len(found) > DRIFT_SHOWN:
+    if count > DRIFT_SHOWN:
         findings.append(Finding(
             path, None, rule.id, rule.name, rule.severity,
-            f"{len(found) - DRIFT_SHOWN:,} more prompts were sent with several prefix "
+            f"{count - DRIFT_SHOWN:,} more prompts were sent with several prefix "
             f"hashes (the {DRIFT_SHOWN} that drift most listed)", hint=rule.fix, key="more"))
     return findings

@@ -66,22 +66,22 @@ _ENCODER = msgspec.msgpack.Encoder()
 _LINEAGE = msgspec.msgpack.Decoder(LineageState)
 
 
-def _key(text: str | None) -> bytes:
+def stored(text: str | None) -> bytes:
     """A name as the store keys it: None apart from every string, the empty one
     included, and strings in code point order (UTF-8 keeps it; a lone surrogate from
     a JSON escape passes)."""
     return b"" if text is None else b"\x01" + text.encode("utf-8", "surrogatepass")
 
 
-def _name(key: bytes) -> str | None:
-    return None if key == b"" else _text(key)
+def name_of(key: bytes) -> str | None:
+    return None if key == b"" else text_of(key)
 
 
-def _text(key: bytes) -> str:
+def text_of(key: bytes) -> str:
     return key[1:].decode("utf-8", "surrogatepass")
 
 
-def _on_disk(method: Callable[P, T]) -> Callable[P, T]:
+def on_disk(method: Callable[P, T]) -> Callable[P, T]:
     """`method`, a failure of the disk (full, unwritable) an InputError that says so."""
     @functools.wraps(method)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -95,7 +95,7 @@ def _on_disk(method: Callable[P, T]) -> Callable[P, T]:
     return guarded
 
 
-def _chunked(items: list[bytes]) -> Iterator[list[bytes]]:
+def chunked(items: list[bytes]) -> Iterator[list[bytes]]:
     for start in range(0, len(items), BATCH):
         yield items[start:start + BATCH]
 
@@ -103,7 +103,7 @@ def _chunked(items: list[bytes]) -> Iterator[list[bytes]]:
 class KpiStore:
     """The stretches of the ledger absorbed so far, in ledger order, on disk."""
 
-    @_on_disk
+    @on_disk
     def __init__(self, causes: MissCauses) -> None:
         self.prices, self.minimums = causes.prices, causes.minimums
         self.eligible = 0
@@ -120,16 +120,16 @@ class KpiStore:
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(_SCHEMA)
 
-    @_on_disk
+    @on_disk
     def absorb(self, tally: Tally, causes: MissCauses) -> None:
         """Take in the stretch of the ledger right after those absorbed so far."""
-        before = self._lineages([_key(key) for key in causes.lineages])
+        before = self._lineages([stored(key) for key in causes.lineages])
         merged = self._view(before)
         merged.merge(causes)
         self.eligible, self.examples = merged.eligible, merged.first_examples()
         self._write(merged, tally.groups)
 
-    @_on_disk
+    @on_disk
     def settle(self) -> None:
         """Decide the misses still waiting, where nothing came before them (as
         `MissCauses` does when its results are read)."""
@@ -141,7 +141,7 @@ class KpiStore:
             if not rows:
                 return
             after = rows[-1][0]
-            view = self._view({_text(key): _LINEAGE.decode(state)
+            view = self._view({text_of(key): _LINEAGE.decode(state)
                                for key, state in rows})
             view.avoidable_by_group  # noqa: B018 - reading it settles the view
             self.examples = view.first_examples()
@@ -156,11 +156,11 @@ class KpiStore:
 
     def _lineages(self, keys: list[bytes]) -> dict[str, LineageState]:
         found: dict[str, LineageState] = {}
-        for batch in _chunked(keys):
+        for batch in chunked(keys):
             marks = ", ".join("?" * len(batch))
             for key, state in self._db.execute(
                     f"SELECT key, state FROM lineages WHERE key IN ({marks})", batch):
-                found[_text(key)] = _LINEAGE.decode(state)
+                found[text_of(key)] = _LINEAGE.decode(state)
         return found
 
     def _write(self, merged: MissCauses, groups: dict[kpis.Group, list[int]]) -> None:
@@ -168,14 +168,14 @@ class KpiStore:
         db.execute("BEGIN")
         db.executemany(
             "INSERT OR REPLACE INTO lineages VALUES (?, ?, ?, ?)",
-            ((_key(key), _ENCODER.encode(state),
+            ((stored(key), _ENCODER.encode(state),
               sum(state.avoidable.values()) if state.avoidable else 0,
               state.pending is not None) for key, state in merged.lineages.items()))
         db.executemany(
             "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
             "requests = requests + excluded.requests, tokens = tokens + excluded.tokens, "
             "pico = pico + excluded.pico, unpriced = unpriced + excluded.unpriced",
-            ((_key(workflow), _key(prompt), _key(day), _key(cause), cost.requests,
+            ((stored(workflow), stored(prompt), stored(day), stored(cause), cost.requests,
               cost.input_tokens, cost.picodollars, cost.unpriced_requests)
              for (workflow, prompt, day, cause), cost in merged.cells.items()))
         avoidable = merged.avoidable_counts()
@@ -189,40 +189,40 @@ class KpiStore:
         db.executemany(
             f"INSERT INTO groups VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
             f"ON CONFLICT DO UPDATE SET {_ADDED}",
-            ((_key(workflow), _key(prompt), first + order.get((workflow, prompt), len(order)),
+            ((stored(workflow), stored(prompt), first + order.get((workflow, prompt), len(order)),
               *sums) for (workflow, prompt), sums in rows))
         self._groups += len(groups)
         db.execute("COMMIT")
 
     # The answers, once every stretch is absorbed and settled.
 
-    @_on_disk
+    @on_disk
     def total(self, excluded: frozenset[str]) -> list[int]:
-        names = [_key(name) for name in excluded]
+        names = [stored(name) for name in excluded]
         where = f"WHERE workflow NOT IN ({', '.join('?' * len(names))})" if names else ""
         row = self._db.execute(f"SELECT {_SUMMED} FROM groups {where}", names).fetchone()
         return [value or 0 for value in row]
 
-    @_on_disk
+    @on_disk
     def workflow_sums(self, names: frozenset[str]) -> dict[str, list[int]]:
-        keys = [_key(name) for name in names]
+        keys = [stored(name) for name in names]
         if not keys:
             return {}
-        return {_text(workflow): list(sums) for workflow, *sums in self._db.execute(
+        return {text_of(workflow): list(sums) for workflow, *sums in self._db.execute(
             f"SELECT workflow, {_SUMMED} FROM groups WHERE workflow IN "
             f"({', '.join('?' * len(keys))}) GROUP BY workflow", keys)}
 
-    @_on_disk
+    @on_disk
     def worst(self, field: int, name: str, limit: int) -> list[tuple[str | None, list[int]]]:
         numerator, denominator, _ = kpis.KPI_SLOTS[name]
         short = (f"sum(s{numerator})" if name in LOWER_IS_BETTER
                  else f"sum(s{denominator}) - sum(s{numerator})")
         column = ("workflow", "prompt")[field]
-        return [(_name(key), list(sums)) for key, *sums in self._db.execute(
+        return [(name_of(key), list(sums)) for key, *sums in self._db.execute(
             f"SELECT {column}, {_SUMMED} FROM groups GROUP BY {column} "
             f"HAVING {short} > 0 ORDER BY {short} DESC, min(first) LIMIT ?", (limit,))]
 
-    @_on_disk
+    @on_disk
     def causes(self, column: str | None,
                names: Iterable[bytes] = ()) -> dict[str | None, dict[str, CauseCost]]:
         """The cells summed per cause, and per `column` where given (for these of its
@@ -234,11 +234,11 @@ class KpiStore:
         for *by, cause, requests, tokens, pico, unpriced in self._db.execute(
                 f"SELECT {group}cause, {_COSTS_SUMMED} FROM cells {where} "
                 f"GROUP BY {group}cause", keys):
-            table = tables.setdefault(_name(by[0]) if by else None, {})
-            table[_text(cause)] = CauseCost(requests, tokens, pico, unpriced)
+            table = tables.setdefault(name_of(by[0]) if by else None, {})
+            table[text_of(cause)] = CauseCost(requests, tokens, pico, unpriced)
         return tables
 
-    @_on_disk
+    @on_disk
     def busiest(self, column: str, limit: int) -> list[bytes]:
         """The `limit` values of `column` with the most misses, as `_breakdown` orders
         them (most first, then by name, no name last)."""
@@ -246,11 +246,11 @@ class KpiStore:
             f"SELECT {column} FROM cells GROUP BY {column} "
             f"ORDER BY sum(requests) DESC, {column} = X'', {column} LIMIT ?", (limit,))]
 
-    @_on_disk
+    @on_disk
     def worst_lineage(self) -> tuple[str, LineageState] | None:
         row = self._db.execute("SELECT key, state FROM lineages WHERE avoidable > 0 "
                                "ORDER BY avoidable DESC, key LIMIT 1").fetchone()
-        return None if row is None else (_text(row[0]), _LINEAGE.decode(row[1]))
+        return None if row is None else (text_of(row[0]), _LINEAGE.decode(row[1]))
 
 
 class SpilledTally(Tally):

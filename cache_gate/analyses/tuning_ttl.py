@@ -171,7 +171,7 @@ def _writes_left(after: list[int], read: int, write: int, one_hour: bool,
             is_open = 0
         if write > 0:
             after[slot] += is_open
-            is_open = one_hour
+            is_open = int(one_hour)
         after[slot + 1] = is_open
 
 

@@ -26,7 +26,6 @@ from cache_gate.analyses.breakdowns import (
     Analytics,
     breakdown_rows,
     drift_findings,
-    drifting,
     rate,
     rounded,
     savings,
@@ -79,6 +78,7 @@ def run_report(options: LedgerOptions, settings: Settings) -> Result:
 def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
                   settings: Settings) -> Result:
     """The report of a ledger read into `sink`."""
+    sink.finish()
     assert sink.causes is not None
     result = kpi_result("report", sink.tally, stats, options, sink.causes)
     # The report informs; it does not gate: KPI shortfalls stay in the KPI table.
@@ -87,7 +87,7 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
     assert sink.tuning is not None
     declared = declared_ttls(Path(settings.manifest))
     result.findings += placed(sink.tuning.findings(stats.path, declared), stats, options)
-    days = sorted(sink.by_day.items())
+    days = sink.days()
     # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
               "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
@@ -98,12 +98,11 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
              for day, sums in days]
     money = savings(sink, load_prices(settings.prices))
     duplicates = sink.duplicates
-    groups = {"workflow": sink.tally.by(0), "phase": sink.by_phase, "model": sink.by_model,
-              "prompt_id": sink.tally.by(1)}
-    left_out = {name: len(found) - BREAKDOWN_SHOWN for name, found in groups.items()
-                if len(found) > BREAKDOWN_SHOWN}
+    groups = {name: sink.breakdown(name) for name in ("workflow", "phase", "model", "prompt_id")}
+    left_out = {name: count - BREAKDOWN_SHOWN for name, (_, count) in groups.items()
+                if count > BREAKDOWN_SHOWN}
     result.sections.update({
-        "breakdown": {name: breakdown_rows(found) for name, found in groups.items()},
+        "breakdown": {name: breakdown_rows(shown) for name, (shown, _) in groups.items()},
         **({"breakdown_left_out": left_out} if left_out else {}),
         "trend": trend,
         "duplicate_spend": {
@@ -115,7 +114,7 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
             "requests_without_cost": duplicates.unpriced,
         } if sink.hashes_recorded else NO_HASHES,
         "prefix_drift": {prompt: dict(hashes.most_common())
-                         for prompt, hashes in drifting(sink)[:BREAKDOWN_SHOWN]}
+                         for prompt, hashes in sink.drift(BREAKDOWN_SHOWN)[0]}
         if sink.hashes_recorded else NO_HASHES,
         "savings": money,
         **configured(sink.tuning.to_json(), settings),

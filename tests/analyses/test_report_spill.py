@@ -1,0 +1,169 @@
+"""`report` in bounded memory (`analyses.report_spill`): a sink that spills what it read
+to disk every few entries gives exactly the report it gives in memory, JSON and text,
+byte for byte: every breakdown and how many groups were left out, the trend, the cache
+tokens and savings per model, prefix drift (CG205), the miss causes, the TTL advice and
+CG208, in the same order, whether one process reads the ledger or several (whose sinks
+may not spill: they give up, and one process reads it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cache_gate.analyses import breakdowns
+from cache_gate.analyses.breakdowns import Analytics
+from cache_gate.analyses.merging import InexactMerge
+from cache_gate.analyses.miss_causes import MissCauses
+from cache_gate.analyses.tuning import Tuning
+from cache_gate.config import Settings
+from cache_gate.errors import InputError
+from cache_gate.gates.kpi import LedgerOptions
+from cache_gate.gates.report import report_result
+from cache_gate.ledger.jsonl.reader import scan
+from cache_gate.ledger.reading import Selection
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
+from cache_gate.reporters import RenderContext, get
+from tests.analyses.test_kpi_spill import NAMES
+from tests.ledger.test_fast_reader_agrees import START, ledgers
+from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
+from tests.ledgers import backlog
+
+# Seconds between requests at the edges that matter: the prompt cache TTLs (5 minutes,
+# an hour), the duplicate TTL, a day (the trend's days).
+GAPS = [0, 30, 299, 301, 1800, 3599, 3601, 86401]
+# More hashes than a prompt keeps (PREFIXES_KEPT), so that which are kept matters.
+HASHES = [f"h{index:02}" for index in range(breakdowns.PREFIXES_KEPT + 5)]
+
+
+@st.composite
+def report_ledgers(draw: st.DrawFn) -> bytes:
+    """Backlog lines over many workflows, prompts, phases, models and days, with ties in
+    what they count, drifting prefixes, 1-hour cache writes and repeated requests."""
+    lines = []
+    moment = START.timestamp()
+    in_order = draw(st.booleans())
+    for _ in range(draw(st.integers(0, 80))):
+        moment = (moment + draw(st.sampled_from(GAPS)) if in_order
+                  else START.timestamp() + draw(st.integers(0, 4 * 86400)))
+        read = draw(st.sampled_from([0, 0, 900]))
+        write = draw(st.sampled_from([0, 1100]))
+        fields: dict[str, Any] = {
+            "timestamp": _utc(moment) if draw(st.integers(0, 9)) else ...,
+            "workflow": draw(st.sampled_from(NAMES)),
+            "prompt_id": draw(st.sampled_from(NAMES)),
+            "phase": draw(st.sampled_from([None, "", "plan", "build", "é"])),
+            "model": draw(st.sampled_from(["claude-sonnet-4-6", "claude-haiku-4-5",
+                                           "no-such-model", None])),
+            "prefix_sha256": draw(st.sampled_from([None, *HASHES[:3], *HASHES])),
+            "cache_hit": read > 0, "input_tokens": 200,
+            "cache_read_input_tokens": read, "cache_creation_input_tokens": write,
+        }
+        if write and draw(st.booleans()):
+            fields["cache_creation"] = {"ephemeral_1h_input_tokens": write}
+        if draw(st.integers(0, 3)) == 0:
+            fields["session_id"] = draw(st.sampled_from(["s1", "s2"]))
+        if draw(st.integers(0, 5)) == 0:
+            fields["request_sha256"] = draw(st.sampled_from(["r1", "r2"]))
+        lines.append(json.dumps(backlog(**fields)))
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def _utc(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
+
+def report(path: Path, spill_after: int, jobs: int) -> tuple[str, str]:
+    """The report (JSON, text) of the ledger (or why there is none), its sinks spilling past `spill_after`
+    entries, read by `jobs` processes where its stretches merge (as `gates.report`
+    reads it, without the guess that sends some ledgers to one process at once)."""
+    settings_ = Settings()
+    options = LedgerOptions(str(path), Selection(), targets=dict(settings_.targets),
+                            min_requests=1, jobs=jobs)
+
+    def make_sink() -> Analytics:
+        return Analytics(ttl=float(settings_.response_cache_ttl),
+                         causes=MissCauses(load_prices(), load_model_minimums()),
+                         tuning=Tuning(load_prices()))
+
+    saved = breakdowns.SPILL_AFTER
+    breakdowns.SPILL_AFTER = spill_after
+    try:
+        try:
+            sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
+                               jobs=jobs)
+        except InexactMerge:
+            sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
+                               jobs=1)
+        assert isinstance(sink, Analytics)
+        result = report_result(sink, stats, options, settings_)
+    except InputError as exc:  # no evidence: the same error either way
+        return str(exc), ""
+    finally:
+        breakdowns.SPILL_AFTER = saved
+    context = RenderContext(0)
+    return get("json")(result, context), get("text")(result, context)
+
+
+@pytest.mark.usefixtures("small_chunks")
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ledger=st.one_of(report_ledgers(), ledgers(ordered=True).map(lambda pair: pair[0]),
+                        ledgers(ordered=False).map(lambda pair: pair[0])),
+       spill_after=st.integers(0, 12), jobs=st.integers(1, 3))
+def test_a_spilled_report_is_the_report_in_memory(
+        tmp_path_factory: pytest.TempPathFactory, ledger: bytes, spill_after: int,
+        jobs: int) -> None:
+    path = tmp_path_factory.mktemp("spill") / "ledger.jsonl"
+    path.write_bytes(ledger)
+    assert report(path, spill_after, jobs) == report(path, 10**9, 1)
+
+
+def test_the_property_spills_and_lists_more_than_it_shows(tmp_path: Path) -> None:
+    """The property above does spill, and its ledgers can leave groups and drifting
+    prompts out of what the report lists: the counts come from the store."""
+    lines = [backlog(workflow=f"w{index}", prompt_id=f"p{index % 30}",
+                     prefix_sha256=f"h{index % 7}") for index in range(300)]
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    spilled, in_memory = report(path, 5, 1), report(path, 10**9, 1)
+    assert spilled == in_memory
+    document = json.loads(spilled[0])
+    assert document["breakdown_left_out"] == {"workflow": 300 - breakdowns.BREAKDOWN_SHOWN}
+    assert len(document["prefix_drift"]) == 30
+    assert sum(f["rule"] == "CG205" for f in document["findings"]) == breakdowns.DRIFT_SHOWN + 1
+
+
+def test_a_spilled_report_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(backlog(workflow=f"w{index}")) + "\n"
+                            for index in range(50)))
+    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("cache-gate-*"))
+    assert report(path, 5, 1) == report(path, 10**9, 1)
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("cache-gate-*")) == before
+
+
+def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(backlog(workflow=f"w{index}", prompt_id=f"p{index}"))
+                            + "\n" for index in range(500)))
+    process = subprocess.run(
+        [sys.executable, "-c",
+         "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+         "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
+         "from cache_gate.analyses import breakdowns; breakdowns.SPILL_AFTER = 5; "
+         "from cache_gate.cli import main; raise SystemExit(main())",
+         "report", "--ledger", str(path)],
+        capture_output=True, text=True, check=False)
+    assert process.returncode == 2, process.stderr
+    assert "Traceback" not in process.stderr
+    assert "could not be kept on disk" in process.stderr and "TMPDIR" in process.stderr
