@@ -83,9 +83,10 @@ def _utc(moment: float) -> str:
 
 
 def report(path: Path, spill_after: int, jobs: int) -> tuple[str, str]:
-    """The report (JSON, text) of the ledger (or why there is none), its sinks spilling past `spill_after`
-    entries, read by `jobs` processes where its stretches merge (as `gates.report`
-    reads it, without the guess that sends some ledgers to one process at once)."""
+    """The report (JSON, text) of the ledger, or why there is none: its sinks spilling
+    past `spill_after` entries, read by `jobs` processes where its stretches merge (as
+    `gates.report` reads it, without the guess that sends some ledgers to one process
+    at once)."""
     settings_ = Settings()
     options = LedgerOptions(str(path), Selection(), targets=dict(settings_.targets),
                             min_requests=1, jobs=jobs)
