@@ -128,6 +128,7 @@ class Analytics:
     # Prefix hashes kept, over every prompt.
     _hashes: int = 0
     _finished: bool = False
+    _drift: tuple[list[tuple[str, Counter[str]]], int] | None = None
 
     def __post_init__(self) -> None:
         self.duplicates = DuplicateSpend(self.ttl)
@@ -333,7 +334,11 @@ class Analytics:
     def drift(self, limit: int) -> tuple[list[tuple[str, Counter[str]]], int]:
         """The `limit` prompts that drift most (`drifting`), and how many drift."""
         if self.store is not None:
-            return self.store.drifting(PREFIXES_KEPT, limit)
+            # One query for both of the report's lists (findings, `prefix_drift`).
+            if self._drift is None or len(self._drift[0]) < min(limit, self._drift[1]):
+                self._drift = self.store.drifting(PREFIXES_KEPT, max(limit, BREAKDOWN_SHOWN))
+            found, count = self._drift
+            return found[:limit], count
         found = drifting(self)
         return found[:limit], len(found)
 
