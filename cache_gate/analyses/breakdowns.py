@@ -167,14 +167,30 @@ class Analytics:
         self.cells = {}
 
     def add(self, records: list[Record]) -> None:
-        self._add(records)
+        self._in_order(records)
+        self._breakdowns(records)
         self.bound()
 
-    def _add(self, records: list[Record]) -> None:
+    def add_in_order(self, records: list[Record]) -> None:
+        """The records to the parts that take them one by one, in ledger order: the
+        miss causes and the tuning (PostgreSQL's reader calls it apart: its sums come
+        from the server, before)."""
+        self._in_order(records)
+        self.bound()
+
+    def add_breakdowns(self, records: list[Record]) -> None:
+        """The records to every other part: the cells, the cache tokens, the prefixes
+        and duplicate spend."""
+        self._breakdowns(records)
+        self.bound()
+
+    def _in_order(self, records: list[Record]) -> None:
         if self.causes is not None:
             self.causes.add(records)
         if self.tuning is not None:
             self.tuning.add(records)
+
+    def _breakdowns(self, records: list[Record]) -> None:
         cells, dates, prefixes, hashes = self.cells, self.dates, self.prefixes, self._hashes
         count_cache_tokens, check_duplicate = self._count_cache_tokens, self.duplicates.add
         for record in records:
@@ -263,7 +279,7 @@ class Analytics:
         """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk."""
         causes, tuning = self.causes, self.tuning
         if causes is None or tuning is None:
-            return  # PostgreSQL's sums: its causes and tuning are read apart, and summed
+            return  # what a store needs to price the causes and the TTL simulations
         held = (len(self.cells) + len(self._tally.groups) + len(self._by_phase)
                 + len(self._by_model) + len(self._by_day) + len(self.cache_tokens)
                 + self._hashes + len(causes.lineages) + len(causes.cells)

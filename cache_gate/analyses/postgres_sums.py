@@ -286,12 +286,11 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
 
 def read_analytics(url: str, selection: Selection,
                    make_sink: Callable[[], Analytics]) -> tuple[Analytics, LedgerStats]:
-    """The report's breakdowns of the SpendLogs rows in `selection`, summed by PostgreSQL."""
+    """The report's breakdowns of the SpendLogs rows in `selection`, summed by PostgreSQL;
+    the miss causes and the tuning, which need the requests one by one, read in order
+    after them. Its memory stays bounded (`Analytics.bound`, every BOUND_EVERY rows)."""
     analytics = make_sink()
     analytics.hashes_recorded = False
-    # The causes and the tuning need the requests one by one, in order: read apart.
-    causes, analytics.causes = analytics.causes, None
-    tuning, analytics.tuning = analytics.tuning, None
     source = parse_source(url)
     reading = Reading(source)
     stats = LedgerStats(source.display)
@@ -299,8 +298,10 @@ def read_analytics(url: str, selection: Selection,
         scope = scope_of(conn, reading, selection, descriptive=True)
         left_to_python = 0
         rows = fetch(conn, reading, report_query(scope), scope.params())
-        for (kind, by_workflow_prompt, by_phase, by_model, by_day,
-             workflow, prompt_id, phase, model, day, *raw) in rows:
+        for index, (kind, by_workflow_prompt, by_phase, by_model, by_day,
+                    workflow, prompt_id, phase, model, day, *raw) in enumerate(rows, 1):
+            if index % BOUND_EVERY == 0:
+                analytics.bound()
             values = [as_int(value) for value in raw]
             sums, extra = values[:SLOTS], values[SLOTS:]
             if kind != pg_rows.RECORD:
@@ -323,12 +324,21 @@ def read_analytics(url: str, selection: Selection,
         if stats.bad_count:
             bad_samples(conn, reading, scope, why_bad(scope))
         if left_to_python:
-            analytics.add(python_rows(conn, reading, scope, stats, selection))
-        in_order = [sink for sink in (causes, tuning) if sink is not None]
-        if in_order:
-            read_in_order(conn, reading, scope, selection, in_order)
-        analytics.causes, analytics.tuning = causes, tuning
+            analytics.add_breakdowns(python_rows(conn, reading, scope, stats, selection))
+        if analytics.causes is not None or analytics.tuning is not None:
+            read_in_order(conn, reading, scope, selection, [_InOrder(analytics)])
     return analytics, finish(stats, reading)
+
+
+class _InOrder:
+    """The report's sink as the in-order pass feeds it: to the miss causes and the
+    tuning only (the breakdowns came from the server's sums)."""
+
+    def __init__(self, analytics: Analytics) -> None:
+        self.analytics = analytics
+
+    def add(self, records: list[Record]) -> None:
+        self.analytics.add_in_order(records)
 
 
 # Records handed on to the in-order sinks at once (`keep` and the sinks' loops run a

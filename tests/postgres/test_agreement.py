@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from cache_gate.analyses import kpi_evidence, postgres_sums
-from cache_gate.config import DEFAULT_TARGETS
+from cache_gate.analyses import breakdowns, kpi_evidence, postgres_sums
+from cache_gate.config import DEFAULT_TARGETS, Settings
 from cache_gate.gates.kpi import LedgerOptions, run_kpi
+from cache_gate.gates.report import run_report
 from cache_gate.ledger.reading import Selection
 from cache_gate.ledger.window import Window
+from cache_gate.reporters import RenderContext, get
 from tests.ledgers import litellm
 from tests.postgres.agreement import assert_agree
 from tests.postgres.conftest import SpendLogs
@@ -177,3 +179,25 @@ def test_kpi_in_bounded_memory_shows_what_it_shows_in_memory(
     assert (spilled.sections, spilled.findings, spilled.notes) == (
         expected.sections, expected.findings, expected.notes)
     assert expected.sections["kpis"]["prompt_cache_hit_rate"]["denominator"] > 100
+
+
+def test_report_in_bounded_memory_shows_what_it_shows_in_memory(
+        team: SpendLogs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for `report`: the server's sums and the requests read in order after
+    them spill every few entries, and the report, JSON and text, is the same."""
+    options = LedgerOptions(team.url(), targets=DEFAULT_TARGETS, min_requests=1)
+
+    def documents() -> tuple[str, str]:
+        result = run_report(options, Settings())
+        return get("json")(result, RenderContext(0)), get("text")(result, RenderContext(0))
+
+    expected = documents()
+    monkeypatch.setattr(breakdowns, "SPILL_AFTER", 5)
+    monkeypatch.setattr(postgres_sums, "BOUND_EVERY", 7)
+    spills = []
+    spill = breakdowns.Analytics._spill
+    monkeypatch.setattr(breakdowns.Analytics, "_spill",
+                        lambda sink: spills.append(1) or spill(sink))
+    assert documents() == expected
+    assert len(spills) > 2
+    assert json.loads(expected[0])["breakdown"]["workflow"].keys() >= set(WORKFLOWS)
