@@ -1,16 +1,14 @@
 """The shared result model: findings, their severities, and a gate's result.
 
 The records are msgspec structs, which cost a fraction of a dataclass to define (a
-hook's start-up defines dozens); `Finding` stays a dataclass, since the gates
-`dataclasses.replace` it. (Records that cache what they compute on themselves stay
-dataclasses too: a struct with a `__dict__` can crash msgspec before 0.21 on 3.13.)
+hook's start-up defines dozens); a finding changed on its way out is a copy
+(`msgspec.structs.replace`).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +36,45 @@ class ExitCode(enum.IntEnum):
     UNDECIDED = 2
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One problem, located where a user can fix it. Lines are 1-based."""
+class Finding(msgspec.Struct, frozen=True):
+    """One problem, located where a user can fix it. Lines are 1-based.
+
+    Findings compare by their `place` alone, whatever their messages say (as the
+    dataclass with ordering they were did)."""
 
     path: str | None
     line: int | None
     rule: str
     name: str
-    severity: Severity = field(compare=False)
-    message: str = field(compare=False)
-    prompt_id: str | None = field(default=None, compare=False)
-    hint: str | None = field(default=None, compare=False)
+    severity: Severity
+    message: str
+    prompt_id: str | None = None
+    hint: str | None = None
     # What identifies this finding across runs when lines move (defaults to the message).
-    key: str | None = field(default=None, compare=False)
+    key: str | None = None
+
+    @property
+    def place(self) -> tuple[str | None, int | None, str, str]:
+        return self.path, self.line, self.rule, self.name
+
+    def __eq__(self, other: object) -> bool:
+        return self.place == other.place if isinstance(other, Finding) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.place)
+
+    # Ordered as the tuples of their places (None against a value raises, as it did).
+    def __lt__(self, other: Finding) -> bool:
+        return self.place < other.place
+
+    def __le__(self, other: Finding) -> bool:
+        return self.place <= other.place
+
+    def __gt__(self, other: Finding) -> bool:
+        return self.place > other.place
+
+    def __ge__(self, other: Finding) -> bool:
+        return self.place >= other.place
 
     @property
     def fingerprint(self) -> str:

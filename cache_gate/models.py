@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -139,8 +138,7 @@ class Minimum(msgspec.Struct, frozen=True):
     source: str  # the data file or the settings file
 
 
-@dataclass(frozen=True)
-class ModelMinimums:
+class ModelMinimums(msgspec.Struct, frozen=True):
     """Minimum cacheable tokens by normalised model id and platform."""
 
     shipped: Mapping[str, Mapping[str, PlatformFigure]]
@@ -148,7 +146,7 @@ class ModelMinimums:
     overrides: Mapping[str, int]
     overrides_source: str = "settings"
     # Lookups by model id as logged: each spelling is resolved once.
-    _known: dict[str, Minimum | None] = field(default_factory=dict, compare=False, repr=False)
+    _known: dict[str, Minimum | None] = msgspec.field(default_factory=dict)
 
     def lookup(self, model: str) -> Minimum | None:
         """The minimum for `model` (any spelling), or None when the model is unknown."""

@@ -14,7 +14,6 @@ own is billed at the Anthropic price.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 
 import msgspec
@@ -38,15 +37,14 @@ class Multipliers(msgspec.Struct, frozen=True):
     cache_write_1h: float
 
 
-@dataclass(frozen=True)
-class PriceTable:
+class PriceTable(msgspec.Struct, frozen=True):
     """Base input price in USD per million tokens, by normalised model id and platform."""
 
     per_mtok: Mapping[str, Mapping[str, PlatformFigure]]
     multipliers: Multipliers
     # Prices by model id as logged: an analysis asks once a request, the table answers
     # each spelling once.
-    _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+    _known: dict[str, float | None] = msgspec.field(default_factory=dict)
 
     def price(self, model: str | None) -> float | None:
         if model is None:

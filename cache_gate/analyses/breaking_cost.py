@@ -17,8 +17,9 @@ ledger's number of prompts.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from cache_gate.analyses.lineage import Span
 from cache_gate.findings import Finding, Result, Severity
@@ -31,21 +32,19 @@ if TYPE_CHECKING:  # lint imports this module on every run; these only when it p
 BREAKING_RULES = frozenset(f"CG{number}" for number in range(101, 113))
 
 
-@dataclass
-class _Prompt:
+class _Prompt(msgspec.Struct):
     requests: int = 0
     token_requests: int = 0
     cacheable: int = 0
-    models: Counter[str] = field(default_factory=Counter)
+    models: Counter[str] = msgspec.field(default_factory=Counter)
 
 
-@dataclass
-class PromptUsage:
+class PromptUsage(msgspec.Struct):
     """A sink: the requests and cacheable tokens of some prompts, and the ledger's span."""
 
     prompts: frozenset[str]
-    usage: dict[str, _Prompt] = field(default_factory=dict)
-    span: Span = field(default_factory=Span)
+    usage: dict[str, _Prompt] = msgspec.field(default_factory=dict)
+    span: Span = msgspec.field(default_factory=Span)
 
     def add(self, records: list[Record]) -> None:
         for record in records:
@@ -105,8 +104,8 @@ def price_findings(result: Result, usage: PromptUsage, prices: PriceTable,
                 f"{cost['requests_per_day']:,} requests/day × {cost['cacheable_tokens']:,} "
                 "cacheable tokens at full instead of cached price)")
         # The fingerprint stays that of the finding, not of today's ledger.
-        priced.append(replace(finding, message=finding.message + note,
-                              key=finding.key or finding.message))
+        priced.append(msgspec.structs.replace(finding, message=finding.message + note,
+                                              key=finding.key or finding.message))
     result.findings = priced
     result.sections["breaking_cost"] = {
         "ledger": ledger,

@@ -9,7 +9,6 @@ The key names its kind, as the JSON reports show it (contract).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
@@ -37,8 +36,7 @@ def lineage_of(record: Record) -> str:
     return f"model:{model}/{workflow}"
 
 
-@dataclass
-class Span:
+class Span(msgspec.Struct):
     """The time a ledger covers: its first and last dated record, in any order."""
 
     oldest: float | None = None
@@ -58,8 +56,7 @@ class Span:
         return max(1.0, (self.newest - self.oldest) / DAY)
 
 
-@dataclass
-class UtcDates:
+class UtcDates(msgspec.Struct):
     """The UTC date (ISO) of a POSIX time, computed once a day, not once a record.
 
     POSIX time has no leap seconds: whole days of 86,400 s are UTC dates. A time within
@@ -67,7 +64,7 @@ class UtcDates:
     the others share their day's date. `low < moment < high` is the last such day:
     a caller in a hot loop may test it before calling."""
 
-    _days: dict[int, str] = field(default_factory=dict)
+    _days: dict[int, str] = msgspec.field(default_factory=dict)
     low: float = 0.0
     high: float = 0.0
     day: str = ""

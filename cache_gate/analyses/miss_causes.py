@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
+
 from cache_gate import rules
 from cache_gate.analyses.lineage import (
     FIVE_MINUTES,
@@ -67,8 +69,7 @@ def is_avoidable(cause: str) -> bool:
 
 
 
-@dataclass
-class CauseCost:
+class CauseCost(msgspec.Struct):
     """What the misses of one cause paid for."""
 
     requests: int = 0
@@ -103,6 +104,7 @@ class CauseCost:
         return shown
 
 
+# A dataclass, not a struct: `kpi_spill.SpilledCauses` subclasses it with an __init__.
 @dataclass
 class MissCauses:
     """A sink: every eligible request, in ledger order; the misses' causes and costs.

@@ -6,9 +6,10 @@ including the text of errors raised by libraries, before anything is reported.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import msgspec
 
 from cache_gate.findings import Result
 from cache_gate.redaction import mask_credentials, secrets_in
@@ -92,9 +93,9 @@ class Redactor:
 
     def result(self, result: Result) -> Result:
         """The result with every secret scrubbed from findings, notes and sections."""
-        findings = [replace(f, message=self.scrub(f.message),
-                            hint=self.scrub(f.hint) if f.hint else f.hint,
-                            key=self.scrub(f.key) if f.key else f.key)
+        findings = [msgspec.structs.replace(f, message=self.scrub(f.message),
+                                            hint=self.scrub(f.hint) if f.hint else f.hint,
+                                            key=self.scrub(f.key) if f.key else f.key)
                     for f in result.findings]
         return Result(result.command, findings, self.scrub_value(result.sections),
                       [self.scrub(note) for note in result.notes])

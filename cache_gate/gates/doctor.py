@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cache_gate.config import Settings
 from cache_gate.doctor.bounded import CheckFailed, run_bounded
@@ -137,7 +139,7 @@ def _placed(findings: list[Finding], options: DoctorOptions) -> list[Finding]:
     if anchor is None:
         return findings
     note = anchor.note("named outside the repository")
-    return [replace(finding, path=anchor.path, message=finding.message + note)
+    return [msgspec.structs.replace(finding, path=anchor.path, message=finding.message + note)
             if finding.path is None else finding for finding in findings]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
@@ -19,7 +20,6 @@ from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.jsonl import checkpoint, resume
 from cache_gate.ledger.jsonl.reader import cap_jobs
-from cache_gate.ledger.postgres.url import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.requests import WINDOW
 from cache_gate.ledger.window import make_window
@@ -29,14 +29,13 @@ from cache_gate.prices import load_prices
 TOP_CONTRIBUTORS = 3
 
 
-@dataclass(frozen=True)
-class LedgerOptions:
+class LedgerOptions(msgspec.Struct, frozen=True):
     """What `kpi`, `report` and `check` share: which ledger, which records, which targets."""
 
     ledger: str
     selection: Selection = Selection()
-    targets: dict[str, float] = field(default_factory=dict)
-    workflow_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    targets: dict[str, float] = msgspec.field(default_factory=dict)
+    workflow_targets: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
     required: frozenset[str] = frozenset()
     min_requests: int = 30
     strict: bool = False
@@ -44,8 +43,8 @@ class LedgerOptions:
     # The repository file findings are placed at when the ledger is not a file.
     anchor: Anchor | None = None
     # The settings' price and minimum overrides (the miss causes' costs and minimums).
-    prices: Mapping[str, float] = field(default_factory=dict)
-    model_minimums: Mapping[str, int] = field(default_factory=dict)
+    prices: Mapping[str, float] = msgspec.field(default_factory=dict)
+    model_minimums: Mapping[str, int] = msgspec.field(default_factory=dict)
     settings_source: str = "settings"
     # Resume from the ledger's checkpoint, and leave one (`ledger.jsonl.resume`).
     cache: bool = True
@@ -167,8 +166,9 @@ def placed(findings: list[Finding], stats: LedgerStats,
     subject = f"ledger {stats.path}, a database"
     anchor = options.anchor
     note = anchor.note(subject) if anchor else f" ({subject})"
-    return [replace(finding, path=anchor.path if anchor else None,
-                    message=finding.message + note) for finding in findings]
+    return [msgspec.structs.replace(finding, path=anchor.path if anchor else None,
+                                    message=finding.message + note)
+            for finding in findings]
 
 
 def evaluate_all(tally: Tally, options: LedgerOptions) -> tuple[
@@ -239,7 +239,7 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
             rule = rules.get(kpis.RULE_OF_KPI[name])
             if result.failed and name == "avoidable_miss_rate" and causes is not None:
                 finding = avoidable_finding(causes, path, _describe(result, scope))
-                findings.append(replace(finding, key=f"{name}{scope}"))
+                findings.append(msgspec.structs.replace(finding, key=f"{name}{scope}"))
             elif result.failed:
                 findings.append(Finding(path, None, rule.id, rule.name, rule.severity,
                                         _describe(result, scope), hint=kpis.ACTIONS[name],
@@ -254,8 +254,18 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
     return findings
 
 
+def _in_database(ledger: str) -> bool:
+    """Whether --ledger is a PostgreSQL URL; a path (no `://`) is not, and does not need
+    the URL module imported to say so."""
+    if "://" not in ledger:
+        return False
+    from cache_gate.ledger.postgres.url import is_postgres_url
+
+    return is_postgres_url(ledger)
+
+
 def run_kpi(options: LedgerOptions) -> Result:
-    if is_postgres_url(options.ledger):
+    if _in_database(options.ledger):
         from cache_gate.analyses.postgres_sums import read_evidence
 
         table = KpiEvidence(Tally(), options.miss_causes())

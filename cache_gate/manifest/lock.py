@@ -9,7 +9,6 @@ It holds no timestamps: writing it twice from the same prompts gives the same by
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import stat
 import zlib
@@ -20,7 +19,7 @@ import msgspec
 
 from cache_gate.atomic import replace_atomically
 from cache_gate.inputs import note_input
-from cache_gate.manifest.assemble import AssembledBlock, AssembledPrompt, Part
+from cache_gate.manifest.assemble import AssembledBlock, AssembledPrompt, Part, sha256_hex
 from cache_gate.manifest.tokens import ESTIMATOR
 
 LOCK_VERSION = 1
@@ -50,7 +49,7 @@ def _part_source(part: Part) -> str:
 def _part_entry(part: Part) -> dict[str, Any]:
     return {
         "source": _part_source(part),
-        "sha256": hashlib.sha256(part.data).hexdigest(),
+        "sha256": sha256_hex(part.data),
         "bytes": len(part.data),
         "lines": line_hashes(part.data),
     }
@@ -206,7 +205,7 @@ def _drift_in_block(prompt: AssembledPrompt, index: int, block: AssembledBlock,
             return Drift(index, part, None, f"{block.spec.label} now has "
                          f"{_part_source(part)} where the lock has {previous.get('source')}",
                          rewritten)
-        if previous.get("sha256") != hashlib.sha256(part.data).hexdigest():
+        if previous.get("sha256") != sha256_hex(part.data):
             line = _first_line_difference(part, previous)
             return Drift(index, part, line, "changed", rewritten)
     if len(old_parts) > len(block.parts):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
+from cache_gate.manifest import assemble
 from cache_gate.manifest.tokens import approx
 from tests.lint.repo import CLEAN_LINE, CLEAN_PROSE, LOCK, findings, lint, lint_json, write_repo
 
@@ -159,3 +163,18 @@ def test_line_hashes_locate_appended_lines(tmp_path: Path) -> None:
     (tmp_path / "p.md").write_text(CLEAN_PROSE + CLEAN_LINE)
     [finding] = findings(tmp_path, rule="CG111")
     assert finding["line"] == 61
+
+
+@pytest.mark.parametrize("size", [0, 1, 55, 64, 1000, assemble.OWN_SHA256_BELOW - 1,
+                                  assemble.OWN_SHA256_BELOW, 3 << 20])
+def test_the_prompts_digest_is_hashlibs_whichever_sha256_computes_it(size: int) -> None:
+    """Small inputs are hashed by CPython's own SHA-256 (OpenSSL is not loaded for
+    them), large ones by hashlib's: the digests are the same."""
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert assemble.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_without_cpythons_own_sha256_the_digest_is_hashlibs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(assemble, "_own_sha256", lambda: None)
+    assert assemble.sha256_hex(b"prompt") == hashlib.sha256(b"prompt").hexdigest()
