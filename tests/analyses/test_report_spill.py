@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,27 @@ def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:
     assert process.returncode == 2, process.stderr
     assert "Traceback" not in process.stderr
     assert "could not be kept on disk" in process.stderr and "TMPDIR" in process.stderr
+
+
+def test_sigterm_mid_spill_leaves_no_file(tmp_path: Path) -> None:
+    """The store's directory goes with the run, however the run ends."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(backlog(workflow=f"w{index}", prompt_id=f"p{index}"))
+                            + "\n" for index in range(100_000)))
+    command = [sys.executable, "-c",
+               "from cache_gate.analyses import breakdowns; breakdowns.SPILL_AFTER = 50; "
+               "from cache_gate.cli import main; raise SystemExit(main())",
+               "report", "--ledger", str(path)]
+    with subprocess.Popen(command, env={"PATH": "/usr/bin:/bin", "TMPDIR": str(temporary)},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:
+        deadline = time.monotonic() + 60
+        while not any(temporary.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(temporary.iterdir()), "the report never spilled"
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=30)
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert list(temporary.iterdir()) == []
+    assert b"Traceback" not in err
