@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from cache_gate.analyses.kpis import evaluate, meets
+from cache_gate.analyses.kpi_evidence import _DECODER as _STATE
+from cache_gate.analyses.kpi_evidence import KpiEvidence
+from cache_gate.analyses.kpis import Tally, evaluate, meets
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.cli import cli
 from cache_gate.config import DEFAULT_TARGETS
 from cache_gate.findings import Severity
 from cache_gate.gates.kpi import LedgerOptions, run_kpi
+from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.lines import decoders
+from cache_gate.ledger.record import Record
+from cache_gate.ledger.window import Window
+from cache_gate.models import load_model_minimums
+from cache_gate.prices import load_prices
 from tests.ledgers import anthropic, backlog, litellm, openai_chat, write_ledger
 
 
@@ -212,3 +224,76 @@ def test_kpi_and_report_give_a_proxy_row_without_a_model_the_same_lineage(
         cli, ["report", "--ledger", str(ledger), "--format", "json"]).stdout)
     assert kpi["miss_causes"] == report["miss_causes"]
     assert kpi["miss_causes"]["overall"]["cold"]["requests"] == 2
+
+
+def _plain_line(draw: st.DrawFn, minute: int) -> bytes:
+    fields: dict[str, object] = {
+        "timestamp": None if draw(st.integers(0, 9)) == 0
+        else f"2026-11-20T{minute // 60 % 24:02d}:{minute % 60:02d}:00Z",
+        "workflow": draw(st.sampled_from(["a", "b", None])),
+        "prompt_id": draw(st.sampled_from(["p1", "p2", None])),
+        "model": draw(st.sampled_from(["claude-sonnet-4-6", "claude-haiku-4-5", None])),
+        "prefix_sha256": draw(st.sampled_from(["x", "y", None])),
+        "cache_hit": draw(st.sampled_from([True, True, True, False, None])),
+        "input_tokens": draw(st.sampled_from([None, 0, 5000])),
+        "cached_input_tokens": draw(st.sampled_from([None, 0, 3000])),
+    }
+    if draw(st.booleans()):  # the Anthropic token fields: writes, 1-hour writes
+        fields["cache_read_input_tokens"] = draw(st.sampled_from([None, 0, 900]))
+        fields["cache_creation_input_tokens"] = draw(st.sampled_from([None, 0, 2000]))
+        if draw(st.booleans()):
+            fields["cache_creation"] = {"ephemeral_1h_input_tokens": draw(
+                st.sampled_from([0, 2000]))}
+    if draw(st.integers(0, 4)) == 0:
+        fields["response_cache"] = {"status": draw(st.sampled_from(["hit", "miss"]))}
+    return json.dumps(backlog(**fields)).encode()
+
+
+@st.composite
+def _plain_chunks(draw: st.DrawFn) -> list[list[bytes]]:
+    minute = 0
+    chunks = []
+    for _ in range(draw(st.integers(1, 3))):
+        lines = []
+        for _ in range(draw(st.integers(0, 25))):
+            minute += draw(st.sampled_from([0, 1, 4, 10, 70]))
+            lines.append(_plain_line(draw, minute))
+        chunks.append(lines)
+    return chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks=_plain_chunks())
+def test_the_hot_path_leaves_kpis_sink_as_its_records_do(chunks: list[list[bytes]]) -> None:
+    """kpi's sink fed plain lines by the reader's hot path (a run of hits of a lineage
+    observed as its last) is, byte for byte, the sink fed their Records one by one."""
+    reading = decoders(descriptive=False, timed=True, lineage=True)
+    fast, slow = _evidence(), _evidence()
+    for lines in chunks:
+        counts = fast.add_plain_backlog(list(map(reading.plain.decode, lines)), Window(), None)
+        assume(counts is not None)
+        records = [read_line(raw, reading) for raw in lines]
+        slow.add([record for record in records if record is not None])
+    assert _state(fast) == _state(slow)
+
+
+def _state(evidence: KpiEvidence) -> tuple[object, ...]:
+    """The sink's state as a checkpoint keeps it (lineages in order), its Records (each
+    cause's example, a waiting miss) as the miss causes read them: the hot path's
+    leave out the cache layers, which an eligible request's never tell."""
+    state = _STATE.decode(evidence.snapshot())
+    for lineage in state.lineages.values():
+        if lineage.pending is not None:
+            lineage.pending.record = _as_read(lineage.pending.record)
+    examples = [(cause, ordinal, _as_read(record)) for cause, ordinal, record in state.examples]
+    return (state.groups, state.eligible, state.cells, state.avoidable,
+            list(state.lineages.items()), examples)
+
+
+def _as_read(record: Record) -> Record:
+    return msgspec.structs.replace(record, response_cache=None, response_useful=None,
+                                   semantic_cache=None, semantic_useful=None)
+
+
+def _evidence() -> KpiEvidence:
+    return KpiEvidence(Tally(), MissCauses(load_prices(), load_model_minimums()))

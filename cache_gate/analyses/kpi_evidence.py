@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import msgspec
 
 from cache_gate.analyses.kpis import SLOTS, PlainCounts, Tally
-from cache_gate.analyses.lineage import LineageState
+from cache_gate.analyses.lineage import LineageState, lineage_of
 from cache_gate.analyses.miss_causes import CauseCost, MissCauses
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
@@ -125,29 +125,81 @@ class KpiEvidence:
         counts = self.tally.add_plain_backlog(lines, window, workflows, eligible)
         if counts is None:
             return None
-        observe = self.causes.observe
-        for line, hit in eligible:
-            total = line.input_tokens
-            read, write = line.cache_read_input_tokens, line.cache_creation_input_tokens
-            if read is not None or write is not None:  # the Anthropic fields
-                known = total is not None
-                creation = line.cache_creation
-                uncached, cache_read = total, (read or 0) if known else None
-                cache_write = (write or 0) if known else None
-                one_hour = (creation.ephemeral_1h_input_tokens
-                            if known and creation is not None else None)
-            else:
-                cached = line.cached_input_tokens
-                known = cached is not None and total is not None
-                uncached = total - cached if known else None  # type: ignore[operator]
-                cache_read, cache_write, one_hour = cached if known else None, None, None
-            observe(Record(
-                "backlog", time=epoch(line.timestamp), workflow=line.workflow,
-                prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
-                cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
-                prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256))
+        self._observe_plain(eligible)
         self.bound()
         return counts
+
+    def _observe_plain(self, eligible: list[tuple[BacklogKpiLine, bool]]) -> None:
+        """The miss causes observe the eligible lines, in order, as `add` has them
+        observe their Records; a hit that writes nothing to the cache is made into a
+        Record only if no later such hit of its lineage comes before the lineage's
+        next other request or the chunk's end.
+
+        Exact: a hit changes nothing but its lineage's state and the count of eligible
+        requests (a miss's ordinal), and a hit that writes nothing sets every part
+        of the state that it sets at all (the previous request, the last activity):
+        the next such hit of its lineage sets them all again. So a run of them
+        observed as its last alone leaves the state the whole run leaves. Each
+        lineage is made where its first request comes, as `observe` makes it (its
+        order in `lineages` is a snapshot's)."""
+        causes = self.causes
+        observe, lineages = causes.observe, causes.lineages
+        base = causes.eligible
+        # Lineage keys of this chunk's (prompt_id, workflow, model): a plain line names
+        # no session. Per chunk: a ledger of distinct prompts keeps no table.
+        keys: dict[tuple[str | None, str | None, str | None], str] = {}
+        # The latest unobserved silent hit of a lineage, with its ordinal.
+        held: dict[str, tuple[int, BacklogKpiLine]] = {}
+        for ordinal, (line, hit) in enumerate(eligible, base):
+            group = (line.prompt_id, line.workflow, line.model)
+            key = keys.get(group)
+            if key is None:
+                key = keys[group] = lineage_of(_lineage_record(line))
+            if hit and not (line.cache_creation_input_tokens and line.input_tokens is not None):
+                if key not in held and key not in lineages:
+                    lineages[key] = LineageState()
+                held[key] = (ordinal, line)
+                continue
+            earlier = held.pop(key, None)
+            if earlier is not None:
+                causes.eligible = earlier[0]
+                observe(_plain_record(earlier[1], True))
+            causes.eligible = ordinal
+            observe(_plain_record(line, hit))
+        for ordinal, line in held.values():
+            causes.eligible = ordinal
+            observe(_plain_record(line, True))
+        causes.eligible = base + len(eligible)
+
+
+def _lineage_record(line: BacklogKpiLine) -> Record:
+    """What the lineage of a plain line's request is read from."""
+    return Record("backlog", workflow=line.workflow, prompt_id=line.prompt_id,
+                  model=line.model)
+
+
+def _plain_record(line: BacklogKpiLine, hit: bool) -> Record:
+    """An eligible plain line's Record, as `formats.normalise_plain` makes it, for the
+    miss causes (which read neither the caches' layers nor the phase)."""
+    total = line.input_tokens
+    read, write = line.cache_read_input_tokens, line.cache_creation_input_tokens
+    if read is not None or write is not None:  # the Anthropic fields
+        known = total is not None
+        creation = line.cache_creation
+        uncached, cache_read = total, (read or 0) if known else None
+        cache_write = (write or 0) if known else None
+        one_hour = (creation.ephemeral_1h_input_tokens
+                    if known and creation is not None else None)
+    else:
+        cached = line.cached_input_tokens
+        known = cached is not None and total is not None
+        uncached = total - cached if known else None  # type: ignore[operator]
+        cache_read, cache_write, one_hour = cached if known else None, None, None
+    return Record(
+        "backlog", time=epoch(line.timestamp), workflow=line.workflow,
+        prompt_id=line.prompt_id, model=line.model, uncached_input=uncached,
+        cache_read=cache_read, cache_write=cache_write, cache_write_1h=one_hour,
+        prompt_cache_hit=hit, prefix_sha256=line.prefix_sha256)
 
 
 # (workflow, prompt_id, day, cause, requests, input tokens, picodollars, unpriced).

@@ -280,16 +280,24 @@ def keep(records: list[Record | None], selection: Selection, stats: LedgerStats,
     of an open request wait in `requests`); the others are tallied in `stats`.
 
     Without `requests` (a source of single rows, PostgreSQL's), no record waits."""
+    kept = selected_records(records, selection, stats)
+    if requests is not None and (requests.open or any(
+            record.dedup_key is not None for record in kept)):
+        kept = requests.take(kept, stats)
+    return counted(kept, stats)
+
+
+def selected_records(records: list[Record | None], selection: Selection,
+                     stats: LedgerStats) -> list[Record]:
+    """The records in the selection; the others (and lines that are no request) are
+    tallied in `stats`."""
     kept = [record for record in records if record is not None]
     stats.not_requests += len(records) - len(kept)
     window, workflows = selection.window, selection.workflows
     if window.bounded or workflows is not None:
         kept = [record for record in kept
                 if selected(record.time, record.workflow, window, workflows, stats)]
-    if requests is not None and (requests.open or any(
-            record.dedup_key is not None for record in kept)):
-        kept = requests.take(kept, stats)
-    return counted(kept, stats)
+    return kept
 
 
 def counted(records: list[Record], stats: LedgerStats) -> list[Record]:

@@ -10,7 +10,9 @@ report's: a merge that cannot be exact raises, and its caller reads again in one
 process); a sink without one is fed by one process. Claude Code's
 requests span lines anywhere in the file (a replay repeats a message far away), so
 a stretch holding one is read on in the process that read the stretch before
-(`_join`): exact, in bounded memory (see `requests`).
+(`_join`): exact, in bounded memory (see `requests`). Where the file opens as a
+transcript, its later stretches are read apart as `survivors` instead: the records
+of theirs that can change the answer, which that process takes on in order.
 `reference.read_plain` is the slow, obvious reader this one must agree with on
 every input. Pipes and FIFOs are streamed through a bounded copy.
 """
@@ -20,19 +22,21 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pickle
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from cache_gate.errors import InputError
 from cache_gate.inputs import note_input
 from cache_gate.ledger import requests
 from cache_gate.ledger.formats import read_line
+from cache_gate.ledger.jsonl import survivors
+from cache_gate.ledger.jsonl.processes import collect, fork
+from cache_gate.ledger.jsonl.survivors import Survivors
 from cache_gate.ledger.lines import Decoders
 from cache_gate.ledger.reading import (
     DECODE_ERRORS,
@@ -145,9 +149,11 @@ def _after_next_newline(handle: BinaryIO, offset: int) -> int | None:
 
 def read_range(path: str, start: int, end: int, selection: Selection,
                 make_sink: Callable[[], Sink], descriptive: bool, *,
-                into: Stretch | None = None, later: bool = False) -> Stretch:
+                into: Stretch | None = None, later: bool = False,
+                apart: Survivors | None = None) -> Stretch:
     """Read [start, end) into a fresh range, or on `into`. A `later` stretch stops at
-    its first request with a dedup key: the process before reads it on (`_join`)."""
+    its first request with a dedup key: the process before reads it on (`_join`).
+    A stretch read `apart` hands its records to it, its sink left empty."""
     result = Stretch(make_sink(), LedgerStats(path)) if into is None else into
     reading = decoders_for(result.sink, selection, descriptive)
     plain = None if descriptive else getattr(result.sink, "add_plain_backlog", None)
@@ -157,8 +163,9 @@ def read_range(path: str, start: int, end: int, selection: Selection,
                 break
             if kind == "overlong":
                 result.stats.add_bad(offset, OVERLONG)
-                continue
-            if kind == "tail":
+            elif apart is not None:
+                apart.read(chunk, offset, kind, result.stats, selection, reading)
+            elif kind == "tail":
                 _read_tail(chunk, result, selection, reading)
             else:
                 read_chunk(chunk, offset, result, selection, reading, plain)
@@ -379,19 +386,44 @@ def _read_parallel(path: str, start: int, end: int, selection: Selection,
                    make_sink: Callable[[], Sink], workers: int,
                    descriptive: bool) -> Stretch:
     """Split [start, end) into `workers` ranges: forked children read all but the
-    first, which this process reads meanwhile; results come back pickled on pipes. A
-    child's sink may not spill to disk: where it would, the child gives up, and this
-    process reads its range on (`_join`)."""
+    first, which this process reads meanwhile; results come back pickled on pipes (a
+    transcript's survivors in files). A child's sink may not spill to disk: where it
+    would, the child gives up, and this process reads its range on (`_join`)."""
     step = (end - start) // workers
     bounds = [start + step * i for i in range(workers)] + [end]
+    apart = survivors.transcript_ahead(path, CHUNK_BYTES)
     children: list[tuple[int, int]] = []
-    try:
-        for low, high in itertools.pairwise(bounds[1:]):
-            children.append(_fork_reader(path, low, high, selection, make_sink, descriptive))
-        first = read_range(path, bounds[0], bounds[1], selection, make_sink, descriptive)
-    finally:
-        results = [_collect(pid, pipe) for pid, pipe in children]
-    return _join(path, first, results, bounds, selection, make_sink, descriptive)
+    with contextlib.ExitStack() as stack:
+        spills = [stack.enter_context(tempfile.TemporaryFile()) if apart else None
+                  for _ in bounds[2:]]
+        try:
+            for (low, high), spill in zip(itertools.pairwise(bounds[1:]), spills,
+                                          strict=True):
+                children.append(_fork_reader(path, low, high, selection, make_sink,
+                                             descriptive, spill))
+            first = read_range(path, bounds[0], bounds[1], selection, make_sink,
+                               descriptive)
+        finally:
+            results = [_collect(pid, pipe) for pid, pipe in children]
+        if apart:
+            return _join_apart(path, first, results, spills, bounds, selection, make_sink,
+                               descriptive)
+        return _join(path, first, results, bounds, selection, make_sink, descriptive)
+
+
+def _join_apart(path: str, first: Stretch, later: list[Stretch | None],
+                spills: Sequence[BinaryIO | None], bounds: list[int], selection: Selection,
+                make_sink: Callable[[], Sink], descriptive: bool) -> Stretch:
+    """A transcript's later ranges' survivors taken on in order, as one pass would."""
+    for number, (part, spill) in enumerate(zip(later, spills, strict=True), start=1):
+        if part is None or spill is None:  # its reader gave up: read on from there
+            read_range(path, bounds[number], bounds[-1], selection, make_sink,
+                       descriptive, into=first)
+            break
+        first.stats.merge(part.stats)
+        for batch in survivors.survivors(spill):
+            first.sink.add(counted(first.requests.take(batch, first.stats), first.stats))
+    return first
 
 
 def _join(path: str, first: Stretch, later: list[Stretch | None], bounds: list[int],
@@ -427,46 +459,21 @@ def _join(path: str, first: Stretch, later: list[Stretch | None], bounds: list[i
 
 
 def _fork_reader(path: str, start: int, end: int, selection: Selection,
-                 make_sink: Callable[[], Sink], descriptive: bool) -> tuple[int, int]:
+                 make_sink: Callable[[], Sink], descriptive: bool,
+                 spill: BinaryIO | None) -> tuple[int, int]:
     def work() -> Stretch | None:
         try:
-            return read_range(path, start, end, selection, unspilled(make_sink),
-                              descriptive, later=True)
+            if spill is None:
+                return read_range(path, start, end, selection, unspilled(make_sink),
+                                  descriptive, later=True)
+            apart = Survivors(spill)
+            stretch = read_range(path, start, end, selection, unspilled(make_sink),
+                                 descriptive, apart=apart)
+            apart.close()
+            return stretch
         except SinkFull:
             return None
     return fork(work, path)
-
-
-def fork(work: Callable[[], object], path: str) -> tuple[int, int]:
-    """Run `work` in a forked child: its (pid, the pipe its pickled answer comes on)."""
-    receive, send = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        os.close(receive)
-        try:
-            payload = pickle.dumps((True, work()))
-        except InputError as exc:
-            payload = pickle.dumps((False, exc))
-        except BaseException as exc:
-            payload = pickle.dumps((False, InputError(f"reading {path}: {exc}")))
-        with os.fdopen(send, "wb") as pipe:
-            pipe.write(payload)
-        os._exit(0)
-    os.close(send)
-    return pid, receive
-
-
-def collect(pid: int, receive: int) -> Any:
-    """A forked child's answer (its exception raised here)."""
-    with os.fdopen(receive, "rb") as pipe:
-        payload = pipe.read()
-    os.waitpid(pid, 0)
-    if not payload:
-        raise InputError("a ledger reader process died without an answer")
-    ok, value = pickle.loads(payload)
-    if not ok:
-        raise value
-    return value
 
 
 def _collect(pid: int, receive: int) -> Stretch | None:

@@ -53,6 +53,7 @@ from cache_gate.ledger.jsonl.checkpoint import (
     save,
     unchanged,
 )
+from cache_gate.ledger.jsonl.processes import collect, fork
 from cache_gate.ledger.jsonl.reader import Stretch, chunks, number_bad_lines, read_chunk
 from cache_gate.ledger.reading import (
     BadLine,
@@ -202,11 +203,11 @@ def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
     children: list[tuple[int, int]] = []
     try:
         for low, high in itertools.pairwise(bounds[1:]):
-            children.append(reader.fork(functools.partial(
+            children.append(fork(functools.partial(
                 _read_or_none, path, low, high, workflows, make_sink, None), path))
         segments = _read_segments(path, bounds[0], bounds[1], workflows, make_sink, last)
     finally:
-        later = [reader.collect(pid, pipe) for pid, pipe in children]
+        later = [collect(pid, pipe) for pid, pipe in children]
     for part in later:
         if part is None:
             raise _NotResumable
