@@ -57,6 +57,7 @@ finally:
 NOT_IMPORTED = [
     "jsonschema", "referencing", "psycopg", "redis", "asyncio", "multiprocessing",
     "concurrent", "sqlite3", "logging", "ssl", "socket", "email", "http", "xml", "statistics",
+    "pickle",
     "cache_gate.ledger.postgres", "cache_gate.doctor", "cache_gate.gates.report",
     "cache_gate.gates.doctor", "cache_gate.analyses.breakdowns", "cache_gate.analyses.tuning",
     "cache_gate.policy.ledger_evidence", "cache_gate.rules.fix",
