@@ -14,9 +14,10 @@ counts in none of its denominators.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Self
+
+import msgspec
 
 from cache_gate.config import KPI_LABELS, KPI_NAMES, LOWER_IS_BETTER
 from cache_gate.ledger.formats import epoch
@@ -117,8 +118,7 @@ def add_sums(into: list[int], sums: list[int]) -> None:
         into[slot] += sums[slot]
 
 
-@dataclass
-class PlainCounts:
+class PlainCounts(msgspec.Struct):
     """What `Tally.add_plain_backlog` did with a chunk's lines, for the reader's stats."""
 
     records: int = 0
@@ -290,8 +290,7 @@ class Tally:
         return [(key, sums) for missed, key, sums in ranked if missed > 0][:limit]
 
 
-@dataclass(frozen=True)
-class KpiResult:
+class KpiResult(msgspec.Struct, frozen=True):
     name: str
     numerator: int
     denominator: int

@@ -16,7 +16,8 @@ ledger in one process: never an approximate merge.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+import msgspec
 
 # Money is summed in whole picodollars (as `miss_causes` does): integers add up the same
 # in any grouping.
@@ -31,8 +32,7 @@ class InexactMerge(Exception):
     """Two stretches whose merge would not be what one pass gives: read in one process."""
 
 
-@dataclass
-class Horizon:
+class Horizon(msgspec.Struct):
     """The times a stretch's per-hash table saw, and what dropping its expired entries
     assumed of the records it has not seen (`reach`: how far apart two records of a
     hash may be and still be compared, the TTL).

@@ -106,8 +106,7 @@ class PlainBacklogSink(Sink, Protocol):
                           workflows: frozenset[str] | None) -> PlainCounts | None: ...
 
 
-@dataclass
-class BadLine:
+class BadLine(msgspec.Struct):
     offset: int
     error: str
     line: int = 0
@@ -171,8 +170,7 @@ class LedgerStats:
         self.partial_tail = self.partial_tail or other.partial_tail
 
 
-@dataclass
-class TimeSpan:
+class TimeSpan(msgspec.Struct):
     """The times of a stretch's records: the earliest and latest, how many had a time
     and how many had none (what a window would make of them, without reading them
     again: see `jsonl.resume`)."""
@@ -202,8 +200,7 @@ class TimeSpan:
             self.see(epoch(line.timestamp))
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(msgspec.Struct, frozen=True):
     """Which records count: a time window and, optionally, some workflows only."""
 
     window: Window = Window()

@@ -10,17 +10,17 @@ counts. (A checkpoint of the ledger is such proof, stretch by stretch: see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+
+import msgspec
 
 from cache_gate.errors import InputError
 
 SECONDS_A_DAY = 86_400
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(msgspec.Struct, frozen=True):
     """[since, until] in epoch seconds; None = unbounded on that side."""
 
     since: float | None = None

@@ -29,7 +29,6 @@ CONNECT_TIMEOUT_S = 10
 JSON_TYPES = ("jsonb", "json", "text")
 
 
-@dataclass
 class BadRow(BadLine):
     """A bad row, named by its request_id (a table has no line numbers)."""
 
