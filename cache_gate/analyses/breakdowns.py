@@ -351,8 +351,9 @@ class Analytics:
         """The `limit` prompts that drift most (`drifting`), and how many drift."""
         if self.store is not None:
             # One query for both of the report's lists (findings, `prefix_drift`).
-            if self._drift is None or len(self._drift[0]) < min(limit, self._drift[1]):
-                self._drift = self.store.drifting(PREFIXES_KEPT, max(limit, BREAKDOWN_SHOWN))
+            assert limit <= BREAKDOWN_SHOWN
+            if self._drift is None:
+                self._drift = self.store.drifting(PREFIXES_KEPT, BREAKDOWN_SHOWN)
             found, count = self._drift
             return found[:limit], count
         found = drifting(self)

@@ -66,8 +66,9 @@ class ReportStore(KpiStore):
         self.ttl_prices = prices
         # The dated span of every record absorbed (the TTL advice's days).
         self.span = Span()
-        # Rows absorbed so far, per table: the next new row's place in the order.
-        self._rows = [0] * 5
+        # Rows absorbed so far: the next new row's place in the order it came (only
+        # ever compared within a table, so one count serves them all).
+        self._rows = 0
         self._db.executescript(_SCHEMA)
 
     @on_disk
@@ -84,13 +85,13 @@ class ReportStore(KpiStore):
         db.execute("BEGIN")
         tables: tuple[dict[str, list[int]] | dict[str | None, list[int]], ...] = breakdowns
         for kind, table in enumerate(tables):
-            first = self._placed(kind, len(table))
+            first = self._placed(len(table))
             db.executemany(
                 f"INSERT INTO breakdowns VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
                 f"ON CONFLICT DO UPDATE SET {_ADDED}",
                 ((kind, stored(name), first + index, *sums)
                  for index, (name, sums) in enumerate(table.items())))
-        first = self._placed(3, len(tokens))
+        first = self._placed(len(tokens))
         db.executemany(
             "INSERT INTO cache_tokens VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
             "read = read + excluded.read, write_5m = write_5m + excluded.write_5m, "
@@ -98,7 +99,7 @@ class ReportStore(KpiStore):
             "unreported = unreported + excluded.unreported",
             ((stored(model), first + index, *counts)
              for index, (model, counts) in enumerate(tokens.items())))
-        first = self._placed(4, sum(map(len, prefixes.values())))
+        first = self._placed(sum(map(len, prefixes.values())))
         # A hash's first appearance is only ever compared with its prompt's others'.
         db.executemany(
             "INSERT INTO prefixes VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -111,9 +112,9 @@ class ReportStore(KpiStore):
                         for key, cost in view.lineages.items()))
         db.execute("COMMIT")
 
-    def _placed(self, table: int, rows: int) -> int:
-        first = self._rows[table]
-        self._rows[table] += rows
+    def _placed(self, rows: int) -> int:
+        first = self._rows
+        self._rows += rows
         return first
 
     def _costs(self, keys: list[bytes]) -> dict[str, LineageCost]:
