@@ -100,6 +100,20 @@ def chunked(items: list[bytes]) -> Iterator[list[bytes]]:
         yield items[start:start + BATCH]
 
 
+def private_database(owner: object, name: str) -> sqlite3.Connection:
+    """A new SQLite file `name` in a private temporary directory (mode 0700), tuned for
+    a scratch file, removed with its directory once `owner` is collected, or at exit
+    (SIGTERM unwinds to it); an open connection to an unlinked file is harmless. Disk
+    errors raise: call it `on_disk`."""
+    directory = tempfile.mkdtemp(prefix="cache-gate-")
+    weakref.finalize(owner, shutil.rmtree, directory, ignore_errors=True)
+    database = sqlite3.connect(Path(directory) / name, isolation_level=None)
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
+                   "cache_size = -2048"):
+        database.execute(f"PRAGMA {pragma}")
+    return database
+
+
 class KpiStore:
     """The stretches of the ledger absorbed so far, in ledger order, on disk."""
 
@@ -110,14 +124,7 @@ class KpiStore:
         self.examples: dict[str, tuple[int, Record]] = {}
         # Groups absorbed so far: the next new group's place in the order they came.
         self._groups = 0
-        directory = tempfile.mkdtemp(prefix="cache-gate-")
-        # Removed when the store is collected, or at exit (SIGTERM unwinds to it); an
-        # open connection to an unlinked file is harmless.
-        weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
-        self._db = sqlite3.connect(Path(directory) / "kpi.sqlite", isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
-                       "cache_size = -2048"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = private_database(self, "kpi.sqlite")
         self._db.executescript(_SCHEMA)
 
     @on_disk

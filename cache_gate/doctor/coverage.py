@@ -30,46 +30,33 @@ from cache_gate.policy.engine import flag
 HIGH_VOLUME_SHARE = 0.05
 
 
-def _paths(profile: LedgerProfile) -> tuple[dict[tuple[str, str], list[int]], list[int]]:
-    paths: dict[tuple[str, str], list[int]] = {}
-    unattributed = [0, 0]
-    for (workflow, prompt_id), (requests, tokens) in profile.volume.items():
-        if prompt_id is not None:
-            key = ("prompt", prompt_id)
-        elif workflow is not None:
-            key = ("workflow", workflow)
-        else:
-            unattributed[0] += requests
-            unattributed[1] += tokens
-            continue
-        sums = paths.setdefault(key, [0, 0])
-        sums[0] += requests
-        sums[1] += tokens
-    return paths, unattributed
+# Uncovered paths listed in the JSON, the largest first.
+UNCOVERED_SHOWN = 20
 
 
 def check_coverage(profile: LedgerProfile, manifest: ManifestIndex | None,
                    ledger: str) -> tuple[list[Finding], list[str], dict[str, object]]:
     """Findings, notes for people, and the JSON section."""
-    paths, unattributed = _paths(profile)
-    total_tokens = sum(t for _, t in paths.values()) + unattributed[1]
-    measure = 1 if total_tokens else 0  # index into [requests, tokens]
+    _, requests, tokens = profile.path_totals()
+    unattributed = profile.unattributed
+    measure = 1 if tokens + unattributed[1] else 0  # index into [requests, tokens]
     unit = "input tokens" if measure else "requests"
-    total = total_tokens if measure else sum(r for r, _ in paths.values()) + unattributed[0]
+    total = tokens + unattributed[1] if measure else requests + unattributed[0]
     if not total:
         return [], [f"{ledger}: no requests to measure manifest coverage on"], {}
     findings: list[Finding] = []
     covered = 0
     uncovered: list[dict[str, object]] = []
-    for (kind, name), sums in sorted(paths.items(), key=lambda item: -item[1][measure]):
+    for (kind, name), *sums in profile.paths_by(measure):
         known = manifest is not None and (manifest.covers_prompt(name) if kind == "prompt"
                                           else manifest.covers_workflow(name))
         share = sums[measure] / total
         if known:
             covered += sums[measure]
             continue
-        uncovered.append({"kind": kind, "name": name, "share": round(share, 4),
-                          "requests": sums[0], "input_tokens": sums[1]})
+        if len(uncovered) < UNCOVERED_SHOWN:
+            uncovered.append({"kind": kind, "name": name, "share": round(share, 4),
+                              "requests": sums[0], "input_tokens": sums[1]})
         if manifest is not None and share >= HIGH_VOLUME_SHARE:
             findings.append(flag(
                 "CG403", f"{kind} {name} carries {share:.1%} of the ledger's {unit} "
@@ -83,7 +70,7 @@ def check_coverage(profile: LedgerProfile, manifest: ManifestIndex | None,
         "manifest": manifest.display if manifest is not None else None,
         "measure": unit.replace(" ", "_"),
         "covered_share": round(covered / total, 4) if manifest is not None else None,
-        "uncovered": uncovered[:20],
+        "uncovered": uncovered,
         "unattributed_share": round(unattributed[measure] / total, 4),
     }
     notes = []
@@ -98,10 +85,9 @@ def check_coverage(profile: LedgerProfile, manifest: ManifestIndex | None,
 
 def missing_manifest(profile: LedgerProfile, path: str, ledger: str) -> Finding | None:
     """One finding when there is no manifest at all but the ledger has traffic."""
-    paths, _ = _paths(profile)
-    if not paths:
+    count, _, _ = profile.path_totals()
+    if not count:
         return None
-    count = len(paths)
     what = "prompt or workflow" if count == 1 else "prompts and workflows"
     return flag("CG403", f"no prompt manifest at {path}, so none of the {count:,} {what} in "
                 f"{ledger} has its stable prefix linted",

@@ -1,111 +1,148 @@
 """One pass over the ledger for doctor: who carries the tokens, and how often requests repeat.
 
-`LedgerProfile` is a reader sink (`cache_gate.ledger.jsonl.reader.scan`): the KPI tally
-per (workflow, prompt_id), input tokens per (workflow, prompt_id) for coverage,
-and per workflow how often a request repeats an earlier stable prefix
-(`prefix_sha256`) or an earlier request exactly (`request_sha256`).
+`LedgerProfile` is a reader sink (`cache_gate.ledger.jsonl.reader.scan`): the KPI sums
+per workflow, the requests and input tokens per path for coverage (a record's prompt
+when it names one, else its workflow), and per workflow how often a request repeats an
+earlier stable prefix (`prefix_sha256`) or an earlier request exactly
+(`request_sha256`).
 
-Repetition is counted exactly up to `DISTINCT_KEPT` distinct hashes per
-workflow; past that, a hash-based sample (the same hashes always in or out, so a
-repeated prefix is in the sample every time or never) keeps memory bounded and
-the rate unbiased.
+Repetition is counted exactly up to a bound of distinct hashes per workflow, then on a
+sample (`repetition`).
+
+Memory is bounded whatever the number of workflows and prompts: past `SPILL_AFTER`
+entries, what the profile read goes to disk (`profile_store`), and its answers are the
+store's from `finish` on. The answers come in the same order either way (the
+property tests hold a spilled profile to one in memory).
 """
 
 from __future__ import annotations
 
-import hashlib
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Self
+from typing import TYPE_CHECKING
 
-from cache_gate.analyses.kpis import Group, Tally
+from cache_gate.analyses.kpis import REQUESTS, SLOTS, count
+from cache_gate.doctor.repetition import Counted, Repetition
 from cache_gate.ledger.record import Record
 
-DISTINCT_KEPT = 20_000
+if TYPE_CHECKING:
+    from cache_gate.doctor.profile_store import Path, ProfileStore
 
-
-def _hash64(digest: str) -> int:
-    """64 evenly spread bits of any hash string (hex or not)."""
-    return int.from_bytes(hashlib.blake2b(digest.encode(), digest_size=8).digest(), "big")
-
-
-@dataclass
-class Repetition:
-    """How many requests repeat a key seen before (exactly, then sampled by hash)."""
-
-    counts: dict[int, int] = field(default_factory=dict)
-    level: int = 0  # the sample keeps hashes whose low `level` bits are all zero
-
-    def add(self, digest: str) -> None:
-        value = _hash64(digest)
-        if value & ((1 << self.level) - 1):
-            return
-        self.counts[value] = self.counts.get(value, 0) + 1
-        while len(self.counts) > DISTINCT_KEPT:
-            self.add_level()
-
-    def merge(self, other: Repetition) -> None:
-        self.level = max(self.level, other.level)
-        mask = (1 << self.level) - 1
-        merged = {v: n for v, n in self.counts.items() if not v & mask}
-        for value, n in other.counts.items():
-            if not value & mask:
-                merged[value] = merged.get(value, 0) + n
-        self.counts = merged
-        while len(self.counts) > DISTINCT_KEPT:
-            self.add_level()
-
-    def add_level(self) -> None:
-        """Halve the sample: keep the hashes with one more low bit zero."""
-        self.level += 1
-        mask = (1 << self.level) - 1
-        self.counts = {v: n for v, n in self.counts.items() if not v & mask}
-
-    @property
-    def requests(self) -> int:
-        """Requests in the sample (all of them while `sampled` is False)."""
-        return sum(self.counts.values())
-
-    @property
-    def sampled(self) -> bool:
-        return self.level > 0
-
-    @property
-    def repeat_rate(self) -> float | None:
-        """Share of requests whose key was seen before: 1 - distinct / requests."""
-        requests = self.requests
-        return 1 - len(self.counts) / requests if requests else None
+# Workflows, paths and hashes held before what the profile read goes to disk.
+SPILL_AFTER = 50_000
+# The two repetitions measured per workflow.
+PREFIX, REQUEST = 0, 1
 
 
 @dataclass
 class LedgerProfile:
-    tally: Tally = field(default_factory=Tally)
-    # (workflow, prompt_id) -> [requests, input tokens]
-    volume: dict[Group, list[int]] = field(default_factory=dict)
-    prefixes: dict[str | None, Repetition] = field(default_factory=dict)
-    requests: dict[str | None, Repetition] = field(default_factory=dict)
+    """The sink. Its answers (`top_workflows`, `paths_by`, `repetitions`, ...) are read
+    once the ledger is read and `finish`ed."""
+
+    # KPI sums per workflow, in the order they came.
+    workflows: dict[str | None, list[int]] = field(default_factory=dict)
+    # [requests, input tokens] per path, in the order they came; and of the records
+    # that name neither a prompt nor a workflow.
+    paths: dict[Path, list[int]] = field(default_factory=dict)
+    unattributed: list[int] = field(default_factory=lambda: [0, 0])
+    # Per kind (PREFIX, REQUEST), per workflow.
+    repeats: tuple[dict[str | None, Repetition], ...] = field(
+        default_factory=lambda: ({}, {}))
+    may_spill: bool = True
+    store: ProfileStore | None = None
 
     def add(self, records: list[Record]) -> None:
-        self.tally.add(records)
+        workflows, paths = self.workflows, self.paths
+        prefixes, requests = self.repeats
         for record in records:
-            key = (record.workflow, record.prompt_id)
-            volume = self.volume.get(key)
-            if volume is None:
-                volume = self.volume[key] = [0, 0]
+            workflow = record.workflow
+            sums = workflows.get(workflow)
+            if sums is None:
+                sums = workflows[workflow] = [0] * SLOTS
+            count(sums, record)
+            path = (("prompt", record.prompt_id) if record.prompt_id is not None
+                    else ("workflow", workflow) if workflow is not None else None)
+            volume = (self.unattributed if path is None
+                      else paths.get(path) or paths.setdefault(path, [0, 0]))
             volume[0] += 1
             tokens = record.input_total
             volume[1] += tokens if tokens is not None else record.uncached_input or 0
             if record.prefix_sha256:
-                self.prefixes.setdefault(record.workflow, Repetition()).add(record.prefix_sha256)
+                _repetition(prefixes, workflow).add(record.prefix_sha256)
             if record.request_sha256:
-                self.requests.setdefault(record.workflow, Repetition()).add(
-                    record.request_sha256)
+                _repetition(requests, workflow).add(record.request_sha256)
+        self._bound()
 
-    def merge(self, other: Self) -> None:
-        self.tally.merge(other.tally)
-        for key, (requests, tokens) in other.volume.items():
-            volume = self.volume.setdefault(key, [0, 0])
-            volume[0] += requests
-            volume[1] += tokens
-        for mine, theirs in ((self.prefixes, other.prefixes), (self.requests, other.requests)):
-            for workflow, repetition in theirs.items():
-                mine.setdefault(workflow, Repetition()).merge(repetition)
+    def _bound(self) -> None:
+        held = len(self.workflows) + len(self.paths) + sum(
+            len(repetition.counts) for kind in self.repeats for repetition in kind.values())
+        if held > SPILL_AFTER:
+            from cache_gate.ledger.reading import SinkFull
+
+            if not self.may_spill:
+                raise SinkFull
+            self._spill()
+
+    def _spill(self) -> None:
+        from cache_gate.doctor.profile_store import ProfileStore
+
+        if self.store is None:
+            self.store = ProfileStore()
+        self.store.absorb(self.workflows, self.paths, self.repeats)
+        self.workflows, self.paths, self.repeats = {}, {}, ({}, {})
+
+    def finish(self) -> None:
+        """The whole ledger read: where it spilled, the rest goes to the store too."""
+        if self.store is not None and not self.store.settled:
+            self._spill()
+            self.store.settle()
+
+    # The answers.
+
+    def top_workflows(self, limit: int) -> tuple[list[tuple[str | None, list[int]]], int]:
+        """The `limit` workflows with the most requests (the first to come on a tie),
+        and how many workflows there are."""
+        if self.store is not None:
+            return self.store.top_workflows(limit)
+        top = heapq.nlargest(limit, self.workflows.items(), key=lambda item: item[1][REQUESTS])
+        return top, len(self.workflows)
+
+    def path_totals(self) -> tuple[int, int, int]:
+        """(paths, their requests, their input tokens)."""
+        if self.store is not None:
+            return self.store.path_totals()
+        return (len(self.paths), sum(r for r, _ in self.paths.values()),
+                sum(t for _, t in self.paths.values()))
+
+    def paths_by(self, measure: int) -> Iterator[tuple[Path, int, int]]:
+        """Every path with its requests and input tokens, the largest `measure` (0
+        requests, 1 tokens) first, the first to come on a tie."""
+        if self.store is not None:
+            yield from self.store.paths_by(measure)
+            return
+        for path, (requests, tokens) in sorted(self.paths.items(),
+                                               key=lambda item: -item[1][measure]):
+            yield path, requests, tokens
+
+    def repetitions(self, kind: int) -> Iterator[tuple[str, Counted, list[int]]]:
+        """Each named workflow's repetition of `kind` and KPI sums, in name order."""
+        if self.store is not None:
+            yield from self.store.repetitions(kind)
+            return
+        named = [(w, r) for w, r in self.repeats[kind].items() if w is not None]
+        for workflow, repetition in sorted(named, key=lambda item: item[0]):
+            yield workflow, repetition.counted, self.workflows[workflow]
+
+    def repetition_of(self, kind: int, workflow: str | None) -> Counted | None:
+        if self.store is not None:
+            return self.store.repetition_of(kind, workflow)
+        repetition = self.repeats[kind].get(workflow)
+        return None if repetition is None else repetition.counted
+
+
+def _repetition(table: dict[str | None, Repetition], workflow: str | None) -> Repetition:
+    repetition = table.get(workflow)
+    if repetition is None:
+        repetition = table[workflow] = Repetition()
+    return repetition

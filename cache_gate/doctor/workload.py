@@ -17,7 +17,10 @@ validation)". Per workflow, from the ledger's hashes:
   longer TTL cannot help that workflow.
 
 Workflows with fewer than `--min-requests` (default 30) hashed requests are not
-judged; without `prefix_sha256` in the ledger, prefix reuse is not measured.
+judged; without `prefix_sha256` in the ledger, prefix reuse is not measured. Of each
+kind, the 20 workflows flagged with the most requests get a finding each, and one more
+finding counts the rest; the JSON's workload table lists the 100 workflows with the
+most requests (`workload_left_out` counts the others).
 
 Example:
 
@@ -33,12 +36,21 @@ cache, and share more of its prefix across requests where possible.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
+
 from cache_gate.analyses import kpis
-from cache_gate.doctor.ledger_profile import LedgerProfile, Repetition
+from cache_gate.doctor.ledger_profile import PREFIX, REQUEST, LedgerProfile
+from cache_gate.doctor.repetition import Counted, repeat_rate
 from cache_gate.findings import Finding
 from cache_gate.policy.engine import flag
 
 LOW_PREFIX_REUSE = 0.25
+# Workflows in the JSON section (those with the most requests); and CG404 findings of
+# each kind listed one by one (the workflows with the most requests), the rest in one
+# more finding: the report stays readable, and bounded, whatever the ledger.
+WORKFLOWS_SHOWN = 100
+FINDINGS_SHOWN = 20
 
 
 def _rate(sums: list[int], name: str) -> float | None:
@@ -46,69 +58,105 @@ def _rate(sums: list[int], name: str) -> float | None:
     return sums[numerator] / sums[denominator] if sums[denominator] else None
 
 
-def _judged(repetitions: dict[str | None, Repetition], min_requests: int
-            ) -> dict[str, Repetition]:
-    return {workflow: rep for workflow, rep in repetitions.items()
-            if workflow is not None and rep.requests >= min_requests
-            and rep.repeat_rate is not None}
+# A judged workflow: (name, requests in its sample, repeat rate, KPI sums).
+Judged = tuple[str, int, float, list[int]]
+
+
+def _judged(profile: LedgerProfile, kind: int, min_requests: int) -> Iterator[Judged]:
+    """The named workflows with at least `min_requests` requests in the sample, by name."""
+    for workflow, counted, sums in profile.repetitions(kind):
+        rate = repeat_rate(counted)
+        if counted[0] >= min_requests and rate is not None:
+            yield workflow, counted[0], rate, sums
+
+
+def _flagged(found: Iterator[Judged]) -> tuple[list[Judged], int]:
+    """The FINDINGS_SHOWN with the most requests (by name on a tie), in name order, and
+    how many there are."""
+    found_count = 0
+
+    def counted() -> Iterator[Judged]:
+        nonlocal found_count
+        for judged in found:
+            found_count += 1
+            yield judged
+
+    shown = heapq.nlargest(FINDINGS_SHOWN, counted(), key=lambda judged: judged[1])
+    return sorted(shown, key=lambda judged: judged[0]), found_count
 
 
 def check_workload(profile: LedgerProfile, ledger: str, *, min_requests: int,
-                   response_target: float) -> tuple[list[Finding], list[str], dict[str, object]]:
-    """Findings, a table for people, and the JSON section."""
-    by_workflow = profile.tally.by(0)
-    prefixes = _judged(profile.prefixes, min_requests)
-    requests = _judged(profile.requests, min_requests)
+                   response_target: float,
+                   ) -> tuple[list[Finding], list[str], dict[str, object], int]:
+    """Findings, a table for people, the JSON section, and how many workflows it
+    leaves out."""
+    best: tuple[str, float] | None = None
+    for workflow, _, rate, _ in _judged(profile, PREFIX, min_requests):
+        if best is None or rate > best[1]:
+            best = (workflow, rate)
+    low, low_count = _flagged(judged for judged in _judged(profile, PREFIX, min_requests)
+                              if judged[2] < LOW_PREFIX_REUSE)
     findings: list[Finding] = []
-    best = max(prefixes.items(), key=lambda item: item[1].repeat_rate or 0.0, default=None)
-    for workflow, rep in sorted(prefixes.items()):
-        reuse = rep.repeat_rate
-        assert reuse is not None
-        if reuse >= LOW_PREFIX_REUSE:
-            continue
+    for workflow, requests, reuse, sums in low:
         compare = ""
-        if best is not None and best[0] != workflow and (best[1].repeat_rate or 0) > reuse:
-            compare = f" ({best[0]}: {best[1].repeat_rate:.0%})"
-        hit = _rate(by_workflow.get(workflow, [0] * kpis.SLOTS), "prompt_cache_hit_rate")
+        if best is not None and best[0] != workflow and best[1] > reuse:
+            compare = f" ({best[0]}: {best[1]:.0%})"
+        hit = _rate(sums, "prompt_cache_hit_rate")
         seen = f"; its prompt cache hit rate is {hit:.0%}" if hit is not None else ""
         findings.append(flag(
-            "CG404", f"workflow {workflow}: only {reuse:.0%} of {rep.requests:,} requests reuse "
+            "CG404", f"workflow {workflow}: only {reuse:.0%} of {requests:,} requests reuse "
             f"an earlier stable prefix{compare}{seen}: it is inherently low-repetition, and "
             "prompt caching barely pays below 25% reuse",
             path=ledger, key=f"prefix:{workflow}",
             hint=f"Judge it on its own target ([tool.cache-gate.workflow-targets.{workflow}] "
                  "prompt_cache_hit_rate) instead of the global 60%; share more of its "
                  "prefix across requests if you can."))
-    for workflow, rep in sorted(requests.items()):
-        repeat = rep.repeat_rate
-        assert repeat is not None
-        lookups = by_workflow.get(workflow, [0] * kpis.SLOTS)[kpis.RESPONSE_LOOKUPS]
-        if not lookups or repeat >= response_target:
-            continue
+    if low_count > len(low):
         findings.append(flag(
-            "CG404", f"workflow {workflow}: only {repeat:.0%} of {rep.requests:,} requests "
+            "CG404", f"{low_count - len(low):,} more workflows reuse less than 25% of their "
+            f"stable prefixes (the {len(low)} with the most requests listed)",
+            path=ledger, key="prefix:more",
+            hint="Judge each on its own target ([tool.cache-gate.workflow-targets.NAME])."))
+    rare, rare_count = _flagged(
+        judged for judged in _judged(profile, REQUEST, min_requests)
+        if judged[3][kpis.RESPONSE_LOOKUPS] and judged[2] < response_target)
+    for workflow, requests, repeat, _ in rare:
+        findings.append(flag(
+            "CG404", f"workflow {workflow}: only {repeat:.0%} of {requests:,} requests "
             "repeat an earlier request exactly, so its response cache can never answer more "
             f"than that (target {response_target:.0%})", path=ledger,
             key=f"request:{workflow}",
             hint="A longer TTL will not help here; leave this workflow out of the response "
                  "cache, or give it its own response_cache_useful_hit_rate target."))
-    section = _section(profile, by_workflow)
-    return findings, _table(section), section
+    if rare_count > len(rare):
+        findings.append(flag(
+            "CG404", f"{rare_count - len(rare):,} more workflows repeat too few requests for "
+            f"their response cache to reach {response_target:.0%} (the {len(rare)} with the "
+            "most requests listed)", path=ledger, key="request:more",
+            hint="Leave them out of the response cache, or give them their own targets."))
+    section, left_out = _section(profile)
+    return findings, _table(section), section, left_out
 
 
-def _section(profile: LedgerProfile, by_workflow: dict[str | None, list[int]]
-             ) -> dict[str, object]:
+def _section(profile: LedgerProfile) -> tuple[dict[str, object], int]:
+    """The WORKFLOWS_SHOWN workflows with the most requests, and how many are left out."""
     rows: dict[str, object] = {}
-    for workflow, sums in sorted(by_workflow.items(), key=lambda item: -item[1][kpis.REQUESTS]):
-        prefix, request = profile.prefixes.get(workflow), profile.requests.get(workflow)
+    top, count = profile.top_workflows(WORKFLOWS_SHOWN)
+    for workflow, sums in top:
+        prefix = profile.repetition_of(PREFIX, workflow)
+        request = profile.repetition_of(REQUEST, workflow)
         rows[workflow if workflow is not None else "(none)"] = {
             "requests": sums[kpis.REQUESTS],
-            "prefix_reuse_rate": _rounded(prefix.repeat_rate if prefix else None),
-            "request_repeat_rate": _rounded(request.repeat_rate if request else None),
+            "prefix_reuse_rate": _rounded(repeat_rate(prefix) if prefix else None),
+            "request_repeat_rate": _rounded(repeat_rate(request) if request else None),
             "prompt_cache_hit_rate": _rounded(_rate(sums, "prompt_cache_hit_rate")),
-            "sampled": bool((prefix and prefix.sampled) or (request and request.sampled)),
+            "sampled": _sampled(prefix) or _sampled(request),
         }
-    return rows
+    return rows, count - len(top)
+
+
+def _sampled(counted: Counted | None) -> bool:
+    return counted is not None and counted[2] > 0
 
 
 def _rounded(value: float | None) -> float | None:

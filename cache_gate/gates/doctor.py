@@ -252,6 +252,7 @@ def _ledger(options: DoctorOptions, report: _Report) -> None:
     profile, stats = scan(options.ledger, options.selection, LedgerProfile,
                           descriptive=True, jobs=1)
     assert isinstance(profile, LedgerProfile)
+    profile.finish()
     report.checked.append("ledger")
     report.sections["ledger"] = {"path": stats.path, "records": stats.records,
                                  "bad_lines": stats.bad_count}
@@ -266,12 +267,14 @@ def _ledger(options: DoctorOptions, report: _Report) -> None:
         missing = missing_manifest(profile, options.manifest, stats.path)
         if missing is not None:
             report.findings.append(missing)
-    findings, table, section = check_workload(profile, stats.path,
-                                              min_requests=options.min_requests,
-                                              response_target=options.response_target)
+    findings, table, section, left_out = check_workload(
+        profile, stats.path, min_requests=options.min_requests,
+        response_target=options.response_target)
     report.findings += findings
     report.notes += table
     report.sections["workload"] = section
+    if left_out:
+        report.sections["workload_left_out"] = left_out
 
 
 def run(settings: Settings, params: Mapping[str, Any]) -> Result:

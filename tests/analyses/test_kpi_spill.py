@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from cache_gate.ledger.jsonl import checkpoint, resume
 from cache_gate.ledger.reading import Selection
 from cache_gate.models import load_model_minimums
 from cache_gate.prices import load_prices
+from tests.full_disk import run_on_a_full_disk, said_in_one_line
 from tests.ledger.test_fast_reader_agrees import START, ledgers
 from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
 from tests.ledgers import backlog
@@ -158,14 +157,7 @@ def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_text("".join(json.dumps(backlog(workflow=f"w{index}")) + "\n"
                             for index in range(500)))
-    process = subprocess.run(
-        [sys.executable, "-c",
-         "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-         "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
-         "from cache_gate.analyses import kpi_evidence; kpi_evidence.SPILL_AFTER = 5; "
-         "from cache_gate.cli import main; raise SystemExit(main())",
-         "kpi", "--ledger", str(path), "--no-cache"],
-        capture_output=True, text=True, check=False)
-    assert process.returncode == 2, process.stderr
-    assert "Traceback" not in process.stderr
-    assert "could not be kept on disk" in process.stderr and "TMPDIR" in process.stderr
+    process = run_on_a_full_disk(
+        "from cache_gate.analyses import kpi_evidence; kpi_evidence.SPILL_AFTER = 5",
+        "kpi", "--ledger", str(path), "--no-cache")
+    assert said_in_one_line(process), process.stderr

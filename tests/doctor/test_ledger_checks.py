@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cache_gate.doctor import ledger_profile
-from cache_gate.doctor.ledger_profile import Repetition
+from cache_gate.doctor import repetition
+from cache_gate.doctor.repetition import Repetition, repeat_rate
 from tests.doctor.helpers import doctor, doctor_json, findings_of
 from tests.ledgers import backlog, write_ledger
 
@@ -149,20 +149,19 @@ def test_a_window_narrows_the_ledger() -> None:
 
 
 def test_repetition_is_exact_below_the_memory_bound() -> None:
-    repetition = Repetition()
+    seen = Repetition()
     for index in range(1000):
-        repetition.add(f"prefix-{index % 250}")
-    assert repetition.requests == 1000 and not repetition.sampled
-    assert repetition.repeat_rate == 0.75
+        seen.add(f"prefix-{index % 250}")
+    assert seen.counted == (1000, 250, 0)  # requests, distinct, not sampled
+    assert repeat_rate(seen.counted) == 0.75
 
 
 def test_repetition_samples_past_the_bound_and_stays_close(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger_profile, "DISTINCT_KEPT", 500)
-    halves = Repetition(), Repetition()
+    monkeypatch.setattr(repetition, "DISTINCT_KEPT", 500)
+    seen = Repetition()
     for index in range(40_000):
-        halves[index % 2].add(f"prefix-{index % 10_000}")  # every prefix 4 times: 75%
-    halves[0].merge(halves[1])
-    merged = halves[0]
-    assert merged.sampled and len(merged.counts) <= 500
-    assert merged.repeat_rate == pytest.approx(0.75, abs=0.03)
+        seen.add(f"prefix-{index % 10_000}")  # every prefix 4 times: 75%
+    requests, distinct, level = seen.counted
+    assert level > 0 and distinct <= 500 and requests == 4 * distinct
+    assert repeat_rate(seen.counted) == pytest.approx(0.75, abs=0.03)
