@@ -239,7 +239,8 @@ def _ledger(options: DoctorOptions, report: _Report) -> None:
     from cache_gate.doctor.manifest_index import read_manifest_index
     from cache_gate.doctor.workload import check_workload
     from cache_gate.ledger.jsonl.reader import scan
-    from cache_gate.ledger.postgres.url import is_postgres_url, redact
+    from cache_gate.ledger.postgres import is_postgres_url
+    from cache_gate.ledger.postgres.url import redact
 
     if is_postgres_url(options.ledger):
         # Never echo the URL's password.

@@ -20,6 +20,7 @@ from cache_gate.findings import Anchor, Finding, Result, Severity
 from cache_gate.ledger.formats import FORMATS
 from cache_gate.ledger.jsonl import checkpoint, resume
 from cache_gate.ledger.jsonl.reader import cap_jobs
+from cache_gate.ledger.postgres import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection
 from cache_gate.ledger.requests import WINDOW
 from cache_gate.ledger.window import make_window
@@ -254,18 +255,8 @@ def kpi_findings(results: dict[str, KpiResult], per_workflow: dict[str, dict[str
     return findings
 
 
-def _in_database(ledger: str) -> bool:
-    """Whether --ledger is a PostgreSQL URL; a path (no `://`) is not, and does not need
-    the URL module imported to say so."""
-    if "://" not in ledger:
-        return False
-    from cache_gate.ledger.postgres.url import is_postgres_url
-
-    return is_postgres_url(ledger)
-
-
 def run_kpi(options: LedgerOptions) -> Result:
-    if _in_database(options.ledger):
+    if is_postgres_url(options.ledger):
         from cache_gate.analyses.postgres_sums import read_evidence
 
         table = KpiEvidence(Tally(), options.miss_causes())

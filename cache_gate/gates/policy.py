@@ -180,7 +180,7 @@ def read_evidence(ledger: LedgerOptions,
     values replayed too: one pass, in file order (the curves depend on it)."""
     from cache_gate.gates.kpi import require_evidence
     from cache_gate.ledger.jsonl.reader import scan
-    from cache_gate.ledger.postgres.url import is_postgres_url
+    from cache_gate.ledger.postgres import is_postgres_url
     from cache_gate.policy import ledger_evidence
 
     if is_postgres_url(ledger.ledger):

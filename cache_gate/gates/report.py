@@ -37,7 +37,7 @@ from cache_gate.config import Settings
 from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
 from cache_gate.ledger.jsonl.reader import scan
-from cache_gate.ledger.postgres.url import is_postgres_url
+from cache_gate.ledger.postgres import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.prices import load_prices
 

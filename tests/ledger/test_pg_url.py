@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cache_gate.errors import InputError
-from cache_gate.ledger.postgres.url import is_postgres_url, parse_source, redact, scrub
+from cache_gate.ledger.postgres import is_postgres_url
+from cache_gate.ledger.postgres.url import parse_source, redact, scrub
 
 
 @pytest.mark.parametrize(("ledger", "expected"), [

@@ -11,8 +11,7 @@ parameters of its own out of the URL before libpq sees it:
 - `statement_timeout`: how long the server may work on one query (default 5min);
 
 and ignores Prisma's connection-pool parameters, so that LiteLLM's DATABASE_URL
-works as it is. Nothing here imports psycopg: the CLI asks `is_postgres_url` on
-every run.
+works as it is. Nothing here imports psycopg.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from cache_gate.errors import InputError
 from cache_gate.redaction import mask_credentials, secrets_in
 
-SCHEMES = ("postgresql", "postgres")
 DEFAULT_TABLE = "LiteLLM_SpendLogs"
 DEFAULT_STATEMENT_TIMEOUT = "5min"
 # Prisma's own parameters in a LiteLLM DATABASE_URL; libpq would reject them.
@@ -32,11 +30,6 @@ PRISMA_ONLY = frozenset({"connection_limit", "pool_timeout", "pgbouncer", "socke
                          "statement_cache_size", "sslaccept"})
 REDACTED = "***"
 _PASSWORD_PARAM = re.compile(r"(?i)((?:^|&)password=)[^&]*")
-
-
-def is_postgres_url(ledger: str) -> bool:
-    scheme, sep, _ = ledger.partition("://")
-    return bool(sep) and scheme.lower() in SCHEMES
 
 
 @dataclass(frozen=True)
