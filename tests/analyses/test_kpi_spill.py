@@ -131,24 +131,57 @@ def test_a_spilled_store_leaves_nothing_behind(tmp_path: Path) -> None:
 
 def test_a_ledger_too_varied_to_checkpoint_is_read_as_ever(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stretch whose state outgrows memory leaves no checkpoint (reading it back
-    would cost what spilling saved), and neither does a checkpoint over the bound:
-    the run answers all the same."""
+    """A stretch whose state outgrows memory keeps no stretches in the checkpoint
+    (reading them back would cost what spilling saved), and neither does a checkpoint
+    over the bound: the run answers all the same."""
     path = tmp_path / "ledger.jsonl"
     path.write_text("".join(json.dumps(backlog(workflow=f"w{index}")) + "\n"
                             for index in range(50)))
     expected = shown(kpi(path, 10**9, 1, None))
     assert shown(kpi(path, 5, 1, tmp_path / "spilled")) == expected
-    assert not (tmp_path / "spilled").exists()
+    assert _stretches_kept(tmp_path / "spilled") == [0]
     monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 100)
     assert shown(kpi(path, 10**9, 1, tmp_path / "large")) == expected
-    assert not (tmp_path / "large").exists()
+    assert _stretches_kept(tmp_path / "large") == [0]
     # The JSON report's `ledger.incremental` says why.
-    _, _, use = resume.scan(str(path), Selection(), lambda: KpiEvidence(Tally(), MissCauses(
-        load_prices(), load_model_minimums())), cache=checkpoint.LedgerCache(
-            "kpi", tmp_path / "large", min_bytes=0))
+    use = _resumed(path, tmp_path / "large")
     assert use is not None and not use.resumed and not use.saved
     assert use.reason == checkpoint.TOO_VARIED
+
+
+def _resumed(path: Path, cache: Path) -> resume.Use | None:
+    _, _, use = resume.scan(str(path), Selection(), lambda: KpiEvidence(Tally(), MissCauses(
+        load_prices(), load_model_minimums())), cache=checkpoint.LedgerCache(
+            "kpi", cache, min_bytes=0))
+    return use
+
+
+def _stretches_kept(cache: Path) -> list[int]:
+    """How many stretches each checkpoint in `cache` keeps."""
+    return [len(checkpoint.DECODER.decode(entry.read_bytes()).segments)
+            for entry in cache.glob("*.checkpoint")]
+
+
+def test_a_ledger_found_too_varied_is_not_tried_again_while_it_only_grows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ledger.jsonl"
+    lines = [json.dumps(backlog(workflow=f"w{index}")) + "\n" for index in range(60)]
+    path.write_text("".join(lines[:50]))
+    monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 100)
+    assert _resumed(path, tmp_path / "cache") is not None
+    tried: list[int] = []
+    read_new = resume._read_new
+    monkeypatch.setattr(resume, "_read_new", lambda *args: tried.append(1) or read_new(*args))
+    with path.open("a") as ledger:
+        ledger.write("".join(lines[50:]))
+    use = _resumed(path, tmp_path / "cache")
+    assert use is not None and use.reason == checkpoint.TOO_VARIED and tried == []
+    # Rewritten, it is another ledger: tried again (and, with room, resumed from then on).
+    path.write_text("".join(lines[:2]))
+    monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 10**9)
+    assert _resumed(path, tmp_path / "cache") is not None and tried == [1]
+    use = _resumed(path, tmp_path / "cache")
+    assert use is not None and use.resumed and tried == [1, 1]
 
 
 def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:

@@ -25,8 +25,9 @@ from cache_gate import __version__
 CACHE_MIN_BYTES = 8 << 20
 FINGERPRINT_BYTES = 4096
 # A larger checkpoint is not kept (a ledger of very many workflows, prompts or
-# sessions): reading it back would cost more memory than reading the ledger.
-MAX_CHECKPOINT_BYTES = 32 << 20
+# sessions): reading it back would cost more memory than reading the ledger. A year of
+# the seed's ledger, a million requests, takes about 2 MB.
+MAX_CHECKPOINT_BYTES = 16 << 20
 # The checkpoint's layout; a checkpoint of another is ignored.
 LAYOUT = 2
 DAMAGED = "the checkpoint was damaged"
@@ -122,10 +123,10 @@ def load(entry: Path, ledger: str, key: str,
     if (checkpoint.layout, checkpoint.tool, checkpoint.ledger, checkpoint.key) != (
             LAYOUT, __version__, ledger, key):
         return None, "the checkpoint was made for another ledger or settings"
-    segments = checkpoint.segments
-    if (not segments or segments[0].start != 0 or segments[-1].end != checkpoint.offset
-            or any(a.end != b.start for a, b in itertools.pairwise(segments))
-            or any(segment.start > segment.end for segment in segments)):
+    segments = checkpoint.segments  # none: the ledger was too varied to keep them
+    if segments and (segments[0].start != 0 or segments[-1].end != checkpoint.offset
+                     or any(a.end != b.start for a, b in itertools.pairwise(segments))
+                     or any(segment.start > segment.end for segment in segments)):
         return None, DAMAGED
     if (checkpoint.device, checkpoint.inode) != (info.st_dev, info.st_ino):
         return None, "the ledger is another file than last time (rotated or replaced)"

@@ -19,8 +19,10 @@ reader's do, so the answer is one pass's (the property tests hold it to the read
 
 Not resumed, read as ever: a stream, a ledger of Claude Code requests (a request spans
 lines; `requests`), a line over 16 MiB, a sink without a snapshot (`report`'s), a
-stretch whose state outgrows memory (its sink may not spill to disk: `SinkFull`). A
-checkpoint over MAX_CHECKPOINT_BYTES is not kept. The checkpoint is data, decoded by
+stretch whose state outgrows memory (its sink may not spill to disk: `SinkFull`), a
+checkpoint that would outgrow MAX_CHECKPOINT_BYTES (the reader gives up as soon as its
+stretches do). Such a ledger leaves a checkpoint without stretches, so that the next
+run reads it as ever at once, for as long as it only grows. The checkpoint is data, decoded by
 type, never code: a damaged or crafted one is ignored or, at worst, misstates the
 figures of the ledger it names, as editing the ledger itself would.
 """
@@ -142,6 +144,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
                                          jobs, damaged=True)
             except SinkFull:  # read as ever; the JSON report says why
                 use = Use(resumed=False, reason=TOO_VARIED, read_bytes=size)
+                _mark_too_varied(path, size, cache, entry)
             except (_NotResumable, _Damaged):
                 pass
             except OSError as exc:
@@ -159,6 +162,8 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
     ledger = os.path.realpath(path)
     head = fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
     checkpoint, reason = (None, DAMAGED) if damaged else load(entry, ledger, cache.key, info)
+    if checkpoint is not None and not checkpoint.segments:
+        raise SinkFull  # too varied last time, and it only grew since
     kept: list[Segment] = []
     last: Segment | None = None
     if checkpoint is not None:
@@ -166,7 +171,9 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
     start = checkpoint.offset if checkpoint is not None else 0
     # A stretch to be kept may not spill (it raises SinkFull: the ledger is read as ever).
     kept_sink = unspilled(make_sink)
-    segments = kept + _read_new(path, start, size, selection.workflows, kept_sink, last, jobs)
+    room = MAX_CHECKPOINT_BYTES - sum(len(segment.state) for segment in kept)
+    segments = kept + _read_new(path, start, size, selection.workflows, kept_sink, last, jobs,
+                                room)
     offset = segments[-1].end
     first_line = 1
     for segment in segments:
@@ -193,23 +200,28 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
 
 def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
               make_sink: Callable[[], Sink], last: Segment | None,
-              jobs: int | None) -> list[Segment]:
+              jobs: int | None, room: int) -> list[Segment]:
     """The stretches from `start` (on from `last`, the checkpoint's last stretch) to the
     end's last complete line, read by one process, or split across several as the
-    reader splits a ledger; their bad lines not numbered yet."""
+    reader splits a ledger; their bad lines not numbered yet. Their snapshots take at
+    most `room` bytes, shared between the processes (SinkFull: too varied)."""
     workers = reader.readers(end - start, jobs)
+    room //= workers
     step = (end - start) // workers
     bounds = [start + step * index for index in range(workers)] + [end]
     children: list[tuple[int, int]] = []
     try:
         for low, high in itertools.pairwise(bounds[1:]):
             children.append(fork(functools.partial(
-                _read_or_none, path, low, high, workflows, make_sink, None), path))
-        segments = _read_segments(path, bounds[0], bounds[1], workflows, make_sink, last)
+                _read_or_none, path, low, high, workflows, make_sink, None, room), path))
+        segments = _read_segments(path, bounds[0], bounds[1], workflows, make_sink, last,
+                                  room)
     finally:
         later = [collect(pid, pipe) for pid, pipe in children]
     for part in later:
-        if part is None:
+        if part == TOO_VARIED:
+            raise SinkFull
+        if not isinstance(part, list):
             raise _NotResumable
         segments += part
     if any(a.end != b.start for a, b in itertools.pairwise(segments)):
@@ -218,17 +230,21 @@ def _read_new(path: str, start: int, end: int, workflows: frozenset[str] | None,
 
 
 def _read_or_none(path: str, start: int, end: int, workflows: frozenset[str] | None,
-                  make_sink: Callable[[], Sink],
-                  last: Segment | None) -> list[Segment] | None:
-    """`_read_segments` in a child process: None where the ledger is not resumable."""
+                  make_sink: Callable[[], Sink], last: Segment | None,
+                  room: int) -> list[Segment] | str | None:
+    """`_read_segments` in a child process: None where the ledger is not resumable,
+    TOO_VARIED where its stretches outgrow their room."""
     try:
-        return _read_segments(path, start, end, workflows, make_sink, last)
-    except (_NotResumable, SinkFull):
+        return _read_segments(path, start, end, workflows, make_sink, last, room)
+    except _NotResumable:
         return None
+    except SinkFull:
+        return TOO_VARIED
 
 
 def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | None,
-                   make_sink: Callable[[], Sink], last: Segment | None) -> list[Segment]:
+                   make_sink: Callable[[], Sink], last: Segment | None,
+                   room: int) -> list[Segment]:
     """The complete lines starting in [start, end), read into stretches cut at UTC
     midnights, on from `last` where given."""
     everything = Selection(Window(), workflows)
@@ -255,20 +271,33 @@ def _read_segments(path: str, start: int, end: int, workflows: frozenset[str] | 
             current.end = position + cut
             current.lines += chunk.count(b"\n", 0, cut)
             if current.crosses_midnight:
-                _keep(parts, current)
+                _keep(parts, current, room)
                 current = _Part(current.end, Stretch(make_sink(), LedgerStats(path)))
     if current.end > current.start or (start == 0 and not parts) or last is not None:
-        _keep(parts, current)
+        _keep(parts, current, room)
     return parts
 
 
-def _keep(segments: list[Segment], part: _Part) -> None:
-    """Add a stretch read to those kept, as its snapshot: the checkpoint stays
-    within MAX_CHECKPOINT_BYTES, else the ledger is not resumable (SinkFull, as a
-    stretch whose state outgrows memory)."""
+def _keep(segments: list[Segment], part: _Part, room: int) -> None:
+    """Add a stretch read to those kept, as its snapshot: they stay within `room`
+    bytes, else the ledger is not resumable (SinkFull, as a stretch whose state
+    outgrows memory)."""
     segments.append(_stored(part))
-    if sum(len(segment.state) for segment in segments) > MAX_CHECKPOINT_BYTES:
+    if sum(len(segment.state) for segment in segments) > room:
         raise SinkFull
+
+
+def _mark_too_varied(path: str, size: int, cache: LedgerCache, entry: Path) -> None:
+    """Leave a checkpoint without stretches: the next run over this ledger, grown or
+    not, reads it as ever at once, rather than after finding again that it is too
+    varied to keep one of."""
+    info = Path(path).stat()
+    head = fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
+    if unchanged(path, info, head, size):
+        save(entry, Checkpoint(
+            LAYOUT, __version__, os.path.realpath(path), cache.key, info.st_dev,
+            info.st_ino, size, head, fingerprint(path, max(0, size - FINGERPRINT_BYTES), size),
+            []))
 
 
 def _restored(path: str, segment: Segment, make_sink: Callable[[], Sink]) -> _Part:
