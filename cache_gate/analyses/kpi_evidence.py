@@ -163,12 +163,12 @@ class KpiEvidence:
             earlier = held.pop(key, None)
             if earlier is not None:
                 causes.eligible = earlier[0]
-                observe(_plain_record(earlier[1], True))
+                observe(_plain_record(earlier[1], True), key)
             causes.eligible = ordinal
-            observe(_plain_record(line, hit))
-        for ordinal, line in held.values():
+            observe(_plain_record(line, hit), key)
+        for key, (ordinal, line) in held.items():
             causes.eligible = ordinal
-            observe(_plain_record(line, True))
+            observe(_plain_record(line, True), key)
         causes.eligible = base + len(eligible)
 
 

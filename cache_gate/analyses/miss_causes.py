@@ -136,15 +136,44 @@ class MissCauses:
     _waiting: set[str] = field(default_factory=set)
 
     def add(self, records: list[Record]) -> None:
-        observe = self.observe
-        for record in records:
-            if record.eligible:
-                observe(record)
+        """The eligible records, in ledger order, as `observe` takes them one by one; a
+        hit that writes nothing to the cache (a silent hit) is observed only where no
+        later one of its lineage comes before the lineage's next other request or the
+        batch's end.
 
-    def observe(self, record: Record) -> None:
+        Exact: a hit changes nothing but its lineage's state and the count of eligible
+        requests (a later miss's ordinal), and a silent hit sets every part of that
+        state it sets at all (the previous request, the last activity): the next
+        silent hit of its lineage sets them all again. So a run of them, remembered as
+        its last alone, leaves the state the whole run leaves. A lineage is made where
+        its first request comes, as `observe` makes it (the order of `lineages` is a
+        snapshot's). The property tests hold it to `observe`, byte for byte."""
+        observe, remember, lineages = self.observe, self._remember, self.lineages
+        held: dict[str, Record] = {}
+        for record in records:
+            if not record.eligible:
+                continue
+            key = lineage_of(record)
+            if record.prompt_cache_hit and not record.cache_write:
+                if key not in lineages:
+                    lineages[key] = LineageState()
+                held[key] = record
+                self.eligible += 1
+                continue
+            earlier = held.pop(key, None)
+            if earlier is not None:
+                remember(earlier, lineages[key])
+            observe(record, key)
+        for key, record in held.items():
+            remember(record, lineages[key])
+
+    def observe(self, record: Record, key: str | None = None) -> None:
+        """One eligible request, the next in ledger order (`key`: its lineage's, where
+        the caller knows it)."""
         ordinal = self.eligible
         self.eligible += 1
-        key = lineage_of(record)
+        if key is None:
+            key = lineage_of(record)
         lineage = self.lineages.get(key)
         if lineage is None:
             lineage = self.lineages[key] = LineageState()

@@ -84,6 +84,8 @@ from dataclasses import dataclass, field
 from cache_gate import rules
 from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, Span, lineage_of
 from cache_gate.analyses.merging import PICO
+from cache_gate.analyses.ttl_lineage import FirstRequest, follow, writes_left
+from cache_gate.analyses.ttl_lineage import LineageCost as LineageCost  # report_spill's
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable
@@ -97,82 +99,6 @@ FINDINGS_SHOWN = 20
 PROMPT = "prompt:"
 # Upper bounds of the gap histogram's bins, in seconds (one more bin: longer gaps).
 GAP_BINS_S = (60, 300, 600, 1800, 3600, 7200, 21600, 86400)
-
-
-@dataclass(slots=True)
-class FirstRequest:
-    """A stretch's first simulated request of a lineage: what it costs, and what it does
-    to an open 1-hour write, depend on the lineage's last request before the stretch."""
-
-    time: float
-    read: int
-    write: int
-    price: float | None
-    one_hour: bool
-
-
-@dataclass(slots=True)
-class LineageCost:
-    """One lineage's simulated costs and its actual 1-hour writes, so far.
-
-    It may hold any stretch of the ledger, not only one from its start (see
-    `TtlAdvice.merge`): its first request waits (`first`) until the stretch before says
-    how long before it the lineage's last request came, and whether a 1-hour write was
-    then open; what the requests after it do to open writes is kept for both answers."""
-
-    requests: int = 0
-    # The time of the lineage's last simulated request: its last cache activity.
-    last: float | None = None
-    # Cacheable tokens read and written under each TTL (summed as integers, priced at
-    # the end: the same sums in any grouping of the ledger's stretches).
-    read_5m: int = 0
-    write_5m: int = 0
-    read_1h: int = 0
-    write_1h: int = 0
-    # What they cost, priced requests only, in picodollars.
-    pico_5m: int = 0
-    pico_1h: int = 0
-    unpriced: int = 0
-    writes: int = 0
-    writes_1h: int = 0
-    # Gaps between its requests, per bin of GAP_BINS_S (None until the second request).
-    gaps: list[int] | None = None
-    first: FirstRequest | None = None
-    # The requests after `first`, for a 1-hour write closed or open after it: the
-    # 1-hour writes they leave unpaid, and whether one is open after them:
-    # [unpaid if closed, open if closed, unpaid if open, open if open].
-    after_first: list[int] = field(default_factory=lambda: [0, 0, 0, 1])
-
-    @property
-    def configured(self) -> str:
-        """The TTL the ledger's writes show: 1 hour when most of them wrote 1-hour entries."""
-        return "1h" if self.writes_1h * 2 > self.writes else "5m"
-
-    @property
-    def unpaid_1h_writes(self) -> int:
-        """Once settled (nothing waits): the 1-hour writes that never paid back."""
-        return self.after_first[0]
-
-    @property
-    def open_1h_write(self) -> bool:
-        """Once settled: the last write wrote 1-hour entries and no read paid it back yet."""
-        return bool(self.after_first[1])
-
-
-def _writes_left(after: list[int], read: int, write: int, one_hour: bool,
-                 gap: float | None) -> None:
-    """One request more, after `after` (both of its answers): a read more than 5
-    minutes and at most an hour after the previous request pays an open 1-hour write
-    back; a write leaves an open one unpaid, and opens one if it wrote 1-hour entries."""
-    payback = read > 0 and gap is not None and FIVE_MINUTES < gap <= ONE_HOUR
-    for slot in (0, 2):
-        is_open = after[slot + 1]
-        if is_open and payback:
-            is_open = 0
-        if write > 0:
-            after[slot] += is_open
-            is_open = int(one_hour)
-        after[slot + 1] = is_open
 
 
 @dataclass(frozen=True)
@@ -232,8 +158,15 @@ class TtlAdvice:
     span: Span = field(default_factory=Span)
 
     def add(self, records: list[Record]) -> None:
-        span, observe = self.span, self.observe
+        """The records, in ledger order: each simulated request as `observe` takes it
+        (the property tests hold the two to it), a lineage's later requests inline,
+        each model priced once a batch."""
+        span, lineages, observe = self.span, self.lineages, self.observe
         oldest, newest = span.oldest, span.newest
+        multipliers, price_of = self.prices.multipliers, self.prices.price
+        reads, writes_5m, writes_1h = (multipliers.cache_read, multipliers.cache_write_5m,
+                                       multipliers.cache_write_1h)
+        prices: dict[str | None, float | None] = {}
         for record in records:
             moment = record.time
             if moment is None:
@@ -245,10 +178,52 @@ class TtlAdvice:
             read, write = record.cache_read, record.cache_write
             if read is None or write is None or read + write <= 0 or not record.eligible:
                 continue
-            observe(record, moment, read, write)
+            lineage = lineages.get(lineage_of(record))
+            if lineage is None or lineage.last is None:
+                observe(record, moment, read, write)
+                continue
+            model = record.model
+            price = prices[model] if model in prices else prices.setdefault(
+                model, price_of(model))
+            # `_simulate` and `writes_left`, for a gap that is known.
+            gap, cacheable = abs(moment - lineage.last), read + write
+            gaps = lineage.gaps
+            if gaps is None:
+                gaps = lineage.gaps = [0] * (len(GAP_BINS_S) + 1)
+            gaps[bisect_left(GAP_BINS_S, gap)] += 1
+            if gap <= FIVE_MINUTES:
+                lineage.read_5m += cacheable
+                factor_5m = reads
+            else:
+                lineage.write_5m += cacheable
+                factor_5m = writes_5m
+            if gap <= ONE_HOUR:
+                lineage.read_1h += cacheable
+                factor_1h = reads
+            else:
+                lineage.write_1h += cacheable
+                factor_1h = writes_1h
+            lineage.requests += 1
+            if price is None:
+                lineage.unpriced += 1
+            else:
+                lineage.pico_5m += round(price / 1e6 * cacheable * factor_5m * PICO)
+                lineage.pico_1h += round(price / 1e6 * cacheable * factor_1h * PICO)
+            after = lineage.after_first
+            if read > 0 and FIVE_MINUTES < gap <= ONE_HOUR:  # pays an open 1-hour write
+                after[1] = after[3] = 0
+            if write > 0:
+                one_hour = 1 if (record.cache_write_1h or 0) > 0 else 0
+                after[0] += after[1]
+                after[2] += after[3]
+                after[1] = after[3] = one_hour
+                lineage.writes += 1
+                lineage.writes_1h += one_hour
+            lineage.last = moment
         span.oldest, span.newest = oldest, newest
 
     def observe(self, record: Record, moment: float, read: int, write: int) -> None:
+        """One simulated request, the next of the ledger (the definition `add` keeps)."""
         key = lineage_of(record)
         lineage = self.lineages.get(key)
         price = self.prices.price(record.model)
@@ -260,7 +235,7 @@ class TtlAdvice:
             assert lineage.last is not None
             gap = abs(moment - lineage.last)
             self._simulate(lineage, read + write, price, gap)
-            _writes_left(lineage.after_first, read, write, one_hour, gap)
+            writes_left(lineage.after_first, read, write, one_hour, gap)
         lineage.requests += 1
         if price is None:
             lineage.unpriced += 1
@@ -305,7 +280,7 @@ class TtlAdvice:
         answers = into.after_first if before is not None else [0, 0, 0, 0]
         for slot in (0, 2):
             one = [0, answers[slot + 1], 0, 0]
-            _writes_left(one, first.read, first.write, first.one_hour, gap)
+            writes_left(one, first.read, first.write, first.one_hour, gap)
             is_open = one[1]
             answers[slot] += one[0] + after[2 * is_open]
             answers[slot + 1] = after[2 * is_open + 1]
@@ -334,7 +309,7 @@ class TtlAdvice:
             if theirs.first is not None:
                 self._decide(theirs, theirs.first, ours)
             else:  # settled there (read as from the ledger's start): nothing waits
-                _follow(ours.after_first, theirs.after_first)
+                follow(ours.after_first, theirs.after_first)
             ours.requests += theirs.requests
             ours.read_5m += theirs.read_5m
             ours.write_5m += theirs.write_5m
@@ -408,15 +383,6 @@ def advice_order(row: Advice) -> tuple[bool, float, float, str]:
     equivalents), then by name."""
     return (row.saving_usd_per_day is None, -(row.saving_usd_per_day or 0.0),
             -abs(row.units_5m - row.units_1h), row.lineage)
-
-
-def _follow(answers: list[int], after: list[int]) -> None:
-    """`answers` (for each state a stretch came in with) followed by the requests of
-    `after` (for each state they came in with)."""
-    for slot in (0, 2):
-        is_open = answers[slot + 1]
-        answers[slot] += after[2 * is_open]
-        answers[slot + 1] = after[2 * is_open + 1]
 
 
 # A row CG208 flags: (row, configured TTL, where that is from, _mismatch's costs).

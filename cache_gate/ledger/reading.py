@@ -27,6 +27,7 @@ from typing import Protocol, Self, runtime_checkable
 import msgspec
 
 from cache_gate.ledger.formats import normalise, normalise_plain, read_line
+from cache_gate.ledger.formats.backlog import normalise as normalise_backlog
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.line_errors import LineError, describe
 from cache_gate.ledger.lines import BacklogKpiLine, Decoders, decoders
@@ -226,8 +227,14 @@ def read_records(lines: list[bytes], offset: int, stats: LedgerStats,
                 return _read_transcript(lines, decoders)
         try:
             firsts = list(map(decoders.backlog.decode, lines))
+            # A backlog line without another format's container (the commonest line)
+            # goes straight to `backlog.normalise`, where `normalise_plain` sends it.
             return [
-                normalise(general.decode(raw)) if first.other_format
+                normalise_backlog(first) if (
+                    first.cache_hit is not None or first.cached_input_tokens is not None
+                    or first.model_alias is not None or first.workflow is not None
+                ) and not (first.usage or first.message or first.request_id)
+                else normalise(general.decode(raw)) if first.other_format
                 else normalise_plain(first) for first, raw in zip(firsts, lines, strict=True)
             ]
         except DECODE_ERRORS:

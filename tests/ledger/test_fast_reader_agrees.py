@@ -126,6 +126,8 @@ def ledgers(draw: st.DrawFn, ordered: bool) -> tuple[bytes, list[float]]:
             raw_lines.append(draw(junk).encode("utf-8", "surrogatepass"))
             continue
         line = draw(st.one_of(backlog_lines(), other_lines()))
+        if draw(st.integers(0, 5)) == 0:  # a workflow logged beside any format's line
+            line.setdefault("workflow", draw(st.sampled_from(["impl", "review"])))
         if ordered:
             jitter = draw(st.integers(-1800, 0))  # appenders interleave a little
             moment = START + timedelta(minutes=30 * index, seconds=jitter)
