@@ -236,10 +236,11 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
                   selection: Selection, stats: LedgerStats, evidence: KpiEvidence) -> None:
     """`kpi`'s single pass (`kpi_rows_query`): each record made a Record once, summed
     into the evidence's tally by `kpis.count` and, when eligible, handed to its miss
-    causes in ledger order (its memory bounded every BOUND_EVERY records); the other
-    rows counted by kind, the first bad ones' JSON read for the reader's own
-    message."""
-    groups, observe = evidence.tally.groups, evidence.causes.observe
+    causes in ledger order, a batch at a time (its memory bounded every BOUND_EVERY
+    records); the other rows counted by kind, the first bad ones' JSON read for the
+    reader's own message."""
+    groups = evidence.tally.groups
+    eligible: list[Record] = []
     # As `kpi` reads a JSONL line: with what the miss causes read (its time, model).
     python_decoders = decoders(descriptive=scope.descriptive, timed=True, lineage=True)
     message = why_bad(scope)
@@ -261,21 +262,26 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
                 sums = groups[key] = [0] * SLOTS
             count(sums, record)
             if record.eligible:
-                observe(record)
+                eligible.append(record)
             records += 1
             if records % BOUND_EVERY == 0:
+                evidence.causes.add(eligible)
+                eligible = []
                 evidence.bound()  # it may have spilled: a fresh tally and causes
-                groups, observe = evidence.tally.groups, evidence.causes.observe
+                groups = evidence.tally.groups
         elif kind == pg_rows.IRREGULAR:
             kept = read_irregular(line, request_id, when, python_decoders, reading, stats,
                                   selection)
+            evidence.causes.add(eligible)  # those before it first: ledger order
+            eligible = []
             evidence.add(kept)
-            groups, observe = evidence.tally.groups, evidence.causes.observe
+            groups = evidence.tally.groups
         else:
             kinds[kind] += 1
             if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:
                 reading.samples.append(BadRow(0, f"request_id {request_id}: {message(line)}",
                                               request_id=request_id, moment=when))
+    evidence.causes.add(eligible)
     if records:
         stats.records += records
         stats.formats[FORMAT] += records
