@@ -4,10 +4,14 @@ plain backlog lines, each against `grep -c` on the same file:
 - `anthropic`: backlog lines with the Anthropic token fields (`input_tokens` the
   uncached part, `cache_read_input_tokens`, `cache_creation_input_tokens`): the form
   DESIGN.md recommends, and what the miss causes read;
-- `distinct`: every record its own workflow and prompt: what memory must not follow.
+- `distinct`: every record its own workflow and prompt: what memory must not follow;
+- `hashes`: the records 0.1 s apart, each with its own `request_sha256`: what duplicate
+  spend and the response cache curve keep per hash within their TTLs (a day for the
+  curve's longest) must not hold in memory either.
 
     python bench/shapes.py                        # 1,000,000 records of each shape
     python bench/shapes.py --records 200000 --shape distinct
+    python bench/shapes.py --records 200000 --repeat 1 --shape hashes
 
 The ledgers are derived (seeded) from bench/ledger.py's and kept in bench/.data/.
 Every figure is the best of --repeat runs in this same run; peak memory is the sum of
@@ -17,16 +21,18 @@ the proportional set sizes of cache-gate's processes (bench/ledger.py's `measure
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ledger import DATA, best, generate, installed, prepared  # bench/: scripts
+from ledger import DATA, START, best, generate, installed, prepared  # bench/: scripts
 from results import Row, save, verdicts
 
-SHAPES = ("anthropic", "distinct")
+SHAPES = ("anthropic", "distinct", "hashes")
 TARGETS = {"kpi / grep": 4.0, "report / kpi": 1.5, "peak memory MB": 64.0}
 
 
@@ -41,8 +47,12 @@ def derive(plain: Path, shape: str, target: Path) -> None:
                 line["input_tokens"] = total - cached
                 line["cache_read_input_tokens"] = cached
                 line["cache_creation_input_tokens"] = 0 if cached else total * 4 // 5
-            else:
+            elif shape == "distinct":
                 line["workflow"] = line["prompt_id"] = f"w{index}"
+            else:
+                moment = START + timedelta(seconds=index / 10)
+                line["timestamp"] = moment.isoformat().replace("+00:00", "Z")
+                line["request_sha256"] = hashlib.sha256(b"%d" % index).hexdigest()
             out.write(json.dumps(line, separators=(",", ":")) + "\n")
     temporary.replace(target)
 

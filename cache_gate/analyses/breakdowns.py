@@ -276,8 +276,12 @@ class Analytics:
         self.bound()
 
     def bound(self) -> None:
-        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk."""
+        """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk; so
+        do the tables kept per request hash, past theirs (`hash_spill`)."""
+        self.duplicates.bound(self.may_spill)
         causes, tuning = self.causes, self.tuning
+        if tuning is not None:
+            tuning.bound(self.may_spill)
         if causes is None or tuning is None:
             return  # what a store needs to price the causes and the TTL simulations
         held = (len(self.cells) + len(self._tally.groups) + len(self._by_phase)

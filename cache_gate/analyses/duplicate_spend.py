@@ -8,24 +8,39 @@ it (its response or semantic cache status is `hit`, or it read the prompt cache)
 
 Read in stretches: the first request of each hash in a stretch, when no cache served
 it, waits for the stretch before (which knows the hash's previous request, if any);
-`merge` decides it, and one still waiting at the end had no previous request. Memory:
-once the table holds `memory` hashes, the hashes last seen more than the TTL before
-the newest time are dropped, and so are waiting requests more than the TTL after the
+`merge` decides it, and one still waiting at the end had no previous request. Once
+the tables hold `memory` hashes, the hashes last seen more than the TTL before the
+newest time are dropped, and so are waiting requests more than the TTL after the
 stretch's oldest: exact on a ledger in time order; elsewhere `merging.Horizon` says
 when a merge would not be exact (`InexactMerge`).
+
+Memory: past `hash_spill.HASHES_HELD` entries, the process that may spill moves the
+tables to disk (`spill`); from then on it takes the records a batch at a time
+(`settle`), their hashes' entries fetched back first. The tables, and what they drop,
+are the same.
 """
 
 from __future__ import annotations
 
+from cache_gate.analyses.hash_spill import HashTable, keep_bounded
 from cache_gate.analyses.merging import PICO, Horizon, picodollars
 from cache_gate.ledger.record import Record
 
 # Hashes remembered before the expired ones are dropped.
 DUPLICATE_MEMORY = 200_000
 
-# A request that may be a duplicate: (time, input tokens, output tokens, picodollars or
-# None where its cost is unknown).
-Waiting = tuple[float, int, int, int | None]
+# A request that may be a duplicate: (time, input tokens, output tokens, its cost or
+# None where unknown). The cost, not its picodollars, which may pass 64 bits: the
+# tables on disk hold msgpack.
+Waiting = tuple[float, int, int, float | None]
+
+
+def _moment(moment: float) -> float:
+    return moment
+
+
+def _requested(spent: Waiting) -> float:
+    return spent[0]
 
 
 class DuplicateSpend:
@@ -39,27 +54,40 @@ class DuplicateSpend:
         self.picodollars = 0
         self.unpriced = 0  # duplicates whose cost the ledger does not report
         # Per hash, the time of its last request.
-        self.last_seen: dict[str, float] = {}
+        self.last_seen: HashTable[float] = HashTable(float, _moment)
         # Per hash, its first request in this stretch, where no cache served it.
-        self.waiting: dict[str, Waiting] = {}
+        self.waiting: HashTable[Waiting] = HashTable(Waiting, _requested)
         self.horizon = Horizon(ttl)
         self.memory = memory
         self._prune_at = memory
+        # Once the tables spilled: the batch's records, until `settle` takes them in.
+        self._batch: list[tuple[Record, str, float]] | None = None
 
     @property
     def cost_usd(self) -> float:
         return self.picodollars / PICO
 
+    @property
+    def held(self) -> int:
+        """The entries in memory."""
+        return len(self.last_seen.held) + len(self.waiting.held)
+
     def add(self, record: Record, request: str, moment: float) -> None:
+        batch = self._batch
+        if batch is not None:
+            batch.append((record, request, moment))
+            return
         self.horizon.see(moment)
-        previous = self.last_seen.get(request)
-        self.last_seen[request] = moment
+        last_seen = self.last_seen.held
+        previous = last_seen.get(request)
+        last_seen[request] = moment
         served = (record.response_cache == "hit" or record.semantic_cache == "hit"
                   or bool(record.prompt_cache_hit))
         if previous is None:
             # Its first request here (or one whose entry was dropped: `Horizon`).
-            if not served and request not in self.waiting:
-                self.waiting[request] = self._spent(record, moment)
+            waiting = self.waiting.held
+            if not served and request not in waiting:
+                waiting[request] = self._spent(record, moment)
             if len(self.last_seen) > self._prune_at:
                 self._prune()
         elif not served and abs(moment - previous) <= self.ttl:
@@ -68,8 +96,7 @@ class DuplicateSpend:
     @staticmethod
     def _spent(record: Record, moment: float) -> Waiting:
         return (moment, record.input_total or record.uncached_input or 0,
-                record.output_tokens or 0,
-                None if record.cost is None else picodollars(record.cost))
+                record.output_tokens or 0, record.cost)
 
     def _count(self, spent: Waiting) -> None:
         _, input_tokens, output_tokens, cost = spent
@@ -79,7 +106,33 @@ class DuplicateSpend:
         if cost is None:
             self.unpriced += 1
         else:
-            self.picodollars += cost
+            self.picodollars += picodollars(cost)
+
+    def bound(self, may_spill: bool) -> None:
+        """The batch taken in (`settle`), and the tables bounded (`keep_bounded`)."""
+        self.settle()
+        keep_bounded(self, may_spill)
+
+    def spill(self) -> None:
+        """Move the tables to disk; the records are taken a batch at a time from now."""
+        self.settle()
+        self.last_seen.spill()
+        self.waiting.spill()
+        self._batch = []
+
+    def settle(self) -> None:
+        """Take in the records added since the last batch, their hashes' entries
+        fetched from disk first (none wait before the tables spilled)."""
+        batch = self._batch
+        if not batch:
+            return
+        requests = [request for _, request, _ in batch]
+        self.last_seen.fetch(requests)
+        self.waiting.fetch(requests)
+        self._batch = None
+        for record, request, moment in batch:
+            self.add(record, request, moment)
+        self._batch = []
 
     def _prune(self) -> None:
         """Drop the hashes last seen more than the TTL before the newest time, and the
@@ -87,33 +140,33 @@ class DuplicateSpend:
         horizon = self.horizon
         assert horizon.newest is not None and horizon.oldest is not None
         expiry = horizon.newest - self.ttl
-        kept = {request: t for request, t in self.last_seen.items() if t >= expiry}
-        if len(kept) < len(self.last_seen):
+        if self.last_seen.keep_from(expiry):
             horizon.dropped(expiry)
-            self.last_seen = kept
-        late = horizon.oldest + self.ttl
-        waiting = {request: spent for request, spent in self.waiting.items()
-                   if spent[0] <= late}
-        if len(waiting) < len(self.waiting):
+        if self.waiting.keep_until(horizon.oldest + self.ttl):
             horizon.decided_early()
-            self.waiting = waiting
         self._prune_at = max(self.memory, 2 * len(self.last_seen))
 
     def check(self, later: DuplicateSpend) -> None:
         """Raise InexactMerge where `later` would not merge exactly (see `merge`)."""
+        self.settle()
         self.horizon.check(later.horizon)
 
     def merge(self, later: DuplicateSpend) -> None:
         """Take in the stretch right after this one: its waiting requests are decided by
-        this stretch's last request of their hash, where it has one."""
+        this stretch's last request of their hash, where it has one. `later` is in
+        memory: a stretch that may spill is never merged into one before it."""
+        assert not later.last_seen.spilled
         self.check(later)
         self.requests += later.requests
         self.input_tokens += later.input_tokens
         self.output_tokens += later.output_tokens
         self.picodollars += later.picodollars
         self.unpriced += later.unpriced
-        last_seen, waiting = self.last_seen, self.waiting
-        for request, spent in later.waiting.items():
+        theirs = later.waiting.held
+        self.last_seen.fetch([*theirs, *later.last_seen.held])
+        self.waiting.fetch(theirs)
+        last_seen, waiting = self.last_seen.held, self.waiting.held
+        for request, spent in theirs.items():
             previous = last_seen.get(request)
             if previous is not None:
                 if abs(spent[0] - previous) <= self.ttl:
@@ -121,7 +174,7 @@ class DuplicateSpend:
             elif request not in waiting:
                 waiting[request] = spent
             # else: this stretch saw the hash and dropped it, long before (`Horizon`).
-        last_seen.update(later.last_seen)
+        last_seen.update(later.last_seen.held)
         self.horizon.merge(later.horizon)
-        if len(last_seen) > self._prune_at:
+        if len(self.last_seen) > self._prune_at:
             self._prune()

@@ -89,7 +89,8 @@ def on_disk(method: Callable[P, T]) -> Callable[P, T]:
             return method(*args, **kwargs)
         except (sqlite3.Error, OSError) as exc:
             raise InputError(
-                "the ledger has too many workflows, prompts or sessions to hold in memory, "
+                "the ledger has too many workflows, prompts, sessions or request hashes to "
+                "hold in memory, "
                 f"and they could not be kept on disk in {tempfile.gettempdir()} ({exc}): "
                 "free some space there, or point TMPDIR at a disk with room") from None
     return guarded

@@ -9,9 +9,8 @@ counts and first appearance; each lineage's TTL simulation (`tuning_ttl.LineageC
 merged by `TtlAdvice.merge` itself. The answers are SQL, or the in-memory code run
 over the store a page at a time; the property tests hold them to a read in memory.
 
-Duplicate spend and the response cache curve stay in memory: their tables are kept
-per request hash within a TTL, bounded by `DUPLICATE_MEMORY` and `RESPONSE_MEMORY`
-(see `duplicate_spend` and `merging`), not by the number of workflows or prompts.
+Duplicate spend and the response cache curve keep their tables per request hash
+apart, and move them to disk themselves (`hash_spill`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ from cache_gate.analyses.kpi_spill import KpiStore, chunked, name_of, on_disk, s
 from cache_gate.analyses.kpis import SLOTS, Tally
 from cache_gate.analyses.lineage import Span
 from cache_gate.analyses.miss_causes import MissCauses
-from cache_gate.analyses.tuning_ttl import Advice, LineageCost, TtlAdvice
+from cache_gate.analyses.ttl_lineage import LineageCost
+from cache_gate.analyses.tuning_ttl import Advice, TtlAdvice
 from cache_gate.prices import PriceTable
 
 # The breakdowns kept in the `breakdowns` table, by their `kind`.

@@ -39,6 +39,10 @@ class Tuning:
         self.response.add(records)
         self.semantic.add(records)
 
+    def bound(self, may_spill: bool) -> None:
+        """The response cache curve's tables kept per hash bounded in memory."""
+        self.response.bound(may_spill)
+
     def check(self, later: Tuning) -> None:
         """Raise `merging.InexactMerge` where `later` would not merge exactly."""
         self.response.check(later.response)

@@ -18,11 +18,13 @@ do not extend it). Times out of ledger order are compared by their distance.
 - `recommended_ttl_s`: the shortest TTL whose hits are at least 90% of the most
   hits any TTL of the curve gets; `null` when no TTL gets a hit.
 
-Memory: once the table holds `memory` hashes, an entry whose every TTL's copy is older
+Once the table holds `memory` hashes, an entry whose every TTL's copy is older
 than the longest TTL relative to the newest time seen is dropped. On a ledger in time
 order that is exact (no later request can hit it, and a miss would write it anew). On a ledger out
 of order, a later line with an earlier time may miss an entry that was dropped, and
 write it anew: the counts are then an estimate, as the time order they assume is.
+Memory: past `hash_spill.HASHES_HELD` entries, the tables move to disk, and each batch
+fetches its hashes' entries back first; what they hold and drop is the same.
 
 Read in stretches (the parallel reader), a stretch's curve is exact where no hash's first
 request in it comes within the longest TTL of the entry the stretch before left for it
@@ -46,6 +48,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cache_gate.analyses.hash_spill import HashTable, keep_bounded
 from cache_gate.analyses.merging import PICO, Horizon, InexactMerge, picodollars
 from cache_gate.ledger.record import Record
 
@@ -101,9 +104,10 @@ class ResponseTtlCurve:
         self.requests = 0
         # Per hash, when each TTL's entry was written (in the order of `ttls`); one
         # number when every TTL's was written at the same time.
-        self.entries: dict[str, float | list[float]] = {}
+        self.entries: HashTable[float | list[float]] = HashTable(float | list[float],
+                                                                 _latest)
         # Per hash, its first request in this stretch (what `merge` checks).
-        self.firsts: dict[str, float] = {}
+        self.firsts: HashTable[float] = HashTable(float, _latest)
         self.horizon = Horizon(self.ttls[-1])
         self.memory = memory
         self._prune_at = memory
@@ -116,14 +120,35 @@ class ResponseTtlCurve:
     def newest(self) -> float | None:
         return self.horizon.newest
 
+    @property
+    def held(self) -> int:
+        """The entries in memory."""
+        return len(self.entries.held) + len(self.firsts.held)
+
+    def bound(self, may_spill: bool) -> None:
+        keep_bounded(self, may_spill)
+
+    def spill(self) -> None:
+        """Move the tables to disk: each batch fetches its hashes' entries from now."""
+        self.entries.spill()
+        self.firsts.spill()
+
     def add(self, records: list[Record]) -> None:
-        entries, firsts, ttls, patterns = self.entries, self.firsts, self.ttls, self._by_pattern
+        if self.entries.spilled:
+            requests = [record.request_sha256 for record in records
+                        if record.request_sha256 is not None and record.time is not None]
+            self.entries.fetch(requests)
+            self.firsts.fetch(requests)
+        entries, firsts = self.entries.held, self.firsts.held
+        ttls, patterns = self.ttls, self._by_pattern
         width, shortest, longest = len(ttls), ttls[0], ttls[-1]
         every = (1 << width) - 1
         horizon = self.horizon
         newest, oldest = horizon.newest, horizon.oldest
         # A time before this may meet an entry that was dropped (`Horizon`).
         doubtful = -math.inf if horizon.floor is None else horizon.floor + longest
+        # New hashes held before the tables hold `_prune_at` (those on disk count too).
+        room = self._prune_at - self.entries.on_disk
         counted = 0
         for record in records:
             request = record.request_sha256
@@ -144,10 +169,11 @@ class ResponseTtlCurve:
                 entries[request] = moment
                 if request not in firsts:
                     firsts[request] = moment
-                if len(entries) > self._prune_at:
+                if len(entries) > room:
                     horizon.newest, horizon.oldest = newest, oldest
                     self._prune()
-                    entries, firsts = self.entries, self.firsts
+                    entries, firsts = self.entries.held, self.firsts.held
+                    room = self._prune_at - self.entries.on_disk
                     doubtful = -math.inf if horizon.floor is None else horizon.floor + longest
                 continue
             if isinstance(written, list):
@@ -192,16 +218,10 @@ class ResponseTtlCurve:
         horizon = self.horizon
         assert horizon.newest is not None and horizon.oldest is not None
         expiry = horizon.newest - self.ttls[-1]
-        entries = {request: written for request, written in self.entries.items()
-                   if (max(written) if isinstance(written, list) else written) >= expiry}
-        if len(entries) < len(self.entries):
+        if self.entries.keep_from(expiry):
             horizon.dropped(expiry)
-            self.entries = entries
-        late = horizon.oldest + self.ttls[-1]
-        firsts = {request: first for request, first in self.firsts.items() if first <= late}
-        if len(firsts) < len(self.firsts):
+        if self.firsts.keep_until(horizon.oldest + self.ttls[-1]):
             horizon.decided_early()
-            self.firsts = firsts
         # Not a full scan for every new hash when most entries are alive.
         self._prune_at = max(self.memory, 2 * len(self.entries))
 
@@ -211,8 +231,9 @@ class ResponseTtlCurve:
         if later.ttls != self.ttls:
             raise ValueError("curves of different TTLs do not merge")
         self.horizon.check(later.horizon)
-        entries, ttls = self.entries, self.ttls
-        for request, first in later.firsts.items():
+        self.entries.fetch(later.firsts.held)
+        entries, ttls = self.entries.held, self.ttls
+        for request, first in later.firsts.held.items():
             written = entries.get(request)
             if written is None:
                 continue
@@ -226,7 +247,9 @@ class ResponseTtlCurve:
                                    "stretches of the ledger")
 
     def merge(self, later: ResponseTtlCurve) -> None:
-        """Take in the stretch of the ledger right after this one (see the class)."""
+        """Take in the stretch of the ledger right after this one (see the class), held
+        in memory: a stretch that may spill is never merged into one before it."""
+        assert not later.entries.spilled
         self.check(later)
         self.requests += later.requests
         for pattern, theirs in later._by_pattern.items():
@@ -236,15 +259,17 @@ class ResponseTtlCurve:
             else:
                 for index, value in enumerate(theirs):
                     ours[index] += value
-        entries, firsts = self.entries, self.firsts
-        for request, first in later.firsts.items():
+        self.entries.fetch(later.entries.held)
+        self.firsts.fetch(later.firsts.held)
+        entries, firsts = self.entries.held, self.firsts.held
+        for request, first in later.firsts.held.items():
             if request not in entries and request not in firsts:
                 firsts[request] = first
-            if request not in later.entries:  # dropped there: expired
+            if request not in later.entries.held:  # dropped there: expired
                 entries.pop(request, None)
-        entries.update(later.entries)
+        entries.update(later.entries.held)
         self.horizon.merge(later.horizon)
-        if len(entries) > self._prune_at:
+        if len(self.entries) > self._prune_at:
             self._prune()
 
     def point(self, ttl: float) -> ResponsePoint:
@@ -279,6 +304,11 @@ class ResponseTtlCurve:
         return {"points": [point.to_json() for point in self.curve],
                 "recommended_ttl_s": None if recommended is None else _seconds(recommended),
                 "requests": self.requests}
+
+
+def _latest(written: float | list[float]) -> float:
+    """When an entry was last written (at any TTL)."""
+    return max(written) if isinstance(written, list) else written
 
 
 def _replay(ttls: tuple[float, ...], written: list[float], moment: float) -> int:

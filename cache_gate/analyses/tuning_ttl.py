@@ -84,8 +84,7 @@ from dataclasses import dataclass, field
 from cache_gate import rules
 from cache_gate.analyses.lineage import FIVE_MINUTES, ONE_HOUR, Span, lineage_of
 from cache_gate.analyses.merging import PICO
-from cache_gate.analyses.ttl_lineage import FirstRequest, follow, writes_left
-from cache_gate.analyses.ttl_lineage import LineageCost as LineageCost  # report_spill's
+from cache_gate.analyses.ttl_lineage import FirstRequest, LineageCost, follow, writes_left
 from cache_gate.findings import Finding
 from cache_gate.ledger.record import Record
 from cache_gate.prices import PriceTable

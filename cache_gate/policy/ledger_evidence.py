@@ -138,6 +138,7 @@ class CurveEvidence:
     def add(self, records: list[Record]) -> None:
         self.response.add(records)
         self.semantic.add(records)
+        self.response.bound(may_spill=True)  # one process reads it (`gates.policy`)
 
     def to_json(self) -> dict[str, object]:
         return {"response_ttl_curve": self.response.to_json(),

@@ -21,11 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache_gate.analyses import breakdowns
+from cache_gate.analyses import breakdowns, hash_spill
 from cache_gate.analyses.breakdowns import Analytics
+from cache_gate.analyses.duplicate_spend import DuplicateSpend
 from cache_gate.analyses.merging import InexactMerge
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
+from cache_gate.analyses.tuning_curves import ResponseTtlCurve
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
 from cache_gate.gates.kpi import LedgerOptions
@@ -36,6 +38,7 @@ from cache_gate.models import load_model_minimums
 from cache_gate.prices import load_prices
 from cache_gate.reporters import RenderContext, get
 from tests.analyses.test_kpi_spill import NAMES
+from tests.full_disk import run_on_a_full_disk, said_in_one_line
 from tests.ledger.test_fast_reader_agrees import START, ledgers
 from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
 from tests.ledgers import backlog
@@ -84,22 +87,29 @@ def _utc(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
-def report(path: Path, spill_after: int, jobs: int) -> tuple[str, str]:
+def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
+           memory: int | None = None) -> tuple[str, str]:
     """The report (JSON, text) of the ledger, or why there is none: its sinks spilling
-    past `spill_after` entries, read by `jobs` processes where its stretches merge (as
-    `gates.report` reads it, without the guess that sends some ledgers to one process
-    at once)."""
+    past `spill_after` entries, and their tables per request hash past `hashes_held`
+    (dropping expired hashes past `memory`, where given), read by `jobs` processes
+    where its stretches merge (as `gates.report` reads it, without the guess that sends
+    some ledgers to one process at once)."""
     settings_ = Settings()
     options = LedgerOptions(str(path), Selection(), targets=dict(settings_.targets),
                             min_requests=1, jobs=jobs)
 
     def make_sink() -> Analytics:
-        return Analytics(ttl=float(settings_.response_cache_ttl),
+        sink = Analytics(ttl=float(settings_.response_cache_ttl),
                          causes=MissCauses(load_prices(), load_model_minimums()),
                          tuning=Tuning(load_prices()))
+        if memory is not None:
+            assert sink.tuning is not None
+            sink.duplicates = DuplicateSpend(sink.ttl, memory)
+            sink.tuning.response = ResponseTtlCurve(memory=memory)
+        return sink
 
-    saved = breakdowns.SPILL_AFTER
-    breakdowns.SPILL_AFTER = spill_after
+    saved = breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD
+    breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD = spill_after, hashes_held
     try:
         try:
             sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
@@ -112,7 +122,7 @@ def report(path: Path, spill_after: int, jobs: int) -> tuple[str, str]:
     except InputError as exc:  # no evidence: the same error either way
         return str(exc), ""
     finally:
-        breakdowns.SPILL_AFTER = saved
+        breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD = saved
     context = RenderContext(0)
     return get("json")(result, context), get("text")(result, context)
 
@@ -159,17 +169,10 @@ def test_no_room_on_disk_is_said_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_text("".join(json.dumps(backlog(workflow=f"w{index}", prompt_id=f"p{index}"))
                             + "\n" for index in range(500)))
-    process = subprocess.run(
-        [sys.executable, "-c",
-         "import resource, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-         "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192)); "
-         "from cache_gate.analyses import breakdowns; breakdowns.SPILL_AFTER = 5; "
-         "from cache_gate.cli import main; raise SystemExit(main())",
-         "report", "--ledger", str(path)],
-        capture_output=True, text=True, check=False)
-    assert process.returncode == 2, process.stderr
-    assert "Traceback" not in process.stderr
-    assert "could not be kept on disk" in process.stderr and "TMPDIR" in process.stderr
+    process = run_on_a_full_disk(
+        "from cache_gate.analyses import breakdowns; breakdowns.SPILL_AFTER = 5",
+        "report", "--ledger", str(path))
+    assert said_in_one_line(process), process.stderr
 
 
 def test_sigterm_mid_spill_leaves_no_file(tmp_path: Path) -> None:

@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from cache_gate import rules
+from cache_gate.analyses import hash_spill
+from cache_gate.analyses.tuning_curves import ResponseTtlCurve
 from cache_gate.cli import cli
 from cache_gate.policy import ledger_evidence
 from tests.ledgers import backlog
@@ -225,3 +228,22 @@ def test_the_checking_module_documents_cg307() -> None:
     lead = " ".join(doc.split("\n\n", 1)[0].split())
     assert f"CG307 {rules.get('CG307').name}" in lead
     assert re.search(r"(?m)^Example:", doc) and re.search(r"(?m)^Fix: ", doc)
+
+
+def test_a_curve_whose_hashes_went_to_disk_says_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """policy's curves are bounded in memory as report's are (`hash_spill`): the
+    hashes of a dense ledger go to disk, and the findings and curves do not change."""
+    lines = repeats(9000, count=200) + [
+        backlog(timestamp=stamp(n * 7.5), request_sha256=f"{n:064x}") for n in range(400)]
+    ledger = write_ledger(tmp_path, scored(lines))
+    arguments = (*configs(tmp_path, ttl=3600), "--ledger", ledger)
+    in_memory = policy_json(*arguments)
+    monkeypatch.setattr(hash_spill, "HASHES_HELD", 10)
+    spills: list[int] = []
+    spill = ResponseTtlCurve.spill
+    monkeypatch.setattr(ResponseTtlCurve, "spill",
+                        lambda curve: spills.append(1) or spill(curve))
+    assert policy_json(*arguments) == in_memory
+    assert spills  # it did go to disk
+    assert cg307(in_memory[1]) and in_memory[1]["response_ttl_curve"]["recommended_ttl_s"]
