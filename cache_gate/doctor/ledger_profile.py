@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from cache_gate.analyses.kpis import REQUESTS, SLOTS, count
 from cache_gate.doctor.repetition import Counted, Repetition
+from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 
 if TYPE_CHECKING:
@@ -78,8 +79,6 @@ class LedgerProfile:
         held = len(self.workflows) + len(self.paths) + sum(
             len(repetition.counts) for kind in self.repeats for repetition in kind.values())
         if held > SPILL_AFTER:
-            from cache_gate.ledger.reading import SinkFull
-
             if not self.may_spill:
                 raise SinkFull
             self._spill()

@@ -172,10 +172,13 @@ def test_a_ledger_found_too_varied_is_not_tried_again_while_it_only_grows(
     tried: list[int] = []
     read_new = resume._read_new
     monkeypatch.setattr(resume, "_read_new", lambda *args: tried.append(1) or read_new(*args))
+    [mark] = (tmp_path / "cache").glob("*.checkpoint")
+    marked = mark.read_bytes()
     with path.open("a") as ledger:
         ledger.write("".join(lines[50:]))
     use = _resumed(path, tmp_path / "cache")
     assert use is not None and use.reason == checkpoint.TOO_VARIED and tried == []
+    assert mark.read_bytes() == marked  # the mark stands: not written again
     # Rewritten, it is another ledger: tried again (and, with room, resumed from then on).
     path.write_text("".join(lines[:2]))
     monkeypatch.setattr(resume, "MAX_CHECKPOINT_BYTES", 10**9)

@@ -91,6 +91,11 @@ class _NotResumable(Exception):
     """This ledger or sink is read as ever, in one pass, with no checkpoint."""
 
 
+class _MarkedTooVaried(SinkFull):
+    """The checkpoint says the ledger was too varied, and it only grew since: the mark
+    stands as it is."""
+
+
 @dataclass
 class Use:
     """What the checkpoint saved this run (the JSON report's `ledger.incremental`)."""
@@ -142,9 +147,10 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
                 except _Damaged:  # read whole, and the checkpoint replaced
                     return _scan_resumed(path, size, selection, make_sink, cache, entry,
                                          jobs, damaged=True)
-            except SinkFull:  # read as ever; the JSON report says why
+            except SinkFull as full:  # read as ever; the JSON report says why
                 use = Use(resumed=False, reason=TOO_VARIED, read_bytes=size)
-                _mark_too_varied(path, size, cache, entry)
+                if not isinstance(full, _MarkedTooVaried):
+                    _mark_too_varied(path, size, cache, entry)
             except (_NotResumable, _Damaged):
                 pass
             except OSError as exc:
@@ -163,7 +169,7 @@ def _scan_resumed(path: str, size: int, selection: Selection, make_sink: Callabl
     head = fingerprint(path, 0, min(FINGERPRINT_BYTES, size))
     checkpoint, reason = (None, DAMAGED) if damaged else load(entry, ledger, cache.key, info)
     if checkpoint is not None and not checkpoint.segments:
-        raise SinkFull  # too varied last time, and it only grew since
+        raise _MarkedTooVaried
     kept: list[Segment] = []
     last: Segment | None = None
     if checkpoint is not None:
