@@ -322,7 +322,6 @@ class Analytics:
 
         assert tuning is not None
         self._spill()
-        store.settle()
         self._tally, self.causes = SpilledTally(store), SpilledCauses(store)
         tuning.advice = SpilledAdvice(store)
         self._finished = True

@@ -66,7 +66,6 @@ class KpiEvidence:
         from cache_gate.analyses.kpi_spill import SpilledCauses, SpilledTally
 
         self._spill()
-        self.store.settle()
         return SpilledTally(self.store), SpilledCauses(self.store)
 
     def bound(self) -> None:

@@ -44,8 +44,6 @@ from cache_gate.ledger.record import Record
 
 # Keys a query names at once (SQLite allows 32,766 parameters).
 BATCH = 500
-# Waiting misses decided at once, at the end.
-SETTLE_BATCH = 5000
 
 _SUMS = ", ".join(f"s{slot}" for slot in range(SLOTS))
 _SUMMED = ", ".join(f"sum(s{slot})" for slot in range(SLOTS))
@@ -57,8 +55,8 @@ CREATE TABLE groups (workflow BLOB, prompt BLOB, first INTEGER, {_SUMS},
                      PRIMARY KEY (workflow, prompt)) WITHOUT ROWID;
 CREATE TABLE cells (workflow BLOB, prompt BLOB, day BLOB, cause BLOB, {_COSTS},
                     PRIMARY KEY (workflow, prompt, day, cause)) WITHOUT ROWID;
-CREATE TABLE lineages (key BLOB PRIMARY KEY, state BLOB, avoidable INTEGER,
-                       waiting INTEGER) WITHOUT ROWID;
+CREATE TABLE lineages (key BLOB PRIMARY KEY, state BLOB, avoidable INTEGER)
+                       WITHOUT ROWID;
 """
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -134,26 +132,12 @@ class KpiStore:
         before = self._lineages([stored(key) for key in causes.lineages])
         merged = self._view(before)
         merged.merge(causes)
+        # The store holds the ledger from its start (a sink that may spill reads from
+        # there, and only stretches after it merge in): a miss still waiting has nothing
+        # before it, ever, and is decided now, as `MissCauses` decides it at the end.
+        merged.avoidable_by_group  # noqa: B018 - reading it settles the view
         self.eligible, self.examples = merged.eligible, merged.first_examples()
         self._write(merged, tally.groups)
-
-    @on_disk
-    def settle(self) -> None:
-        """Decide the misses still waiting, where nothing came before them (as
-        `MissCauses` does when its results are read)."""
-        after = b""
-        while True:
-            rows = self._db.execute(
-                "SELECT key, state FROM lineages WHERE key > ? AND waiting ORDER BY key "
-                "LIMIT ?", (after, SETTLE_BATCH)).fetchall()
-            if not rows:
-                return
-            after = rows[-1][0]
-            view = self._view({text_of(key): _LINEAGE.decode(state)
-                               for key, state in rows})
-            view.avoidable_by_group  # noqa: B018 - reading it settles the view
-            self.examples = view.first_examples()
-            self._write(view, {})
 
     def _view(self, lineages: dict[str, LineageState]) -> MissCauses:
         """A MissCauses that is this store as far as these lineages go."""
@@ -174,18 +158,19 @@ class KpiStore:
     def _write(self, merged: MissCauses, groups: dict[kpis.Group, list[int]]) -> None:
         db = self._db
         db.execute("BEGIN")
+        # Rows in key order: the B-trees grow at a few places, not all over.
         db.executemany(
-            "INSERT OR REPLACE INTO lineages VALUES (?, ?, ?, ?)",
-            ((stored(key), _ENCODER.encode(state),
-              sum(state.avoidable.values()) if state.avoidable else 0,
-              state.pending is not None) for key, state in merged.lineages.items()))
+            "INSERT OR REPLACE INTO lineages VALUES (?, ?, ?)",
+            sorted((stored(key), _ENCODER.encode(state),
+                    sum(state.avoidable.values()) if state.avoidable else 0)
+                   for key, state in merged.lineages.items()))
         db.executemany(
             "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
             "requests = requests + excluded.requests, tokens = tokens + excluded.tokens, "
             "pico = pico + excluded.pico, unpriced = unpriced + excluded.unpriced",
-            ((stored(workflow), stored(prompt), stored(day), stored(cause), cost.requests,
-              cost.input_tokens, cost.picodollars, cost.unpriced_requests)
-             for (workflow, prompt, day, cause), cost in merged.cells.items()))
+            sorted((stored(workflow), stored(prompt), stored(day), stored(cause), cost.requests,
+                    cost.input_tokens, cost.picodollars, cost.unpriced_requests)
+                   for (workflow, prompt, day, cause), cost in merged.cells.items()))
         avoidable = merged.avoidable_counts()
         rows = []
         for key in groups.keys() | avoidable.keys():
@@ -197,12 +182,13 @@ class KpiStore:
         db.executemany(
             f"INSERT INTO groups VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
             f"ON CONFLICT DO UPDATE SET {_ADDED}",
-            ((stored(workflow), stored(prompt), first + order.get((workflow, prompt), len(order)),
-              *sums) for (workflow, prompt), sums in rows))
+            sorted((stored(workflow), stored(prompt),
+                    first + order.get((workflow, prompt), len(order)), *sums)
+                   for (workflow, prompt), sums in rows))
         self._groups += len(groups)
         db.execute("COMMIT")
 
-    # The answers, once every stretch is absorbed and settled.
+    # The answers, once every stretch is absorbed.
 
     @on_disk
     def total(self, excluded: frozenset[str]) -> list[int]:

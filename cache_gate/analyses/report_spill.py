@@ -126,7 +126,7 @@ class ReportStore(KpiStore):
                 found[text_of(key)] = _LINEAGE_COST.decode(state)
         return found
 
-    # The answers, once every stretch is absorbed and settled.
+    # The answers, once every stretch is absorbed.
 
     @on_disk
     def breakdown(self, field: str, limit: int) -> tuple[list[tuple[str | None, list[int]]],
