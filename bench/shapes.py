@@ -9,6 +9,9 @@ plain backlog lines, each against `grep -c` on the same file:
   spend and the response cache curve keep per hash within their TTLs (a day for the
   curve's longest) must not hold in memory either.
 
+`doctor` is measured on each shape too (its workload profile keeps sums per workflow
+and prompt, and a sample of repeated prefixes: bounded in memory as well).
+
     python bench/shapes.py                        # 1,000,000 records of each shape
     python bench/shapes.py --records 200000 --shape distinct
     python bench/shapes.py --records 200000 --repeat 1 --shape hashes
@@ -76,15 +79,22 @@ def main() -> int:
                               "--format", "json"], args.repeat)
         report, report_peak = best([cache_gate, "report", "--ledger", str(ledger),
                                     "--format", "json"], args.repeat)
+        doctor, doctor_peak = best([cache_gate, "doctor", "--ledger", str(ledger),
+                                    "--format", "json"], args.repeat)
         print(f"{shape:10} {ledger.stat().st_size / 1e6:5.0f} MB  grep {grep:5.2f} s  "
               f"kpi {kpi:6.2f} s ({kpi / grep:5.1f}x grep, peak {kpi_peak:6.1f} MB)  "
-              f"report {report:6.2f} s ({report / kpi:4.1f}x kpi, peak {report_peak:6.1f} MB)")
+              f"report {report:6.2f} s ({report / kpi:4.1f}x kpi, peak {report_peak:6.1f} MB)  "
+              f"doctor {doctor:6.2f} s (peak {doctor_peak:6.1f} MB)")
         rows += [Row(f"{shape}: grep -c", grep, "s"), Row(f"{shape}: kpi", kpi, "s"),
                  Row(f"{shape}: kpi / grep", kpi / grep, "x", TARGETS["kpi / grep"]),
                  Row(f"{shape}: report", report, "s"),
                  Row(f"{shape}: report / kpi", report / kpi, "x", TARGETS["report / kpi"]),
                  Row(f"{shape}: kpi peak memory", kpi_peak, "MB", TARGETS["peak memory MB"]),
                  Row(f"{shape}: report peak memory", report_peak, "MB",
+                     TARGETS["peak memory MB"]),
+                 Row(f"{shape}: doctor", doctor, "s"),
+                 Row(f"{shape}: doctor / kpi", doctor / kpi, "x"),
+                 Row(f"{shape}: doctor peak memory", doctor_peak, "MB",
                      TARGETS["peak memory MB"])]
     print(verdicts(rows))
     save("shapes", f"python bench/shapes.py --records {args.records} --repeat {args.repeat}",
