@@ -32,6 +32,8 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
 
+from cache_gate.ledger.record import Epoch
+
 # At most 15 digits: no request has a quadrillion tokens, and a 400-digit count would
 # overflow every float it meets (prices, savings).
 MAX_TOKENS = 10**15 - 1
@@ -297,8 +299,8 @@ class Line(msgspec.Struct, gc=False):
     # anthropic / openai responses
     type: str | None = None
     object: str | None = None
-    created: int | float | None = None
-    created_at: int | float | None = None
+    created: Epoch | None = None
+    created_at: Epoch | None = None
     # The providers' own diagnosis of a cache miss, kept raw: read leniently, and only
     # by the format that defines it (Anthropic's `diagnostics`, OpenAI Responses'
     # `prompt_cache_diagnostics`).

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+# A time in seconds since the epoch that a date can be made of (years 1 to 9999): a
+# line's `created` of 10**17 is no time (lenient: the record is undated), and a record
+# decoded from the ledger cache with such a time is no record.
+Epoch = Annotated[float, msgspec.Meta(ge=-62_135_596_800, le=253_402_300_799)]
 
 
 class Record(msgspec.Struct, gc=False):
@@ -15,7 +22,7 @@ class Record(msgspec.Struct, gc=False):
 
     format: str
     # Seconds since the epoch, UTC; None when the line carries no time.
-    time: float | None = None
+    time: Epoch | None = None
     workflow: str | None = None
     phase: str | None = None
     prompt_id: str | None = None

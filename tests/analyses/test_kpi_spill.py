@@ -158,7 +158,7 @@ def _resumed(path: Path, cache: Path) -> resume.Use | None:
 
 def _stretches_kept(cache: Path) -> list[int]:
     """How many stretches each checkpoint in `cache` keeps."""
-    return [len(checkpoint.DECODER.decode(entry.read_bytes()).segments)
+    return [len(checkpoint.decode(entry.read_bytes()).segments)
             for entry in cache.glob("*.checkpoint")]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,20 @@ def test_any_ledger(tmp_path: Path, lines: list[bytes], command: str,
     ledger.write_bytes(b"\n".join(lines) + b"\n")
     code, output = run(command, "--ledger", str(ledger), "--min-requests", "0", *window)
     assert code in (0, 1, 2) and "internal error" not in output, output
+
+
+@pytest.mark.parametrize("command", ["kpi", "report"])
+def test_a_time_past_any_date_is_no_time(tmp_path: Path, command: str) -> None:
+    """A response `created` past year 9999 once stopped `kpi` with an internal error,
+    and `report` with one that blamed the disk: it is no time, the record undated."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text("".join(json.dumps(openai_chat(created=created)) + "\n"
+                              for created in (10**17, -(10**17), 1e308)))
+    code, output = run(command, "--ledger", str(ledger), "--min-requests", "0")
+    assert code in (0, 1), output
+    code, output = run(command, "--ledger", str(ledger), "--min-requests", "0",
+                       "--format", "json", "--days", "7", "--now", "2026-11-21")
+    assert json.loads(output)["ledger"]["window"]["undated_excluded"] == 3
 
 
 @FUZZ

@@ -125,6 +125,18 @@ def test_a_wrong_time_makes_the_record_undated() -> None:
     assert record is not None and record.time is None
 
 
+@pytest.mark.parametrize("created", [10**17, -(10**17), 1e308])
+def test_a_time_no_date_can_be_made_of_makes_the_record_undated(created: float) -> None:
+    """An epoch past year 9999 (or before year 1) is no time: undated, in every run
+    (it once stopped `kpi` with an internal error, and `report` with a misleading one)."""
+    line = deepseek(created=created)
+    raw = json.dumps(line).encode()
+    expected = verdict(json.dumps({**line, "created": "never"}).encode(), REPORT)
+    assert {verdict(raw, run) for run in EVERY_RUN} == {expected}
+    record = read_line(raw, REPORT)
+    assert record is not None and record.time is None
+
+
 @pytest.mark.parametrize("field_name", ["input_tokens", "cached_input_tokens", "workflow",
                                         "prompt_id", "cache_hit", "cache_read_input_tokens"])
 def test_a_field_the_kpis_use_with_the_wrong_type_makes_the_line_bad_in_every_run(

@@ -183,10 +183,13 @@ def test_a_damaged_checkpoint_is_ignored(tmp_path: Path) -> None:
     path.write_bytes(hourly(100))
     run(path, tmp_path / "cache")
     (entry,) = (tmp_path / "cache").iterdir()
-    kept = checkpoint.DECODER.decode(entry.read_bytes())
+    good = entry.read_bytes()
+    kept = checkpoint.decode(good)
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 1  # a bit that may still decode, as another figure
     kept.segments[0].state = b"not kpi's state"  # decodes as a checkpoint, not restored
-    for damage in (b"", b"\x93\x01", entry.read_bytes()[:-7], b"\xc1" * 100,
-                   msgspec.msgpack.encode(kept)):
+    for damage in (b"", b"\x93\x01", good[:-7], b"\xc1" * 100, bytes(flipped),
+                   msgspec.msgpack.encode(kept), checkpoint.encode(kept)):
         entry.write_bytes(damage)
         summary, use = run(path, tmp_path / "cache")
         assert summary == plain(path)

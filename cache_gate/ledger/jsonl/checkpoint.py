@@ -6,7 +6,8 @@ It is kept in the cache directory (`$XDG_CACHE_HOME/cache-gate`, else
 settings, replaced atomically. It fits the ledger only if the ledger is the same file,
 grown, as log shippers tell it: the same device and inode, at least as long, and the
 same SHA-256 of its first 4 KiB and of the 4 KiB before the checkpoint's end. It is
-data, decoded by type, never code.
+data, decoded by type, never code, and ends with the SHA-256 of the rest: a file
+damaged anyhow (a flipped bit that still decodes would be wrong figures) is ignored.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ FINGERPRINT_BYTES = 4096
 # the seed's ledger, a million requests, takes about 2 MB.
 MAX_CHECKPOINT_BYTES = 16 << 20
 # The checkpoint's layout; a checkpoint of another is ignored.
-LAYOUT = 2
+LAYOUT = 3
 DAMAGED = "the checkpoint was damaged"
 TOO_VARIED = ("the ledger has too many workflows, prompts or sessions to keep a "
               "checkpoint of")
@@ -105,6 +106,26 @@ class Checkpoint(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
 
 
 DECODER = msgspec.msgpack.Decoder(Checkpoint)
+DIGEST_BYTES = 32
+
+
+def encode(checkpoint: Checkpoint) -> bytes:
+    """The checkpoint as a file holds it: msgpack, then its SHA-256."""
+    import hashlib
+
+    data = msgspec.msgpack.encode(checkpoint)
+    return data + hashlib.sha256(data).digest()
+
+
+def decode(data: bytes) -> Checkpoint:
+    """The checkpoint a file holds; msgspec.DecodeError where it is not one, or its
+    digest is not its content's."""
+    import hashlib
+
+    body, digest = data[:-DIGEST_BYTES], data[-DIGEST_BYTES:]
+    if len(data) < DIGEST_BYTES or hashlib.sha256(body).digest() != digest:
+        raise msgspec.DecodeError("the checkpoint's digest does not match its content")
+    return DECODER.decode(body)
 
 
 def load(entry: Path, ledger: str, key: str,
@@ -117,7 +138,7 @@ def load(entry: Path, ledger: str, key: str,
     except OSError:
         return None, "the checkpoint could not be read"
     try:
-        checkpoint = DECODER.decode(data)
+        checkpoint = decode(data)
     except (msgspec.DecodeError, RecursionError):
         return None, DAMAGED
     if (checkpoint.layout, checkpoint.tool, checkpoint.ledger, checkpoint.key) != (
@@ -165,7 +186,7 @@ def save(entry: Path, checkpoint: Checkpoint) -> bool:
 
     try:
         entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replace_atomically(entry, msgspec.msgpack.encode(checkpoint))
+        replace_atomically(entry, encode(checkpoint))
     except OSError:
         return False
     return True
