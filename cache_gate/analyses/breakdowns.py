@@ -282,6 +282,8 @@ class Analytics:
         causes, tuning = self.causes, self.tuning
         if tuning is not None:
             tuning.bound(self.may_spill)
+        if causes is not None:
+            causes.bound_names(self.may_spill)
         if causes is None or tuning is None:
             return  # what a store needs to price the causes and the TTL simulations
         held = (len(self.cells) + len(self._tally.groups) + len(self._by_phase)
@@ -308,7 +310,7 @@ class Analytics:
                                  self.prefixes, tuning.advice)
         self._tally, self._by_phase, self._by_model, self._by_day = Tally(), {}, {}, {}
         self.cache_tokens, self.prefixes, self._hashes = {}, {}, 0
-        self.causes = MissCauses(causes.prices, causes.minimums)
+        self.causes = MissCauses(causes.prices, causes.minimums, names=causes.names)
         tuning.advice = TtlAdvice(tuning.prices)
 
     def finish(self) -> None:

@@ -73,6 +73,7 @@ class KpiEvidence:
         reader that adds to the tally and the causes itself calls it now and then,
         and takes them again: they may be fresh ones)."""
         causes = self.causes
+        causes.bound_names(self.may_spill)
         if len(self.tally.groups) + len(causes.lineages) + len(causes.cells) > SPILL_AFTER:
             if not self.may_spill:
                 raise SinkFull
@@ -84,7 +85,9 @@ class KpiEvidence:
         if self.store is None:
             self.store = KpiStore(self.causes)
         self.store.absorb(self.tally, self.causes)
-        self.tally, self.causes = Tally(), MissCauses(self.causes.prices, self.causes.minimums)
+        causes = self.causes
+        self.tally = Tally()
+        self.causes = MissCauses(causes.prices, causes.minimums, names=causes.names)
 
     def snapshot(self) -> bytes:
         """This stretch's state as bytes, for `restore` in another run (one that did

@@ -7,7 +7,8 @@ contract):
 
 1. The provider's own diagnosis, where the record carries one, kept by its name
    (Anthropic's `cache_miss_reason`, OpenAI's `prompt_cache_diagnostics`, a backlog
-   record's `cache_miss_reason`).
+   record's `cache_miss_reason`): the first `cause_names.REASONS_NAMED` distinct
+   names, later new ones pooled (`cause_names`, `pool`).
 2. `not_requested`: the request wrote nothing to the cache either, and its input is at
    or above the model's minimum cacheable length (or the model's minimum is unknown):
    nothing asked to cache it: no breakpoint, or a proxy dropped `cache_control`.
@@ -39,11 +40,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import msgspec
 
-from cache_gate import rules
+from cache_gate.analyses.cause_names import CauseNames
 from cache_gate.analyses.lineage import (
     FIVE_MINUTES,
     ONE_HOUR,
@@ -53,7 +53,7 @@ from cache_gate.analyses.lineage import (
     lineage_of,
 )
 from cache_gate.analyses.merging import PICO, picodollars
-from cache_gate.findings import Finding
+from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 from cache_gate.models import ModelMinimums
 from cache_gate.prices import PriceTable
@@ -134,6 +134,8 @@ class MissCauses:
     _examples: dict[str, tuple[int, Record]] = field(default_factory=dict)
     # Lineages with a miss waiting for what came before the stretch.
     _waiting: set[str] = field(default_factory=set)
+    # The provider's diagnoses met so far (bounded: `cause_names`, `pool`).
+    names: CauseNames = field(default_factory=CauseNames)
 
     def add(self, records: list[Record]) -> None:
         """The eligible records, in ledger order, as `observe` takes them one by one; a
@@ -194,7 +196,7 @@ class MissCauses:
     def local_cause(self, record: Record) -> str | None:
         """The cause of a miss that its own record decides (steps 1-3), else None."""
         if record.miss_reason is not None:
-            return record.miss_reason
+            return self.names.name(record.miss_reason)
         if record.cache_write == 0:
             minimum = self.minimums.minimum_for(record.model) if record.model else None
             given = record.input_total
@@ -258,6 +260,7 @@ class MissCauses:
     def merge(self, later: MissCauses) -> None:
         """Take in the stretch of the ledger that comes right after this one: its
         waiting misses are decided by this stretch's state where it knows it."""
+        self.names.take(later.names)
         shift = self.eligible
         self.eligible += later.eligible
         for cell, cost in later.cells.items():
@@ -297,6 +300,45 @@ class MissCauses:
             if theirs.timed:
                 ours.timed, ours.ttl = True, theirs.ttl
 
+    def bound_names(self, may_pool: bool) -> None:
+        """Past `cause_names.REASONS_NAMED` diagnoses: pooled where the caller reads from
+        the ledger's start (`may_pool`: a sink that may spill), else SinkFull."""
+        if self.names.over:
+            if not may_pool:
+                raise SinkFull
+            self.pool()
+
+    def pool(self) -> None:
+        """Pool the diagnoses beyond the bound, and those to come (the caller reads from
+        the ledger's start: see `cause_names`). Their misses are counted under their
+        pools, as if pooled when they came: the cells add up, a pool's example is its
+        first miss, the lineages' avoidable counts move with them."""
+        pools = self.names.pool()
+        if pools:
+            self._pool(pools)
+
+    def _pool(self, pools: dict[str, str]) -> None:
+        cells: dict[tuple[str | None, str | None, str | None, str], CauseCost] = {}
+        for (workflow, prompt, day, cause), cost in self.cells.items():
+            cell = (workflow, prompt, day, pools.get(cause, cause))
+            entry = cells.get(cell)
+            if entry is None:
+                cells[cell] = cost
+            else:
+                entry.merge(cost)
+        self.cells = cells
+        for cause, pool in pools.items():
+            first = self._examples.pop(cause)
+            if pool not in self._examples or first[0] < self._examples[pool][0]:
+                self._examples[pool] = first
+        for lineage in self.lineages.values():
+            avoidable = lineage.avoidable
+            if avoidable and not pools.keys().isdisjoint(avoidable):
+                lineage.avoidable = {}
+                for cause, count in avoidable.items():
+                    pool = pools.get(cause, cause)
+                    lineage.avoidable[pool] = lineage.avoidable.get(pool, 0) + count
+
     def avoidable_counts(self) -> Counter[tuple[str | None, str | None]]:
         """The avoidable misses per group decided so far, waiting ones left waiting (a
         snapshot's, which `avoidable_by_group` would settle)."""
@@ -316,6 +358,8 @@ class MissCauses:
         self.lineages, self._examples = lineages, examples
         self._waiting = {key for key, lineage in lineages.items()
                          if lineage.pending is not None}
+        self.names = CauseNames(cause for cause, _ in sorted(
+            examples.items(), key=lambda item: item[1][0]))
 
     def _decide(self, waiting: WaitingMiss, lineage: LineageState) -> None:
         self._count(waiting.ordinal, waiting.record, self.lineage_cause(
@@ -427,35 +471,6 @@ def worst_of(lineages: Iterable[tuple[str, LineageState]]) -> tuple[str, int, st
     return worst
 
 
-def example(record: Record) -> str:
-    """One request, as its ledger line can be found again: time, workflow, prompt, model."""
-    parts = []
-    if record.time is not None:
-        moment = datetime.fromtimestamp(record.time, UTC)
-        parts.append(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    for label, value in (("workflow", record.workflow), ("prompt", record.prompt_id),
-                         ("session", record.session), ("model", record.model)):
-        if value is not None:
-            parts.append(f"{label} {value}")
-    return ", ".join(parts) or f"a {record.format} line with no time"
-
-
-def top_causes(causes: MissCauses, limit: int = 10) -> list[str]:
-    """The commonest causes, with what they cost and an example request each."""
-    ordered = sorted(causes.overall.items(), key=lambda item: (-item[1].requests, item[0]))
-    lines = []
-    for cause, cost in ordered[:limit]:
-        kind = "avoidable" if is_avoidable(cause) else "not avoidable"
-        money = f"${cost.cost_usd:,.2f}"
-        if cost.unpriced_requests:
-            money += f" (+{cost.unpriced_requests:,} unpriced)"
-        misses = "miss" if cost.requests == 1 else "misses"
-        lines.append(f"{cause} ({kind}): {cost.requests:,} {misses}, "
-                     f"{cost.input_tokens:,} input tokens paid, {money}; "
-                     f"e.g. {example(causes.examples[cause])}")
-    return lines
-
-
 def _table(causes: dict[str, CauseCost]) -> dict[str, object]:
     ordered = sorted(causes.items(), key=lambda item: (-item[1].requests, item[0]))
     return {cause: cost.to_json() for cause, cost in ordered}
@@ -467,15 +482,3 @@ def breakdown_of(groups: dict[str | None, dict[str, CauseCost]]) -> dict[str, ob
                                        item[0] is None, item[0] or ""))
     return {(name if name is not None else "(none)"): _table(causes)
             for name, causes in ordered[:TOP_GROUPS]}
-
-
-def avoidable_finding(causes: MissCauses, path: str, message: str) -> Finding:
-    """CG207: the KPI's verdict, naming the lineage with the most avoidable misses."""
-    rule = rules.get("CG207")
-    worst = causes.worst_lineage()
-    if worst is not None:
-        lineage, count, cause = worst
-        message += (f"; most in lineage {lineage}: {count:,} avoidable misses, "
-                    f"most often {cause}")
-    return Finding(path, None, rule.id, rule.name, rule.severity, message, hint=rule.fix,
-                   key=worst[0] if worst else None)

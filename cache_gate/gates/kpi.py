@@ -11,9 +11,10 @@ import msgspec
 
 from cache_gate import rules
 from cache_gate.analyses import kpis
+from cache_gate.analyses.cause_findings import avoidable_finding, top_causes
 from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import KpiResult, Tally
-from cache_gate.analyses.miss_causes import MissCauses, avoidable_finding, top_causes
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.config import LOWER_IS_BETTER, Settings, kpi_name
 from cache_gate.errors import InputError
 from cache_gate.findings import Anchor, Finding, Result, Severity

@@ -30,8 +30,9 @@ from cache_gate.analyses.breakdowns import (
     rounded,
     savings,
 )
+from cache_gate.analyses.cause_findings import top_causes
 from cache_gate.analyses.merging import InexactMerge
-from cache_gate.analyses.miss_causes import MissCauses, top_causes
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import Settings
 from cache_gate.findings import Result

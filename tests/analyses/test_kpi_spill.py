@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache_gate.analyses import kpi_evidence
+from cache_gate.analyses import cause_names, kpi_evidence
 from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
 from cache_gate.analyses.miss_causes import MissCauses
@@ -36,6 +36,11 @@ from tests.ledgers import backlog
 # Names that sort apart only by code point, and the absent name: more than the
 # breakdowns show (TOP_GROUPS), so that ties decide which are shown.
 NAMES = [None, "", "a", "B", "é", "ab", "\U0001f600", *(f"w{index}" for index in range(20))]
+
+
+REASONS = ["system_changed", "tools_changed", "quota", "x_changed", "unavailable"]
+# The provider diagnoses kept by name in these runs: fewer than REASONS.
+NAMED = 2
 
 
 @st.composite
@@ -58,6 +63,8 @@ def many_groups(draw: st.DrawFn) -> bytes:
         }
         if draw(st.booleans()):
             fields["session_id"] = draw(st.sampled_from(["s1", "s2", "s3"]))
+        if draw(st.booleans()):  # more names than the runs keep (NAMED)
+            fields["cache_miss_reason"] = draw(st.sampled_from(REASONS))
         lines.append(json.dumps(backlog(**fields)))
     return "".join(f"{line}\n" for line in lines).encode()
 
@@ -65,21 +72,21 @@ def many_groups(draw: st.DrawFn) -> bytes:
 def kpi(path: Path, spill_after: int, jobs: int, cache: Path | None) -> Result | str:
     """`kpi` on the ledger (as `gates.kpi.run_kpi` reads it), or why it cannot decide:
     its sinks spilling past `spill_after` entries, resumed from a checkpoint in
-    `cache` where given (whatever the ledger's size); with workflow targets, so that
-    per-workflow sums and the pool without them count."""
+    `cache` where given (whatever the ledger's size), keeping NAMED diagnoses by name;
+    with workflow targets, so that per-workflow sums and the pool without them count."""
     options = LedgerOptions(
         str(path), Selection(), targets={**DEFAULT_TARGETS, "avoidable_miss_rate": 0.01},
         workflow_targets={"a": {"prompt_cache_hit_rate": 0.9},
                           "impl": {"cached_token_ratio": 0.9}},
         min_requests=1, jobs=jobs)
-    saved = kpi_evidence.SPILL_AFTER
-    kpi_evidence.SPILL_AFTER = spill_after
+    saved, named = kpi_evidence.SPILL_AFTER, cause_names.REASONS_NAMED
+    kpi_evidence.SPILL_AFTER, cause_names.REASONS_NAMED = spill_after, NAMED
     try:
         sink, stats, _ = resume.scan(
             str(path), options.selection, lambda: KpiEvidence(Tally(), options.miss_causes()),
             cache=checkpoint.LedgerCache("kpi", cache, min_bytes=0) if cache else None, jobs=jobs)
     finally:
-        kpi_evidence.SPILL_AFTER = saved
+        kpi_evidence.SPILL_AFTER, cause_names.REASONS_NAMED = saved, named
     assert isinstance(sink, KpiEvidence)
     tally, causes = sink.answers()
     try:

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache_gate.analyses import breakdowns, hash_spill
+from cache_gate.analyses import breakdowns, cause_names, hash_spill
 from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.analyses.duplicate_spend import DuplicateSpend
 from cache_gate.analyses.merging import InexactMerge
@@ -37,7 +37,7 @@ from cache_gate.ledger.reading import Selection
 from cache_gate.models import load_model_minimums
 from cache_gate.prices import load_prices
 from cache_gate.reporters import RenderContext, get
-from tests.analyses.test_kpi_spill import NAMES
+from tests.analyses.test_kpi_spill import NAMED, NAMES, REASONS
 from tests.full_disk import run_on_a_full_disk, said_in_one_line
 from tests.ledger.test_fast_reader_agrees import START, ledgers
 from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
@@ -79,6 +79,8 @@ def report_ledgers(draw: st.DrawFn) -> bytes:
             fields["session_id"] = draw(st.sampled_from(["s1", "s2"]))
         if draw(st.integers(0, 5)) == 0:
             fields["request_sha256"] = draw(st.sampled_from(["r1", "r2"]))
+        if draw(st.integers(0, 3)) == 0:  # more names than the runs keep (NAMED)
+            fields["cache_miss_reason"] = draw(st.sampled_from(REASONS))
         lines.append(json.dumps(backlog(**fields)))
     return "".join(f"{line}\n" for line in lines).encode()
 
@@ -91,7 +93,8 @@ def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
            memory: int | None = None) -> tuple[str, str]:
     """The report (JSON, text) of the ledger, or why there is none: its sinks spilling
     past `spill_after` entries, and their tables per request hash past `hashes_held`
-    (dropping expired hashes past `memory`, where given), read by `jobs` processes
+    (dropping expired hashes past `memory`, where given), keeping NAMED diagnoses by
+    name, read by `jobs` processes
     where its stretches merge (as `gates.report` reads it, without the guess that sends
     some ledgers to one process at once)."""
     settings_ = Settings()
@@ -108,8 +111,9 @@ def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
             sink.tuning.response = ResponseTtlCurve(memory=memory)
         return sink
 
-    saved = breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD
+    saved = breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD, cause_names.REASONS_NAMED
     breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD = spill_after, hashes_held
+    cause_names.REASONS_NAMED = NAMED
     try:
         try:
             sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
@@ -122,7 +126,7 @@ def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
     except InputError as exc:  # no evidence: the same error either way
         return str(exc), ""
     finally:
-        breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD = saved
+        breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD, cause_names.REASONS_NAMED = saved
     context = RenderContext(0)
     return get("json")(result, context), get("text")(result, context)
 

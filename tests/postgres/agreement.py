@@ -16,9 +16,10 @@ from psycopg import sql
 
 from cache_gate.analyses import kpis
 from cache_gate.analyses.breakdowns import Analytics
+from cache_gate.analyses.cause_findings import example
 from cache_gate.analyses.kpi_evidence import KpiEvidence
 from cache_gate.analyses.kpis import Tally
-from cache_gate.analyses.miss_causes import MissCauses, example
+from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.postgres_sums import read_analytics, read_evidence, read_tally
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import DEFAULT_TARGETS
