@@ -138,6 +138,11 @@ class Minimum(msgspec.Struct, frozen=True):
     source: str  # the data file or the settings file
 
 
+# Model ids as logged whose lookup is remembered: past them the memo starts afresh (a
+# ledger that names a model a line would grow it without bound).
+SPELLINGS_KEPT = 1024
+
+
 class ModelMinimums(msgspec.Struct, frozen=True):
     """Minimum cacheable tokens by normalised model id and platform."""
 
@@ -153,6 +158,8 @@ class ModelMinimums(msgspec.Struct, frozen=True):
         try:
             return self._known[model]
         except KeyError:
+            if len(self._known) >= SPELLINGS_KEPT:
+                self._known.clear()
             minimum = self._known[model] = self._resolve(model)
             return minimum
 

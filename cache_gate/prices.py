@@ -20,6 +20,7 @@ import msgspec
 
 from cache_gate.models import (
     ANTHROPIC,
+    SPELLINGS_KEPT,
     PlatformFigure,
     figure_for,
     normalise_model_id,
@@ -52,6 +53,8 @@ class PriceTable(msgspec.Struct, frozen=True):
         try:
             return self._known[model]
         except KeyError:
+            if len(self._known) >= SPELLINGS_KEPT:
+                self._known.clear()
             figure = figure_for(self.per_mtok.get(normalise_model_id(model), {}),
                                 platform_of(model))
             price = self._known[model] = None if figure is None else figure.value

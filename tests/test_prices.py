@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cache_gate.models import SPELLINGS_KEPT, load_model_minimums
 from cache_gate.prices import load_prices
 
 
@@ -45,3 +46,15 @@ def test_savings_use_the_caching_multipliers() -> None:
     assert prices.saved_usd(5.0, 1_000_000, 0, 0) == pytest.approx(4.5)
     assert prices.saved_usd(5.0, 0, 1_000_000, 0) == pytest.approx(-1.25)
     assert prices.saved_usd(5.0, 0, 0, 1_000_000) == pytest.approx(-5.0)
+
+
+def test_lookups_by_spelling_are_remembered_within_a_bound() -> None:
+    """A ledger that names a model a request does not grow the memo without bound, and
+    every answer stays the table's."""
+    prices, minimums = load_prices(), load_model_minimums()
+    for index in range(3 * SPELLINGS_KEPT):
+        assert prices.price(f"private-{index}") is None
+        assert minimums.minimum_for(f"private-{index}") is None
+        assert prices.price("claude-sonnet-4-6") == 3.0
+    assert len(prices._known) <= SPELLINGS_KEPT
+    assert len(minimums._known) <= SPELLINGS_KEPT

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cache_gate.analyses.breakdowns import BREAKDOWN_SHOWN
 from cache_gate.cli import cli
 from cache_gate.gates.report import sparkline
 from cache_gate.prices import load_prices
@@ -122,6 +123,33 @@ def test_savings_price_reads_and_writes_and_list_unpriced_models(tmp_path: Path)
     assert sonnet["saved_usd"] == pytest.approx(3 * (0.9 - 0.015 - 0.04))
     assert savings["unpriced_models"] == ["some-private-model"]
     assert savings["total_saved_usd"] == pytest.approx(2.535)
+
+
+def test_savings_list_the_models_that_read_most_and_count_the_rest(tmp_path: Path) -> None:
+    """A ledger that names a model a request: the total is every model's, the list the
+    BREAKDOWN_SHOWN that read most (the first to come, on a tie), with how many more."""
+    extra = 7
+    # The last ones tie with earlier ones, and come later: left out.
+    read = {f"m{index}": 1000 + (index % 3 if index < BREAKDOWN_SHOWN else 0)
+            for index in range(BREAKDOWN_SHOWN + extra)}
+    lines = [anthropic(input_tokens=0, read=tokens, write=0, model=model)
+             for model, tokens in read.items()]
+    lines += [anthropic(input_tokens=0, read=1_000_000 * (index + 1), write=0,
+                        model="claude-sonnet-4-6" if index else "claude-haiku-4-5")
+              for index in range(2)]
+    _, document = report(write_ledger(tmp_path / "l.jsonl", *lines))
+    savings = document["savings"]
+    assert isinstance(savings, dict)
+    shown = list(savings["by_model"])
+    assert shown[:2] == ["claude-sonnet-4-6", "claude-haiku-4-5"]
+    expected = sorted(read, key=lambda model: -read[model])[:BREAKDOWN_SHOWN - 2]
+    assert shown[2:] == expected
+    assert savings["by_model_left_out"] == extra + 2
+    assert savings["unpriced_models"] == sorted(read, key=lambda model: -read[model])[
+        :BREAKDOWN_SHOWN]
+    assert savings["unpriced_models_left_out"] == extra
+    # $3/MTok and $1/MTok, each read saving 0.9 of its price.
+    assert savings["total_saved_usd"] == pytest.approx(0.9 * (3 * 2 + 1 * 1))
 
 
 def test_prices_can_be_overridden_and_match_any_spelling() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,6 +30,7 @@ from cache_gate.analyses import kpis
 from cache_gate.analyses.duplicate_spend import DuplicateSpend
 from cache_gate.analyses.kpis import SLOTS, Tally, add_sums, count
 from cache_gate.analyses.lineage import UtcDates
+from cache_gate.analyses.merging import PICO, picodollars
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.analyses.tuning_ttl import TtlAdvice
@@ -54,6 +56,7 @@ DRIFT_SHOWN = 20
 # read goes to disk (`report_spill`).
 SPILL_AFTER = 20_000
 K = TypeVar("K")
+Ranked = TypeVar("Ranked", bound=tuple[object, ...])
 
 
 @dataclass
@@ -346,11 +349,15 @@ class Analytics:
         """Each UTC day's sums, in date order."""
         return self.store.days() if self.store is not None else sorted(self.by_day.items())
 
-    def tokens_by_model(self) -> list[tuple[str | None, CacheTokens]]:
-        """Per model, in the order they came, what was read from and written to the cache."""
+    def tokens_by_model(self) -> Iterator[tuple[int, str | None, CacheTokens]]:
+        """Per model, with its place in the order they came, what was read from and
+        written to the cache."""
         if self.store is not None:
-            return [(model, CacheTokens(*counts)) for model, counts in self.store.cache_tokens()]
-        return list(self.cache_tokens.items())
+            for first, model, counts in self.store.cache_tokens():
+                yield first, model, CacheTokens(*counts)
+            return
+        for index, (model, tokens) in enumerate(self.cache_tokens.items()):
+            yield index, model, tokens
 
     def drift(self, limit: int) -> tuple[list[tuple[str, Counter[str]]], int]:
         """The `limit` prompts that drift most (`drifting`), and how many drift."""
@@ -387,10 +394,16 @@ def rounded(value: float | None) -> float | None:
 
 
 def savings(analytics: Analytics, prices: PriceTable) -> dict[str, object]:
-    by_model: dict[str, object] = {}
-    total = 0.0
-    unpriced: list[str] = []
-    for model, tokens in sorted(analytics.tokens_by_model(), key=lambda i: -i[1].read):
+    """`savings`: the total over every model, in picodollars (exact, whatever the order
+    the models come in); the BREAKDOWN_SHOWN models with the most cache reads, and as
+    many of those without a price (the first to come, on a tie), with how many more
+    there are (`by_model_left_out`, `unpriced_models_left_out`): a ledger that names a
+    model a line stays bounded in memory and in the report."""
+    shown: list[tuple[int, int, str, dict[str, object]]] = []
+    unpriced: list[tuple[int, int, str]] = []
+    models = priced = 0
+    total = 0
+    for index, model, tokens in analytics.tokens_by_model():
         name = model or "(none)"
         price = prices.price(model)
         row: dict[str, object] = {
@@ -401,15 +414,33 @@ def savings(analytics: Analytics, prices: PriceTable) -> dict[str, object]:
             "base_input_usd_per_mtok": price,
             "saved_usd": None,
         }
+        models += 1
         if price is None:
-            unpriced.append(name)
+            _keep_largest(unpriced, (tokens.read, -index, name))
         else:
             saved = prices.saved_usd(price, tokens.read, tokens.write_5m, tokens.write_1h)
             row["saved_usd"] = round(saved, 4)
-            total += saved
-        by_model[name] = row
-    return {"total_saved_usd": round(total, 4), "by_model": by_model,
-            "unpriced_models": unpriced}
+            total += picodollars(saved)
+            priced += 1
+        _keep_largest(shown, (tokens.read, -index, name, row))
+    money: dict[str, object] = {
+        "total_saved_usd": round(total / PICO, 4),
+        "by_model": {name: row for *_, name, row in sorted(shown, reverse=True)},
+        "unpriced_models": [name for *_, name in sorted(unpriced, reverse=True)]}
+    if models > len(shown):
+        money["by_model_left_out"] = models - len(shown)
+    if models - priced > len(unpriced):
+        money["unpriced_models_left_out"] = models - priced - len(unpriced)
+    return money
+
+
+def _keep_largest(heap: list[Ranked], item: Ranked) -> None:
+    """`item` kept in `heap` if it is among the BREAKDOWN_SHOWN largest so far (items
+    are told apart before their last part: that is never compared)."""
+    if len(heap) < BREAKDOWN_SHOWN:
+        heapq.heappush(heap, item)
+    elif item > heap[0]:
+        heapq.heapreplace(heap, item)
 
 
 def drifting(analytics: Analytics) -> list[tuple[str, Counter[str]]]:

@@ -161,14 +161,23 @@ class ReportStore(KpiStore):
         return [(text_of(day), list(sums)) for day, *sums in self._db.execute(
             f"SELECT name, {_SUMS} FROM breakdowns WHERE kind = ? ORDER BY name", (DAY,))]
 
+    def cache_tokens(self) -> Iterator[tuple[int, str | None, tuple[int, int, int, int]]]:
+        """Per model, with its place in the order models came: (read, 5-minute writes,
+        1-hour writes, requests without write counts); a page at a time."""
+        page = self._tokens_page(None)
+        while page:
+            for model, first, *counts in page:
+                yield first, name_of(model), (counts[0], counts[1], counts[2], counts[3])
+            after = page[-1][0]
+            page = self._tokens_page(after)
+
     @on_disk
-    def cache_tokens(self) -> list[tuple[str | None, tuple[int, int, int, int]]]:
-        """Per model, in the order they came: (read, 5-minute writes, 1-hour writes,
-        requests without write counts)."""
-        return [(name_of(model), (read, write_5m, write_1h, unreported))
-                for model, read, write_5m, write_1h, unreported in self._db.execute(
-                    "SELECT model, read, write_5m, write_1h, unreported FROM cache_tokens "
-                    "ORDER BY first")]
+    def _tokens_page(self, after: bytes | None) -> list[tuple[bytes, int, int, int, int, int]]:
+        where = "" if after is None else "WHERE model > ? "
+        return self._db.execute(
+            "SELECT model, first, read, write_5m, write_1h, unreported FROM cache_tokens "
+            f"{where}ORDER BY model LIMIT ?", (() if after is None else (after,)) + (PAGE,)
+        ).fetchall()
 
     @on_disk
     def drifting(self, kept: int, limit: int) -> tuple[list[tuple[str, Counter[str]]], int]:

@@ -199,9 +199,11 @@ def _text(sections: dict[str, object], trend: list[dict[str, object]],
         lines.extend(f"  {line}" for line in top_causes(causes))
     money = sections["savings"]
     assert isinstance(money, dict)
-    unpriced = money["unpriced_models"]
+    unpriced, more = money["unpriced_models"], money.get("unpriced_models_left_out", 0)
+    assert isinstance(unpriced, list) and isinstance(more, int)
+    named = ", ".join(unpriced) + (f" and {more:,} more" if more else "")
     lines.append(f"estimated savings from prompt caching: ${money['total_saved_usd']:,.2f}"
-                 + (f" (no price for: {', '.join(unpriced)})" if unpriced else ""))
+                 + (f" (no price for: {named})" if unpriced else ""))
     return lines
 
 

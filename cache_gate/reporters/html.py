@@ -397,7 +397,8 @@ def _money(doc: dict[str, Any]) -> str:
                            [(m, r["cache_read_tokens"], r["cache_write_5m_tokens"],
                              r["cache_write_1h_tokens"], _usd(r["saved_usd"]))
                             for m, r in list(money["by_model"].items())[:ROWS]],
-                           max(0, len(money["by_model"]) - ROWS)))
+                           max(0, len(money["by_model"]) - ROWS)
+                           + money.get("by_model_left_out", 0)))
     if spend:
         if spend.get("available") is False:
             parts.append(f"<p>Duplicate spend: not available ({escape(spend['reason'])}).</p>")
