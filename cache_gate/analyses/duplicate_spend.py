@@ -15,9 +15,12 @@ stretch's oldest: exact on a ledger in time order; elsewhere `merging.Horizon` s
 when a merge would not be exact (`InexactMerge`).
 
 Memory: past `hash_spill.HASHES_HELD` entries, the process that may spill moves the
-tables to disk (`spill`); from then on it takes the records a batch at a time
-(`settle`), their hashes' entries fetched back first. The tables, and what they drop,
-are the same.
+hashes last seen to disk (`spill`); from then on it takes the records a batch at a time
+(`settle`), their hashes' entries fetched back first. That table, and what it drops,
+is the same. The waiting requests go then, and none waits after: only a merge into the
+stretch before reads them (and `Horizon.cut`, what their drops assume), and a stretch
+that spilled is never merged into one before it (`merge`); one still waiting at the
+end counts nothing.
 """
 
 from __future__ import annotations
@@ -55,8 +58,10 @@ class DuplicateSpend:
         self.unpriced = 0  # duplicates whose cost the ledger does not report
         # Per hash, the time of its last request.
         self.last_seen: HashTable[float] = HashTable(float, _moment)
-        # Per hash, its first request in this stretch, where no cache served it.
+        # Per hash, its first request in this stretch, where no cache served it (until
+        # `spill`: see the module docstring).
         self.waiting: HashTable[Waiting] = HashTable(Waiting, _requested)
+        self._waits = True
         self.horizon = Horizon(ttl)
         self.memory = memory
         self._prune_at = memory
@@ -86,7 +91,7 @@ class DuplicateSpend:
         if previous is None:
             # Its first request here (or one whose entry was dropped: `Horizon`).
             waiting = self.waiting.held
-            if not served and request not in waiting:
+            if not served and self._waits and request not in waiting:
                 waiting[request] = self._spent(record, moment)
             if len(self.last_seen) > self._prune_at:
                 self._prune()
@@ -114,10 +119,12 @@ class DuplicateSpend:
         keep_bounded(self, may_spill)
 
     def spill(self) -> None:
-        """Move the tables to disk; the records are taken a batch at a time from now."""
+        """Move the hashes last seen to disk, and let the waiting requests go (see the
+        module docstring); the records are taken a batch at a time from now."""
         self.settle()
         self.last_seen.spill()
-        self.waiting.spill()
+        self.waiting.held.clear()
+        self._waits = False
         self._batch = []
 
     def settle(self) -> None:
@@ -126,9 +133,7 @@ class DuplicateSpend:
         batch = self._batch
         if not batch:
             return
-        requests = [request for _, request, _ in batch]
-        self.last_seen.fetch(requests)
-        self.waiting.fetch(requests)
+        self.last_seen.fetch([request for _, request, _ in batch])
         self._batch = None
         for record, request, moment in batch:
             self.add(record, request, moment)
@@ -154,7 +159,7 @@ class DuplicateSpend:
     def merge(self, later: DuplicateSpend) -> None:
         """Take in the stretch right after this one: its waiting requests are decided by
         this stretch's last request of their hash, where it has one. `later` is in
-        memory: a stretch that may spill is never merged into one before it."""
+        memory: a stretch that spilled is never merged into one before it."""
         assert not later.last_seen.spilled
         self.check(later)
         self.requests += later.requests
@@ -164,14 +169,13 @@ class DuplicateSpend:
         self.unpriced += later.unpriced
         theirs = later.waiting.held
         self.last_seen.fetch([*theirs, *later.last_seen.held])
-        self.waiting.fetch(theirs)
         last_seen, waiting = self.last_seen.held, self.waiting.held
         for request, spent in theirs.items():
             previous = last_seen.get(request)
             if previous is not None:
                 if abs(spent[0] - previous) <= self.ttl:
                     self._count(spent)
-            elif request not in waiting:
+            elif self._waits and request not in waiting:
                 waiting[request] = spent
             # else: this stretch saw the hash and dropped it, long before (`Horizon`).
         last_seen.update(later.last_seen.held)

@@ -23,8 +23,11 @@ than the longest TTL relative to the newest time seen is dropped. On a ledger in
 order that is exact (no later request can hit it, and a miss would write it anew). On a ledger out
 of order, a later line with an earlier time may miss an entry that was dropped, and
 write it anew: the counts are then an estimate, as the time order they assume is.
-Memory: past `hash_spill.HASHES_HELD` entries, the tables move to disk, and each batch
-fetches its hashes' entries back first; what they hold and drop is the same.
+Memory: past `hash_spill.HASHES_HELD` entries, the entries move to disk, and each batch
+fetches its hashes' entries back first; what they hold and drop is the same. The first
+requests go then, and none is kept after: only a merge into the stretch before reads
+them (and `Horizon.cut`, what their drops assume), and a curve that spilled is never
+merged into one before it.
 
 Read in stretches (the parallel reader), a stretch's curve is exact where no hash's first
 request in it comes within the longest TTL of the entry the stretch before left for it
@@ -106,8 +109,10 @@ class ResponseTtlCurve:
         # number when every TTL's was written at the same time.
         self.entries: HashTable[float | list[float]] = HashTable(float | list[float],
                                                                  _latest)
-        # Per hash, its first request in this stretch (what `merge` checks).
+        # Per hash, its first request in this stretch (what `merge` checks), until the
+        # entries spilled (see the module docstring).
         self.firsts: HashTable[float] = HashTable(float, _latest)
+        self._firsts_kept = True
         self.horizon = Horizon(self.ttls[-1])
         self.memory = memory
         self._prune_at = memory
@@ -129,17 +134,19 @@ class ResponseTtlCurve:
         keep_bounded(self, may_spill)
 
     def spill(self) -> None:
-        """Move the tables to disk: each batch fetches its hashes' entries from now."""
+        """Move the entries to disk, and let the first requests go (see the module
+        docstring): each batch fetches its hashes' entries from now."""
         self.entries.spill()
-        self.firsts.spill()
+        self.firsts.held.clear()
+        self._firsts_kept = False
 
     def add(self, records: list[Record]) -> None:
         if self.entries.spilled:
             requests = [record.request_sha256 for record in records
                         if record.request_sha256 is not None and record.time is not None]
             self.entries.fetch(requests)
-            self.firsts.fetch(requests)
         entries, firsts = self.entries.held, self.firsts.held
+        firsts_kept = self._firsts_kept
         ttls, patterns = self.ttls, self._by_pattern
         width, shortest, longest = len(ttls), ttls[0], ttls[-1]
         every = (1 << width) - 1
@@ -167,7 +174,7 @@ class ResponseTtlCurve:
             written = entries.get(request)
             if written is None:
                 entries[request] = moment
-                if request not in firsts:
+                if firsts_kept and request not in firsts:
                     firsts[request] = moment
                 if len(entries) > room:
                     horizon.newest, horizon.oldest = newest, oldest
@@ -248,7 +255,7 @@ class ResponseTtlCurve:
 
     def merge(self, later: ResponseTtlCurve) -> None:
         """Take in the stretch of the ledger right after this one (see the class), held
-        in memory: a stretch that may spill is never merged into one before it."""
+        in memory: a stretch that spilled is never merged into one before it."""
         assert not later.entries.spilled
         self.check(later)
         self.requests += later.requests
@@ -260,10 +267,9 @@ class ResponseTtlCurve:
                 for index, value in enumerate(theirs):
                     ours[index] += value
         self.entries.fetch(later.entries.held)
-        self.firsts.fetch(later.firsts.held)
-        entries, firsts = self.entries.held, self.firsts.held
+        entries, firsts, firsts_kept = self.entries.held, self.firsts.held, self._firsts_kept
         for request, first in later.firsts.held.items():
-            if request not in entries and request not in firsts:
+            if firsts_kept and request not in entries and request not in firsts:
                 firsts[request] = first
             if request not in later.entries.held:  # dropped there: expired
                 entries.pop(request, None)

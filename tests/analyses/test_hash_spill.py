@@ -29,7 +29,8 @@ from tests.ledger.test_fast_reader_agrees import START
 from tests.ledger.test_resume import small_chunks  # noqa: F401 - a fixture
 from tests.ledgers import backlog
 
-# Hashes of 64 hex digits (kept as bytes) and keys that look like them or like nothing.
+# Hashes of 64 hex digits and keys that look like them or like nothing (kept as text,
+# or as bytes where not ASCII).
 HEX = [f"{index:064x}" for index in range(3)]
 ODD = ["", "r1", "é", "\ud800", "\x00", "a" * 64, "A" * 64, HEX[1].upper(), "g" * 64,
        " " + HEX[2][1:], "\x01" + HEX[0][1:]]
