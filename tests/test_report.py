@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cache_gate.analyses.breakdowns import BREAKDOWN_SHOWN
+from cache_gate.analyses.lineage import DAYS_SHOWN
 from cache_gate.cli import cli
 from cache_gate.gates.report import sparkline
 from cache_gate.prices import load_prices
@@ -150,6 +152,29 @@ def test_savings_list_the_models_that_read_most_and_count_the_rest(tmp_path: Pat
     assert savings["unpriced_models_left_out"] == extra
     # $3/MTok and $1/MTok, each read saving 0.9 of its price.
     assert savings["total_saved_usd"] == pytest.approx(0.9 * (3 * 2 + 1 * 1))
+
+
+def test_a_ledger_over_centuries_lists_its_latest_days(tmp_path: Path) -> None:
+    """One miss a day for DAYS_SHOWN + 5 days: the trend and the misses by day list the
+    latest DAYS_SHOWN, and say how many more there were."""
+    first = datetime(1900, 1, 1, 12, tzinfo=UTC)
+    lines = [backlog(timestamp=(first + timedelta(days=index)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     cache_hit=False, cached_input_tokens=0)
+             for index in range(DAYS_SHOWN + 5)]
+    _, document = report(write_ledger(tmp_path / "l.jsonl", *lines))
+    trend, causes = document["trend"], document["miss_causes"]
+    assert isinstance(trend, list) and isinstance(causes, dict)
+    assert len(trend) == len(causes["by_day"]) == DAYS_SHOWN
+    assert document["trend_left_out"] == causes["by_day_left_out"] == 5
+    last = (first + timedelta(days=DAYS_SHOWN + 4)).date().isoformat()
+    assert trend[-1]["date"] == list(causes["by_day"])[-1] == last
+
+
+def test_the_bounds_the_docs_state_are_the_code_s() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "commands" / "report.md").read_text()
+    assert f"the latest {DAYS_SHOWN} days" in page
+    assert f"Each breakdown holds its {BREAKDOWN_SHOWN} largest groups" in page
+    assert f"the {BREAKDOWN_SHOWN} that read most" in page
 
 
 def test_prices_can_be_overridden_and_match_any_spelling() -> None:

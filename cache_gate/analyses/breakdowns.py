@@ -345,9 +345,12 @@ class Analytics:
         return (heapq.nlargest(limit, groups.items(), key=lambda item: item[1][kpis.REQUESTS]),
                 len(groups))
 
-    def days(self) -> list[tuple[str, list[int]]]:
-        """Each UTC day's sums, in date order."""
-        return self.store.days() if self.store is not None else sorted(self.by_day.items())
+    def days(self, limit: int) -> tuple[list[tuple[str, list[int]]], int]:
+        """The `limit` latest UTC days' sums, in date order, and how many days there are."""
+        if self.store is not None:
+            return self.store.days(limit)
+        days = self.by_day
+        return sorted(days.items())[-limit:] if limit else [], len(days)
 
     def tokens_by_model(self) -> Iterator[tuple[int, str | None, CacheTokens]]:
         """Per model, with its place in the order they came, what was read from and

@@ -233,6 +233,21 @@ class KpiStore:
         return tables
 
     @on_disk
+    def latest_days(self, limit: int) -> tuple[list[tuple[str, dict[str, CauseCost]]], int]:
+        """The `limit` latest dates with misses, each with its causes summed, in date
+        order; and how many dates have misses."""
+        dated = "FROM cells WHERE day != X''"
+        count = self._db.execute(f"SELECT count(DISTINCT day) {dated}").fetchone()[0]
+        tables: dict[str, dict[str, CauseCost]] = {}
+        for day, cause, requests, tokens, pico, unpriced in self._db.execute(
+                f"SELECT day, cause, {_COSTS_SUMMED} FROM cells WHERE day IN "
+                f"(SELECT DISTINCT day {dated} ORDER BY day DESC LIMIT ?) "
+                "GROUP BY day, cause ORDER BY day", (limit,)):
+            tables.setdefault(text_of(day), {})[text_of(cause)] = CauseCost(
+                requests, tokens, pico, unpriced)
+        return list(tables.items()), count
+
+    @on_disk
     def busiest(self, column: str, limit: int) -> list[bytes]:
         """The `limit` values of `column` with the most misses, as `_breakdown` orders
         them (most first, then by name, no name last)."""
@@ -283,11 +298,8 @@ class SpilledCauses(MissCauses):
     def overall(self) -> dict[str, CauseCost]:
         return self._store.causes(None).get(None, {})
 
-    @property
-    def by_day(self) -> dict[str | None, dict[str, CauseCost]]:
-        days = self._store.causes("day")
-        days.pop(None, None)
-        return days
+    def days(self, limit: int) -> tuple[list[tuple[str, dict[str, CauseCost]]], int]:
+        return self._store.latest_days(limit)
 
     def breakdown(self, field: int) -> dict[str, object]:
         column = ("workflow", "prompt")[field]

@@ -56,6 +56,14 @@ class Span(msgspec.Struct):
         return max(1.0, (self.newest - self.oldest) / DAY)
 
 
+# Days a report lists, the latest (about ten years); the JSON counts the others
+# (`trend_left_out`, `miss_causes.by_day_left_out`): a ledger whose times span
+# centuries stays bounded in memory and in the report.
+DAYS_SHOWN = 3660
+# Dates remembered by number: past them the memo starts afresh.
+_DATES_KEPT = 4096
+
+
 class UtcDates(msgspec.Struct):
     """The UTC date (ISO) of a POSIX time, computed once a day, not once a record.
 
@@ -78,6 +86,8 @@ class UtcDates(msgspec.Struct):
         if day is None:
             day = datetime.fromtimestamp(moment, UTC).date().isoformat()
             if inside:
+                if len(self._days) >= _DATES_KEPT:
+                    self._days.clear()
                 self._days[number] = day
         if inside:
             self.low, self.high, self.day = number * DAY + EDGE, (number + 1) * DAY - EDGE, day

@@ -45,6 +45,7 @@ import msgspec
 
 from cache_gate.analyses.cause_names import CauseNames
 from cache_gate.analyses.lineage import (
+    DAYS_SHOWN,
     FIVE_MINUTES,
     ONE_HOUR,
     LineageState,
@@ -411,12 +412,12 @@ class MissCauses:
     def by_prompt(self) -> dict[str | None, dict[str, CauseCost]]:
         return self._summed(lambda cell: cell[1])
 
-    @property
-    def by_day(self) -> dict[str | None, dict[str, CauseCost]]:
-        """Per UTC date, for the misses with a time."""
-        days = self._summed(lambda cell: cell[2])
-        days.pop(None, None)
-        return days
+    def days(self, limit: int) -> tuple[list[tuple[str, dict[str, CauseCost]]], int]:
+        """The `limit` latest UTC dates with misses (of those with a time), each with its
+        table of causes, in date order; and how many dates there are."""
+        days = [(day, table) for day, table in self._summed(lambda cell: cell[2]).items()
+                if day is not None]
+        return sorted(days)[-limit:] if limit else [], len(days)
 
     def _summed(self, group: Callable[[tuple[str | None, str | None, str | None, str]],
                                       str | None]) -> dict[str | None, dict[str, CauseCost]]:
@@ -451,8 +452,12 @@ class MissCauses:
             "overall": _table(self.overall),
             "by_workflow": self.breakdown(0),
             "by_prompt": self.breakdown(1),
-            "by_day": {day: _table(causes) for day, causes in sorted(self.by_day.items())},
-        }
+        } | self._days_json()
+
+    def _days_json(self) -> dict[str, object]:
+        shown, count = self.days(DAYS_SHOWN)
+        return {"by_day": {day: _table(causes) for day, causes in shown},
+                **({"by_day_left_out": count - len(shown)} if count > len(shown) else {})}
 
 
 def worst_of(lineages: Iterable[tuple[str, LineageState]]) -> tuple[str, int, str] | None:

@@ -157,9 +157,14 @@ class ReportStore(KpiStore):
         return [(name_of(key), list(sums)) for key, *sums in rows], count
 
     @on_disk
-    def days(self) -> list[tuple[str, list[int]]]:
-        return [(text_of(day), list(sums)) for day, *sums in self._db.execute(
-            f"SELECT name, {_SUMS} FROM breakdowns WHERE kind = ? ORDER BY name", (DAY,))]
+    def days(self, limit: int) -> tuple[list[tuple[str, list[int]]], int]:
+        """The `limit` latest days' sums, in date order, and how many days there are."""
+        latest = [(text_of(day), list(sums)) for day, *sums in self._db.execute(
+            f"SELECT name, {_SUMS} FROM breakdowns WHERE kind = ? ORDER BY name DESC "
+            "LIMIT ?", (DAY, limit))]
+        count = self._db.execute("SELECT count(*) FROM breakdowns WHERE kind = ?",
+                                 (DAY,)).fetchone()[0]
+        return latest[::-1], count
 
     def cache_tokens(self) -> Iterator[tuple[int, str | None, tuple[int, int, int, int]]]:
         """Per model, with its place in the order models came: (read, 5-minute writes,

@@ -31,6 +31,7 @@ from cache_gate.analyses.breakdowns import (
     savings,
 )
 from cache_gate.analyses.cause_findings import top_causes
+from cache_gate.analyses.lineage import DAYS_SHOWN
 from cache_gate.analyses.merging import InexactMerge
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
@@ -88,7 +89,7 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
     assert sink.tuning is not None
     declared = declared_ttls(Path(settings.manifest))
     result.findings += placed(sink.tuning.findings(stats.path, declared), stats, options)
-    days = sink.days()
+    days, day_count = sink.days(DAYS_SHOWN)
     # The counts beside the rate, so that days sum into weeks exactly.
     trend: list[dict[str, object]] = [{"date": day, "requests": sums[kpis.REQUESTS],
               "eligible": sums[kpis.ELIGIBLE], "prompt_cache_hits": sums[kpis.PROMPT_HITS],
@@ -106,6 +107,7 @@ def report_result(sink: Analytics, stats: LedgerStats, options: LedgerOptions,
         "breakdown": {name: breakdown_rows(shown) for name, (shown, _) in groups.items()},
         **({"breakdown_left_out": left_out} if left_out else {}),
         "trend": trend,
+        **({"trend_left_out": day_count - len(trend)} if day_count > len(trend) else {}),
         "duplicate_spend": {
             "ttl_seconds": settings.response_cache_ttl,
             "requests": duplicates.requests,

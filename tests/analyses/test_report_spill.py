@@ -201,3 +201,37 @@ def test_sigterm_mid_spill_leaves_no_file(tmp_path: Path) -> None:
     assert run.returncode == 128 + signal.SIGTERM, err
     assert list(temporary.iterdir()) == []
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3, 40])
+def test_the_latest_days_are_the_same_spilled_or_not(tmp_path: Path, limit: int) -> None:
+    """The report lists the latest days only (`lineage.DAYS_SHOWN`): its trend and the
+    miss causes by day, from the store as in memory, with how many days there are."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(backlog(
+        timestamp=_utc(START.timestamp() + index * 86400 / 3), workflow=f"w{index}",
+        cache_hit=False, cached_input_tokens=0)) + "\n" for index in range(90)))
+
+    def latest(spill_after: int) -> tuple[object, object]:
+        saved = breakdowns.SPILL_AFTER
+        breakdowns.SPILL_AFTER = spill_after
+        try:
+            sink, _ = scan(str(path), Selection(), lambda: Analytics(
+                causes=MissCauses(load_prices(), load_model_minimums()),
+                tuning=Tuning(load_prices())), descriptive=True, jobs=1)
+        finally:
+            breakdowns.SPILL_AFTER = saved
+        assert isinstance(sink, Analytics) and sink.causes is not None
+        sink.finish()
+        days, count = sink.causes.days(limit)
+        return sink.days(limit), ([(day, {cause: cost.to_json() for cause, cost in table.items()})
+                                   for day, table in days], count)
+
+    in_memory = latest(10**9)
+    assert in_memory == latest(5)
+    (days, count), (cause_days, cause_count) = in_memory
+    assert count == cause_count == 30
+    assert [day for day, _ in days] == [day for day, _ in cause_days]
+    assert len(days) == min(limit, 30)
+    assert days == sorted(days)
+    assert not days or days[-1][0] == _utc(START.timestamp() + 89 * 86400 / 3)[:10]
