@@ -11,8 +11,9 @@ the bound are pooled. The built-in causes are never pooled, and never count.
 
 Only the reader of the ledger's start pools (its sink calls `MissCauses.pool` once
 more names than the bound came, as it spills), since which names come first is the
-whole ledger's to say. A stretch read apart keeps every name it meets, and its sink
-gives up past the bound (`reading.SinkFull`), as it does where it would spill.
+whole ledger's to say. A stretch read apart (or kept in the ledger cache) keeps every
+name it meets: each has a cell, which its sink counts towards what it may hold before
+it gives up (`reading.SinkFull`); merged into the start's, they are pooled there.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class CauseNames:
 
     @property
     def over(self) -> bool:
-        """More names kept than the bound: pool them, or give up."""
+        """More names kept than the bound: the start's reader pools them."""
         return len(self.kept) > REASONS_NAMED
 
     def name(self, reason: str) -> str:

@@ -54,7 +54,6 @@ from cache_gate.analyses.lineage import (
     lineage_of,
 )
 from cache_gate.analyses.merging import PICO, picodollars
-from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 from cache_gate.models import ModelMinimums
 from cache_gate.prices import PriceTable
@@ -303,10 +302,9 @@ class MissCauses:
 
     def bound_names(self, may_pool: bool) -> None:
         """Past `cause_names.REASONS_NAMED` diagnoses: pooled where the caller reads from
-        the ledger's start (`may_pool`: a sink that may spill), else SinkFull."""
-        if self.names.over:
-            if not may_pool:
-                raise SinkFull
+        the ledger's start (`may_pool`: a sink that may spill), else kept (see
+        `cause_names`)."""
+        if may_pool and self.names.over:
             self.pool()
 
     def pool(self) -> None:

@@ -11,18 +11,17 @@ import sys
 from pathlib import Path
 from unittest import mock
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cache_gate.analyses import cause_names
 from cache_gate.analyses.cause_names import OTHER_CHANGED, OTHER_REASON, REASONS_NAMED
 from cache_gate.analyses.miss_causes import MissCauses
-from cache_gate.ledger.reading import SinkFull
 from cache_gate.ledger.record import Record
 from cache_gate.models import load_model_minimums
 from cache_gate.prices import load_prices
 from tests.analyses.test_miss_causes import miss, planted
+from tests.ledger.test_resume import plain, run
 from tests.ledgers import write_ledger
 
 PRICES, MINIMUMS = load_prices(), load_model_minimums()
@@ -102,12 +101,13 @@ def test_pooled_in_stretches_as_one_by_one(records: list[Record], chunks: list[i
         assert outcome(first) == one_by_one
 
 
-def test_a_stretch_read_apart_gives_up_past_the_bound() -> None:
-    """It cannot know which names come first in the whole ledger: its reader reads on
-    in one process instead, as where it would spill."""
+def test_a_stretch_read_apart_keeps_every_name() -> None:
+    """It cannot know which names come first in the whole ledger: it keeps them all
+    (a ledger checkpointed in stretches still resumes), for the start's to pool."""
     causes = read([miss(minute, miss_reason=f"r{minute}") for minute in range(3)])
-    with mock.patch.object(cause_names, "REASONS_NAMED", 2), pytest.raises(SinkFull):
+    with mock.patch.object(cause_names, "REASONS_NAMED", 2):
         causes.bound_names(may_pool=False)
+    assert sorted(causes.overall) == ["r0", "r1", "r2"]
 
 
 def test_a_ledger_naming_a_reason_a_line_gives_a_bounded_report(tmp_path: Path) -> None:
@@ -129,3 +129,17 @@ def test_a_ledger_naming_a_reason_a_line_gives_a_bounded_report(tmp_path: Path) 
 def test_the_bound_the_docs_state_is_the_code_s() -> None:
     page = Path(__file__).parents[2] / "docs" / "commands" / "report.md"
     assert f"The first {REASONS_NAMED} distinct names" in page.read_text(encoding="utf-8")
+
+
+def test_a_ledger_naming_more_reasons_than_the_bound_still_resumes(tmp_path: Path) -> None:
+    """Its stretches keep their names in the ledger cache; the run that reads them back
+    pools them, as a run without the cache does."""
+    path = write_ledger(tmp_path / "ledger.jsonl", *(
+        planted(minute, cache_miss_reason=f"r{minute}_changed")
+        for minute in range(REASONS_NAMED + 10)))
+    run(path, tmp_path / "cache")
+    with path.open("a", encoding="utf-8") as ledger:
+        ledger.write(json.dumps(planted(REASONS_NAMED + 10, cache_miss_reason="late")) + "\n")
+    summary, use = run(path, tmp_path / "cache")
+    assert use is not None and use.resumed, use
+    assert summary == plain(path)
