@@ -9,11 +9,11 @@ says a change (`*_changed`, avoidable) and OTHER_REASON otherwise. Avoidability 
 the name, so the avoidable misses, and their KPI, stay exact; only the names beyond
 the bound are pooled. The built-in causes are never pooled, and never count.
 
-Only the reader of the ledger's start pools (its sink calls `MissCauses.pool` once
-more names than the bound came, as it spills), since which names come first is the
-whole ledger's to say. A stretch read apart (or kept in the ledger cache) keeps every
-name it meets: each has a cell, which its sink counts towards what it may hold before
-it gives up (`reading.SinkFull`); merged into the start's, they are pooled there.
+Only the reader of the ledger's start pools (its sink, after each chunk and merge:
+`MissCauses.bound_names`), since which names come first is the whole ledger's to say.
+A stretch read apart (or kept in the ledger cache) keeps every name it meets: each has
+a cell, which its sink counts towards what it may hold before it gives up
+(`reading.SinkFull`); merged into the start's, they are pooled there.
 """
 
 from __future__ import annotations
