@@ -238,14 +238,10 @@ class KpiStore:
         order; and how many dates have misses."""
         dated = "FROM cells WHERE day != X''"
         count = self._db.execute(f"SELECT count(DISTINCT day) {dated}").fetchone()[0]
-        tables: dict[str, dict[str, CauseCost]] = {}
-        for day, cause, requests, tokens, pico, unpriced in self._db.execute(
-                f"SELECT day, cause, {_COSTS_SUMMED} FROM cells WHERE day IN "
-                f"(SELECT DISTINCT day {dated} ORDER BY day DESC LIMIT ?) "
-                "GROUP BY day, cause ORDER BY day", (limit,)):
-            tables.setdefault(text_of(day), {})[text_of(cause)] = CauseCost(
-                requests, tokens, pico, unpriced)
-        return list(tables.items()), count
+        latest = [day for day, in self._db.execute(
+            f"SELECT DISTINCT day {dated} ORDER BY day DESC LIMIT ?", (limit,))]
+        tables = self.causes("day", latest) if latest else {}
+        return sorted((day, table) for day, table in tables.items() if day is not None), count
 
     @on_disk
     def busiest(self, column: str, limit: int) -> list[bytes]:
