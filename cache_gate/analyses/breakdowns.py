@@ -278,6 +278,19 @@ class Analytics:
             self.tuning.merge(later.tuning)
         self.bound()
 
+    @property
+    def estimated(self) -> bool:
+        """Whether its duplicate spend or response TTL curve is an estimate: a record
+        came within the TTL of an entry its table had dropped (`merging.Estimating`)."""
+        return self.duplicates.horizon.uncertain or (
+            self.tuning is not None and self.tuning.response.horizon.uncertain)
+
+    def keep_every_hash(self) -> None:
+        """Its tables per request hash drop nothing (before it reads)."""
+        self.duplicates.keep_every_entry()
+        if self.tuning is not None:
+            self.tuning.response.keep_every_entry()
+
     def bound(self) -> None:
         """Memory bounded: past SPILL_AFTER entries, the stretch read goes to disk; so
         do the tables kept per request hash, past theirs (`hash_spill`)."""

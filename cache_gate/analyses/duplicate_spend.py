@@ -12,7 +12,9 @@ it, waits for the stretch before (which knows the hash's previous request, if an
 the tables hold `memory` hashes, the hashes last seen more than the TTL before the
 newest time are dropped, and so are waiting requests more than the TTL after the
 stretch's oldest: exact on a ledger in time order; elsewhere `merging.Horizon` says
-when a merge would not be exact (`InexactMerge`).
+when a merge would not be exact (`InexactMerge`), and when one pass met a hash whose
+entry it had dropped (`Horizon.uncertain`): the gates then read the ledger again with
+tables that drop nothing (`keep_every_entry`, `analyses.exact_reading`).
 
 Memory: past `hash_spill.HASHES_HELD` entries, the process that may spill moves the
 hashes last seen to disk (`spill`); from then on it takes the records a batch at a time
@@ -26,7 +28,7 @@ end counts nothing.
 from __future__ import annotations
 
 from cache_gate.analyses.hash_spill import HashTable, keep_bounded
-from cache_gate.analyses.merging import PICO, Horizon, picodollars
+from cache_gate.analyses.merging import EVERY_ENTRY, PICO, Horizon, picodollars
 from cache_gate.ledger.record import Record
 
 # Hashes remembered before the expired ones are dropped.
@@ -76,6 +78,10 @@ class DuplicateSpend:
     def held(self) -> int:
         """The entries in memory."""
         return len(self.last_seen.held) + len(self.waiting.held)
+
+    def keep_every_entry(self) -> None:
+        """Drop no hash (before any is added): exact on a ledger out of time order."""
+        self.memory = self._prune_at = EVERY_ENTRY
 
     def add(self, record: Record, request: str, moment: float) -> None:
         batch = self._batch

@@ -16,6 +16,8 @@ ledger in one process: never an approximate merge.
 from __future__ import annotations
 
 import math
+import sys
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -28,8 +30,26 @@ def picodollars(cost: float) -> int:
     return round(cost * PICO)
 
 
+# A table's `memory` that never drops an entry (they go to disk past
+# `hash_spill.HASHES_HELD` instead).
+EVERY_ENTRY = sys.maxsize
+
+
 class InexactMerge(Exception):
     """Two stretches whose merge would not be what one pass gives: read in one process."""
+
+
+@runtime_checkable
+class Estimating(Protocol):
+    """A sink whose tables per request hash drop expired entries (exact in time order):
+    `estimated` once a record came within the TTL of an entry one of them had dropped
+    (`Horizon.uncertain`); made before it reads, with `keep_every_hash`, it drops none
+    and is exact on any ledger."""
+
+    @property
+    def estimated(self) -> bool: ...
+
+    def keep_every_hash(self) -> None: ...
 
 
 class Horizon(msgspec.Struct):

@@ -22,7 +22,8 @@ Once the table holds `memory` hashes, an entry whose every TTL's copy is older
 than the longest TTL relative to the newest time seen is dropped. On a ledger in time
 order that is exact (no later request can hit it, and a miss would write it anew). On a ledger out
 of order, a later line with an earlier time may miss an entry that was dropped, and
-write it anew: the counts are then an estimate, as the time order they assume is.
+write it anew: that pass is an estimate (`Horizon.uncertain`), and the gates read the
+ledger again with tables that drop nothing (`keep_every_entry`, `analyses.exact_reading`).
 Memory: past `hash_spill.HASHES_HELD` entries, the entries move to disk, and each batch
 fetches its hashes' entries back first; what they hold and drop is the same. The first
 requests go then, and none is kept after: only a merge into the stretch before reads
@@ -52,7 +53,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cache_gate.analyses.hash_spill import HashTable, keep_bounded
-from cache_gate.analyses.merging import PICO, Horizon, InexactMerge, picodollars
+from cache_gate.analyses.merging import EVERY_ENTRY, PICO, Horizon, InexactMerge, picodollars
 from cache_gate.ledger.record import Record
 
 RESPONSE_TTLS = (900, 1800, 3600, 7200, 14400, 86400)
@@ -216,6 +217,10 @@ class ResponseTtlCurve:
                 sums[2] += picodollars(cost)
         self.requests += counted
         horizon.newest, horizon.oldest = newest, oldest
+
+    def keep_every_entry(self) -> None:
+        """Drop no entry (before any is added): exact on a ledger out of time order."""
+        self.memory = self._prune_at = EVERY_ENTRY
 
     def _prune(self) -> None:
         """Drop the entries older than the longest TTL relative to the newest time seen:

@@ -178,8 +178,8 @@ def read_evidence(ledger: LedgerOptions,
                   inputs: PolicyInputs) -> tuple[CurveEvidence, LedgerStats]:
     """The ledger's response TTL and semantic threshold curves, with the configured
     values replayed too: one pass, in file order (the curves depend on it)."""
+    from cache_gate.analyses.exact_reading import read_exactly
     from cache_gate.gates.kpi import require_evidence
-    from cache_gate.ledger.jsonl.reader import scan
     from cache_gate.ledger.postgres import is_postgres_url
     from cache_gate.policy import ledger_evidence
 
@@ -188,10 +188,10 @@ def read_evidence(ledger: LedgerOptions,
                          "ledger is not supported here yet: pass --ledger PATH to the "
                          "JSONL ledger")
     template = ledger_evidence.evidence_sink(inputs)
-    sink, stats = scan(ledger.ledger, ledger.selection,
-                       lambda: ledger_evidence.CurveEvidence(template.ttls,
-                                                             template.thresholds),
-                       descriptive=True, jobs=1)
+    sink, stats = read_exactly(ledger.ledger, ledger.selection,
+                               lambda: ledger_evidence.CurveEvidence(template.ttls,
+                                                                     template.thresholds),
+                               jobs=1)
     require_evidence(stats)
     assert isinstance(sink, ledger_evidence.CurveEvidence)
     return sink, stats

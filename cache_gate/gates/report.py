@@ -8,9 +8,11 @@ A large ledger file is read by several processes, as `kpi`'s is, whose stretches
 into exactly what one pass gives, or raise `InexactMerge` where they cannot (a request
 repeated within the response cache curve's longest TTL across two stretches, or a
 ledger far out of time order: see `analyses.merging`); the ledger is then read again
-in one process. A ledger whose first MiB carries request hashes is read in one process
-from the start: it would nearly always be read twice; so is one with a new prompt on
-most lines, whose stretches' states cost more to merge than reading apart saves.
+in one process, and once more keeping every request hash where that pass met one it
+had dropped (`analyses.exact_reading`). A ledger whose first MiB carries request hashes
+is read in one process from the start: it would nearly always be read twice; so is
+one with a new prompt on most lines, whose stretches' states cost more to merge than
+reading apart saves.
 """
 
 from __future__ import annotations
@@ -31,14 +33,13 @@ from cache_gate.analyses.breakdowns import (
     savings,
 )
 from cache_gate.analyses.cause_findings import top_causes
+from cache_gate.analyses.exact_reading import read_exactly
 from cache_gate.analyses.lineage import DAYS_SHOWN
-from cache_gate.analyses.merging import InexactMerge
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import Settings
 from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
-from cache_gate.ledger.jsonl.reader import scan
 from cache_gate.ledger.postgres import is_postgres_url
 from cache_gate.ledger.reading import LedgerStats, Selection, Sink
 from cache_gate.prices import load_prices
@@ -139,12 +140,8 @@ def read_ledger(path: str, selection: Selection, make_sink: Callable[[], Analyti
                 jobs: int | None) -> tuple[Sink, LedgerStats]:
     """The ledger file (or stream) at `path` read into a fresh sink: in parallel where
     `jobs` allows and its stretches merge exactly, else in one process."""
-    if jobs != 1 and _stretches_may_merge(path):
-        try:
-            return scan(path, selection, make_sink, descriptive=True, jobs=jobs)
-        except InexactMerge:
-            pass
-    return scan(path, selection, make_sink, descriptive=True, jobs=1)
+    return read_exactly(path, selection, make_sink,
+                        jobs if jobs != 1 and _stretches_may_merge(path) else 1)
 
 
 def _stretches_may_merge(path: str) -> bool:

@@ -140,6 +140,14 @@ class CurveEvidence:
         self.semantic.add(records)
         self.response.bound(may_spill=True)  # one process reads it (`gates.policy`)
 
+    @property
+    def estimated(self) -> bool:
+        """Whether the response TTL curve is an estimate (`merging.Estimating`)."""
+        return self.response.horizon.uncertain
+
+    def keep_every_hash(self) -> None:
+        self.response.keep_every_entry()
+
     def to_json(self) -> dict[str, object]:
         return {"response_ttl_curve": self.response.to_json(),
                 "semantic_threshold_curve": self.semantic.to_json()}

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from cache_gate.analyses import breakdowns, cause_names, hash_spill
 from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.analyses.duplicate_spend import DuplicateSpend
-from cache_gate.analyses.merging import InexactMerge
+from cache_gate.analyses.exact_reading import read_exactly
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.analyses.tuning_curves import ResponseTtlCurve
@@ -89,6 +89,19 @@ def _utc(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
+def analytics(memory: int | None = None) -> Analytics:
+    """The report's sink, as `gates.report` makes it; its tables per request hash drop
+    expired entries past `memory` hashes, where given."""
+    sink = Analytics(ttl=float(Settings().response_cache_ttl),
+                     causes=MissCauses(load_prices(), load_model_minimums()),
+                     tuning=Tuning(load_prices()))
+    if memory is not None:
+        assert sink.tuning is not None
+        sink.duplicates = DuplicateSpend(sink.ttl, memory)
+        sink.tuning.response = ResponseTtlCurve(memory=memory)
+    return sink
+
+
 def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
            memory: int | None = None) -> tuple[str, str]:
     """The report (JSON, text) of the ledger, or why there is none: its sinks spilling
@@ -102,25 +115,13 @@ def report(path: Path, spill_after: int, jobs: int, hashes_held: int = 10**9,
                             min_requests=1, jobs=jobs)
 
     def make_sink() -> Analytics:
-        sink = Analytics(ttl=float(settings_.response_cache_ttl),
-                         causes=MissCauses(load_prices(), load_model_minimums()),
-                         tuning=Tuning(load_prices()))
-        if memory is not None:
-            assert sink.tuning is not None
-            sink.duplicates = DuplicateSpend(sink.ttl, memory)
-            sink.tuning.response = ResponseTtlCurve(memory=memory)
-        return sink
+        return analytics(memory)
 
     saved = breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD, cause_names.REASONS_NAMED
     breakdowns.SPILL_AFTER, hash_spill.HASHES_HELD = spill_after, hashes_held
     cause_names.REASONS_NAMED = NAMED
     try:
-        try:
-            sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
-                               jobs=jobs)
-        except InexactMerge:
-            sink, stats = scan(str(path), options.selection, make_sink, descriptive=True,
-                               jobs=1)
+        sink, stats = read_exactly(str(path), options.selection, make_sink, jobs)
         assert isinstance(sink, Analytics)
         result = report_result(sink, stats, options, settings_)
     except InputError as exc:  # no evidence: the same error either way

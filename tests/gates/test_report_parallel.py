@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cache_gate.analyses import exact_reading
 from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.config import Settings
 from cache_gate.errors import InputError
@@ -113,7 +114,7 @@ def counted_scans(patch: pytest.MonkeyPatch) -> list[int | None]:
         scans.append(kwargs.get("jobs"))
         return scan(*args, **kwargs)
 
-    patch.setattr(report_gate, "scan", counting_scan)
+    patch.setattr(exact_reading, "scan", counting_scan)
     return scans
 
 
@@ -125,7 +126,7 @@ def test_the_parallel_report_is_the_reference_readers(data: bytes, chunk: int) -
         path.write_bytes(data)
         patch.setattr(reader, "CHUNK_BYTES", chunk)
         with patch.context() as reference:
-            reference.setattr(report_gate, "scan", reference_scan)
+            reference.setattr(exact_reading, "scan", reference_scan)
             expected = rendered(path, 1)
         # Every reader count tries the parallel path, even where request hashes come
         # early (where the gate would not try it).
@@ -140,7 +141,7 @@ def test_a_ledger_without_request_hashes_is_merged_not_read_again(tmp_path: Path
     path = tmp_path / "ledger.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(report_gate, "scan", reference_scan)
+        patch.setattr(exact_reading, "scan", reference_scan)
         expected = rendered(path, 1)
     with pytest.MonkeyPatch.context() as patch, counted_merges(patch) as merges:
         scans = counted_scans(patch)
@@ -157,7 +158,7 @@ def test_a_repeat_across_stretches_is_read_again_in_one_process(tmp_path: Path) 
     path = tmp_path / "ledger.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(report_gate, "scan", reference_scan)
+        patch.setattr(exact_reading, "scan", reference_scan)
         expected = rendered(path, 1)
     with pytest.MonkeyPatch.context() as patch:
         scans = counted_scans(patch)

@@ -266,14 +266,14 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
     what the KPIs need. `-`, a pipe or another stream is first copied to a
     temporary file, since the reader seeks.
     """
-    with _seekable(path) as local:
+    with seekable(path) as local:
         sink, stats = _scan_file(local, selection, make_sink, descriptive, jobs)
     stats.path = path
     return sink, stats
 
 
 @contextlib.contextmanager
-def _seekable(path: str) -> Iterator[str]:
+def seekable(path: str) -> Iterator[str]:
     if path != "-" and not is_stream(path):
         open_ledger(path)  # a file, or the clear error for what is there instead
         yield path
