@@ -195,7 +195,7 @@ class Analytics:
 
     def _breakdowns(self, records: list[Record]) -> None:
         cells, dates, prefixes, hashes = self.cells, self.dates, self.prefixes, self._hashes
-        count_cache_tokens, check_duplicate = self._count_cache_tokens, self.duplicates.add
+        cache_tokens, check_duplicate = self.cache_tokens, self.duplicates.add
         for record in records:
             moment = record.time
             cell = (record.workflow, record.prompt_id, record.phase, record.model,
@@ -205,8 +205,20 @@ class Analytics:
             if sums is None:
                 sums = cells[cell] = [0] * SLOTS
             count(sums, record)
-            if record.cache_read is not None and (record.aggregate or record.eligible):
-                count_cache_tokens(record)
+            read = record.cache_read
+            if read is not None and (record.eligible or record.aggregate):
+                # Per model: what was read from and written to the prompt cache.
+                tokens = cache_tokens.get(record.model)
+                if tokens is None:
+                    tokens = cache_tokens[record.model] = CacheTokens()
+                tokens.read += read
+                write = record.cache_write
+                if write is None:
+                    tokens.writes_unreported += 1
+                else:
+                    one_hour = record.cache_write_1h or 0
+                    tokens.write_1h += one_hour
+                    tokens.write_5m += write - one_hour
             prefix = record.prefix_sha256
             if record.prompt_id is not None and prefix is not None:
                 seen = prefixes.get(record.prompt_id)
@@ -225,18 +237,6 @@ class Analytics:
             if record.request_sha256 is not None and moment is not None:
                 check_duplicate(record, record.request_sha256, moment)
         self._hashes = hashes
-
-    def _count_cache_tokens(self, record: Record) -> None:
-        tokens = self.cache_tokens.get(record.model)
-        if tokens is None:
-            tokens = self.cache_tokens[record.model] = CacheTokens()
-        tokens.read += record.cache_read or 0
-        if record.cache_write is None:
-            tokens.writes_unreported += 1
-            return
-        one_hour = record.cache_write_1h or 0
-        tokens.write_1h += one_hour
-        tokens.write_5m += record.cache_write - one_hour
 
     def merge(self, later: Analytics) -> None:
         """Take in the stretch of the ledger right after this one. Every part merges into

@@ -77,14 +77,6 @@ class CauseCost(msgspec.Struct):
     picodollars: int = 0
     unpriced_requests: int = 0
 
-    def add(self, tokens: int, cost: float | None) -> None:
-        self.requests += 1
-        self.input_tokens += tokens
-        if cost is None:
-            self.unpriced_requests += 1
-        else:
-            self.picodollars += picodollars(cost)
-
     def merge(self, other: CauseCost) -> None:
         self.requests += other.requests
         self.input_tokens += other.input_tokens
@@ -240,13 +232,26 @@ class MissCauses:
                 lineage.ttl = FIVE_MINUTES  # an automatic write, of unreported TTL
 
     def _count(self, ordinal: int, record: Record, cause: str, lineage: LineageState) -> None:
-        moment = record.time
-        cell = (record.workflow, record.prompt_id,
-                None if moment is None else self.dates(moment), cause)
+        moment, dates = record.time, self.dates
+        cell = (record.workflow, record.prompt_id, None if moment is None
+                else dates.day if dates.low < moment < dates.high else dates(moment), cause)
         entry = self.cells.get(cell)
         if entry is None:
             entry = self.cells[cell] = CauseCost()
-        entry.add((record.uncached_input or 0) + (record.cache_write or 0), self._cost(record))
+        # What it paid for beyond a hit: its uncached input at the base price, its
+        # writes at theirs.
+        uncached, write = record.uncached_input or 0, record.cache_write or 0
+        entry.requests += 1
+        entry.input_tokens += uncached + write
+        price = self.prices.price(record.model)
+        if price is None:
+            entry.unpriced_requests += 1
+        else:
+            multipliers = self.prices.multipliers
+            one_hour = record.cache_write_1h or 0
+            entry.picodollars += picodollars(
+                price / 1e6 * (uncached + (write - one_hour) * multipliers.cache_write_5m
+                               + one_hour * multipliers.cache_write_1h))
         first = self._examples.get(cause)
         if first is None or ordinal < first[0]:
             self._examples[cause] = (ordinal, record)
@@ -386,17 +391,6 @@ class MissCauses:
         """The first miss of each cause, in ledger order."""
         self._settle()
         return {cause: record for cause, (_, record) in self._examples.items()}
-
-    def _cost(self, record: Record) -> float | None:
-        price = self.prices.price(record.model)
-        if price is None:
-            return None
-        multipliers = self.prices.multipliers
-        one_hour = record.cache_write_1h or 0
-        five_minutes = (record.cache_write or 0) - one_hour
-        return price / 1e6 * ((record.uncached_input or 0)
-                              + five_minutes * multipliers.cache_write_5m
-                              + one_hour * multipliers.cache_write_1h)
 
     @property
     def overall(self) -> dict[str, CauseCost]:

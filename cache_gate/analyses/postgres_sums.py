@@ -80,7 +80,7 @@ SLOT_SUMS: dict[int, str] = {
 }
 assert sorted(SLOT_SUMS) == list(range(kpis.SLOTS))
 
-# report.Analytics._count_cache_tokens, per model: eligible LiteLLM rows always
+# The cache tokens per model of `breakdowns.Analytics`: eligible LiteLLM rows always
 # report their writes (`cache_write` is 0, not unknown, when absent).
 CACHE_TOKEN_SUMS = (
     ("cache_token_requests", "count(*) FILTER (WHERE r.eligible)"),

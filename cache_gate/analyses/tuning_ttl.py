@@ -141,6 +141,10 @@ class Advice:
         }
 
 
+def _per_token(price: float | None) -> float | None:
+    return None if price is None else price / 1e6
+
+
 def _usd(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
@@ -165,7 +169,8 @@ class TtlAdvice:
         multipliers, price_of = self.prices.multipliers, self.prices.price
         reads, writes_5m, writes_1h = (multipliers.cache_read, multipliers.cache_write_5m,
                                        multipliers.cache_write_1h)
-        prices: dict[str | None, float | None] = {}
+        # Per model, its price per token (`price / 1e6`, as `_simulate` computes it first).
+        per_token: dict[str | None, float | None] = {}
         for record in records:
             moment = record.time
             if moment is None:
@@ -182,8 +187,10 @@ class TtlAdvice:
                 observe(record, moment, read, write)
                 continue
             model = record.model
-            price = prices[model] if model in prices else prices.setdefault(
-                model, price_of(model))
+            if model in per_token:
+                price = per_token[model]
+            else:
+                price = per_token[model] = _per_token(price_of(model))
             # `_simulate` and `writes_left`, for a gap that is known.
             gap, cacheable = abs(moment - lineage.last), read + write
             gaps = lineage.gaps
@@ -206,8 +213,8 @@ class TtlAdvice:
             if price is None:
                 lineage.unpriced += 1
             else:
-                lineage.pico_5m += round(price / 1e6 * cacheable * factor_5m * PICO)
-                lineage.pico_1h += round(price / 1e6 * cacheable * factor_1h * PICO)
+                lineage.pico_5m += round(price * cacheable * factor_5m * PICO)
+                lineage.pico_1h += round(price * cacheable * factor_1h * PICO)
             after = lineage.after_first
             if read > 0 and FIVE_MINUTES < gap <= ONE_HOUR:  # pays an open 1-hour write
                 after[1] = after[3] = 0

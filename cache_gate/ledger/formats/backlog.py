@@ -29,10 +29,11 @@ usage ledger").
 from __future__ import annotations
 
 import math
+from datetime import UTC
 
 import msgspec
 
-from cache_gate.ledger.formats.fields import epoch, lenient, plain
+from cache_gate.ledger.formats.fields import lenient, plain
 from cache_gate.ledger.line_errors import LineError
 from cache_gate.ledger.lines import BacklogLine, Line, SemanticCacheLayer
 from cache_gate.ledger.record import Record
@@ -57,43 +58,47 @@ def normalise(line: BacklogLine | Line) -> Record:
         raise LineError(f"cache_hit must be true, false or null, got {cache_hit!r}")
     read = line.cache_read_input_tokens
     write = line.cache_creation_input_tokens
-    input_tokens = line.input_tokens
+    uncached = line.input_tokens
     write_1h = None
     if read is not None or write is not None:
         # Anthropic semantics: input_tokens is the uncached part only; a bare usage
         # object logged with a workflow keeps its TTL split of the writes.
         read = read or 0
         write = write or 0
-        uncached = input_tokens
         if line.cache_creation is not None:
             write_1h = line.cache_creation.ephemeral_1h_input_tokens
     else:
         read = line.cached_input_tokens
         write = None
-        if read is not None and input_tokens is not None:
-            if read > input_tokens:
+        if read is not None and uncached is not None:
+            if read > uncached:
                 raise LineError(
-                    f"cached_input_tokens ({read}) exceeds input_tokens ({input_tokens})")
-            uncached = input_tokens - read
+                    f"cached_input_tokens ({read}) exceeds input_tokens ({uncached})")
+            uncached -= read
         else:
-            uncached = None
-            read = read if input_tokens is not None else None
+            uncached = read = None
     if cache_hit is None and read is not None:
         cache_hit = read > 0
+    if uncached is None:  # the cache's tokens are known only beside the input's
+        read = write = write_1h = None
+    # `fields.epoch`, inline: the report's hot path makes a Record of every line.
+    moment = line.timestamp
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     response = line.response_cache
     semantic = line.semantic_cache
     # Positional: the hot path of the commonest format (keywords cost 4x here).
     return Record(
         "backlog",                  # format
-        epoch(line.timestamp),      # time
+        None if moment is None else moment.timestamp(),  # time
         line.workflow,              # workflow
         line.phase,                 # phase
         line.prompt_id,             # prompt_id
         line.model,                 # model
         uncached,                   # uncached_input
-        read if uncached is not None else None,   # cache_read
-        write if uncached is not None else None,  # cache_write
-        write_1h if uncached is not None else None,  # cache_write_1h
+        read,                       # cache_read
+        write,                      # cache_write
+        write_1h,                   # cache_write_1h
         line.output_tokens,         # output_tokens
         cache_hit,                  # prompt_cache_hit
         response.status if response else None,      # response_cache
@@ -105,7 +110,7 @@ def normalise(line: BacklogLine | Line) -> Record:
         line.request_sha256,        # request_sha256
         line.session_id or None,    # session (an empty id names none)
         line.cache_miss_reason,     # miss_reason
-        similarity(semantic),       # semantic_similarity
+        None if semantic is None else similarity(semantic),  # semantic_similarity
     )
 
 
