@@ -18,7 +18,7 @@ import msgspec
 
 from cache_gate.analyses.kpis import SLOTS, PlainCounts, Tally
 from cache_gate.analyses.lineage import LineageState, lineage_of
-from cache_gate.analyses.miss_causes import CauseCost, MissCauses
+from cache_gate.analyses.miss_causes import CauseCost, MissCauses, remember_silent_hit
 from cache_gate.ledger.formats.fields import epoch
 from cache_gate.ledger.lines import BacklogKpiLine
 from cache_gate.ledger.reading import SinkFull
@@ -133,9 +133,9 @@ class KpiEvidence:
 
     def _observe_plain(self, eligible: list[tuple[BacklogKpiLine, bool]]) -> None:
         """The miss causes observe the eligible lines, in order, as `add` has them
-        observe their Records; a hit that writes nothing to the cache is made into a
-        Record only if no later such hit of its lineage comes before the lineage's
-        next other request or the chunk's end.
+        observe their Records; a hit that writes nothing to the cache makes no Record:
+        the last of a run of them in its lineage (before the lineage's next other
+        request or the chunk's end) is remembered in it (`remember_silent_hit`).
 
         Exact: a hit changes nothing but its lineage's state and the count of eligible
         requests (a miss's ordinal), and a hit that writes nothing sets every part
@@ -150,8 +150,8 @@ class KpiEvidence:
         # Lineage keys of this chunk's (prompt_id, workflow, model): a plain line names
         # no session. Per chunk: a ledger of distinct prompts keeps no table.
         keys: dict[tuple[str | None, str | None, str | None], str] = {}
-        # The latest unobserved silent hit of a lineage, with its ordinal.
-        held: dict[str, tuple[int, BacklogKpiLine]] = {}
+        # The latest unobserved silent hit of a lineage (no ordinal: a hit counts no cause).
+        held: dict[str, BacklogKpiLine] = {}
         for ordinal, (line, hit) in enumerate(eligible, base):
             group = (line.prompt_id, line.workflow, line.model)
             key = keys.get(group)
@@ -160,18 +160,21 @@ class KpiEvidence:
             if hit and not (line.cache_creation_input_tokens and line.input_tokens is not None):
                 if key not in held and key not in lineages:
                     lineages[key] = LineageState()
-                held[key] = (ordinal, line)
+                held[key] = line
                 continue
             earlier = held.pop(key, None)
             if earlier is not None:
-                causes.eligible = earlier[0]
-                observe(_plain_record(earlier[1], True), key)
+                _remember_held(lineages[key], earlier)
             causes.eligible = ordinal
             observe(_plain_record(line, hit), key)
-        for key, (ordinal, line) in held.items():
-            causes.eligible = ordinal
-            observe(_plain_record(line, True), key)
+        for key, earlier in held.items():
+            _remember_held(lineages[key], earlier)
         causes.eligible = base + len(eligible)
+
+
+def _remember_held(lineage: LineageState, held: BacklogKpiLine) -> None:
+    """A held silent hit observed: no Record is made of it (it counts no cause)."""
+    remember_silent_hit(lineage, held.model, held.prefix_sha256, epoch(held.timestamp))
 
 
 def _lineage_record(line: BacklogKpiLine) -> Record:

@@ -96,6 +96,18 @@ class CauseCost(msgspec.Struct):
         return shown
 
 
+def remember_silent_hit(lineage: LineageState, model: str | None, prefix: str | None,
+                        moment: float | None) -> None:
+    """What a hit that wrote nothing to the cache leaves of itself in its lineage (all
+    that observing it does, besides counting it among the eligible requests): the
+    previous request, and the last cache activity, its read."""
+    lineage.seen = True
+    lineage.model = model
+    lineage.prefix = prefix
+    lineage.active = True
+    lineage.activity = moment
+
+
 # A dataclass, not a struct: `kpi_spill.SpilledCauses` subclasses it with an __init__.
 @dataclass
 class MissCauses:
@@ -217,6 +229,9 @@ class MissCauses:
         return "changed_within_ttl"
 
     def _remember(self, record: Record, lineage: LineageState) -> None:
+        if record.prompt_cache_hit and not record.cache_write:
+            remember_silent_hit(lineage, record.model, record.prefix_sha256, record.time)
+            return
         lineage.seen = True
         lineage.model = record.model
         lineage.prefix = record.prefix_sha256
