@@ -59,8 +59,8 @@ class Horizon(msgspec.Struct):
 
     - `floor`: an entry older than it may have been dropped, so a record after the drop
       (in this stretch or a later one) must come at least `reach` after it; one that does
-      not makes the stretch `uncertain` (one pass is then an estimate, and no merge is
-      attempted).
+      not makes the stretch `uncertain`: no merge is attempted, and one pass is an
+      estimate, which `exact_reading` reads again with tables that drop nothing.
     - `cut`: first occurrences decided early, and the drops, assume that every record
       before this stretch came at or before it.
     """
