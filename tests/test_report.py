@@ -12,7 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cache_gate.analyses.breakdowns import BREAKDOWN_SHOWN
+from cache_gate.analyses.duplicate_spend import DUPLICATE_MEMORY
+from cache_gate.analyses.hash_spill import HASHES_HELD
 from cache_gate.analyses.lineage import DAYS_SHOWN
+from cache_gate.analyses.tuning_curves import RESPONSE_MEMORY
 from cache_gate.cli import cli
 from cache_gate.gates.report import sparkline
 from cache_gate.prices import load_prices
@@ -175,6 +178,9 @@ def test_the_bounds_the_docs_state_are_the_code_s() -> None:
     assert f"the latest {DAYS_SHOWN} days" in page
     assert f"Each breakdown holds its {BREAKDOWN_SHOWN} largest groups" in page
     assert f"the {BREAKDOWN_SHOWN} that read most" in page
+    assert DUPLICATE_MEMORY == RESPONSE_MEMORY
+    assert f"Once\nit holds {DUPLICATE_MEMORY:,} hashes" in page
+    assert f"(on disk past {HASHES_HELD:,})" in page
 
 
 def test_prices_can_be_overridden_and_match_any_spelling() -> None:
