@@ -171,21 +171,26 @@ class KpiStore:
             sorted((stored(workflow), stored(prompt), stored(day), stored(cause), cost.requests,
                     cost.input_tokens, cost.picodollars, cost.unpriced_requests)
                    for (workflow, prompt, day, cause), cost in merged.cells.items()))
+        # Each group with its place in the order groups came; one with avoidable misses
+        # alone (its requests in a stretch before) after this stretch's new ones.
         avoidable = merged.avoidable_counts()
-        rows = []
-        for key in groups.keys() | avoidable.keys():
-            sums = list(groups.get(key) or [0] * SLOTS)
-            sums[kpis.AVOIDABLE_MISSES] += avoidable.get(key, 0)
-            rows.append((key, sums))
-        first = self._groups
-        order = {key: index for index, key in enumerate(groups)}
+        rows: list[tuple[object, ...]] = []
+        for place, (group, sums) in enumerate(groups.items(), self._groups):
+            missed = avoidable.get(group)
+            if missed:
+                sums = list(sums)
+                sums[kpis.AVOIDABLE_MISSES] += missed
+            rows.append((stored(group[0]), stored(group[1]), place, *sums))
+        self._groups += len(groups)
+        for group, missed in avoidable.items():
+            if group not in groups:
+                sums = [0] * SLOTS
+                sums[kpis.AVOIDABLE_MISSES] = missed
+                rows.append((stored(group[0]), stored(group[1]), self._groups, *sums))
+        rows.sort()
         db.executemany(
             f"INSERT INTO groups VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
-            f"ON CONFLICT DO UPDATE SET {_ADDED}",
-            sorted((stored(workflow), stored(prompt),
-                    first + order.get((workflow, prompt), len(order)), *sums)
-                   for (workflow, prompt), sums in rows))
-        self._groups += len(groups)
+            f"ON CONFLICT DO UPDATE SET {_ADDED}", rows)
         db.execute("COMMIT")
 
     # The answers, once every stretch is absorbed.

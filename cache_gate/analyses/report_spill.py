@@ -83,14 +83,15 @@ class ReportStore(KpiStore):
         view.merge(advice)
         db = self._db
         db.execute("BEGIN")
+        # Rows in key order, as `KpiStore` writes them: the B-trees grow at a few places.
         tables: tuple[dict[str, list[int]] | dict[str | None, list[int]], ...] = breakdowns
         for kind, table in enumerate(tables):
             first = self._placed(len(table))
             db.executemany(
                 f"INSERT INTO breakdowns VALUES (?, ?, ?, {', '.join('?' * SLOTS)}) "
                 f"ON CONFLICT DO UPDATE SET {_ADDED}",
-                ((kind, stored(name), first + index, *sums)
-                 for index, (name, sums) in enumerate(table.items())))
+                sorted([(kind, stored(name), first + index, *sums)
+                        for index, (name, sums) in enumerate(table.items())]))
         first = self._placed(len(tokens))
         db.executemany(
             "INSERT INTO cache_tokens VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -104,12 +105,13 @@ class ReportStore(KpiStore):
         db.executemany(
             "INSERT INTO prefixes VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
             "n = n + excluded.n",
-            ((stored(prompt), stored(digest), first + index, n) for index, (prompt, digest, n)
-             in enumerate((prompt, digest, n) for prompt, hashes in prefixes.items()
-                          for digest, n in hashes.items())))
+            sorted([(stored(prompt), stored(digest), first + index, n)
+                    for index, (prompt, digest, n) in enumerate(
+                        (prompt, digest, n) for prompt, hashes in prefixes.items()
+                        for digest, n in hashes.items())]))
         db.executemany("INSERT OR REPLACE INTO ttl VALUES (?, ?)",
-                       ((stored(key), _ENCODER.encode(cost))
-                        for key, cost in view.lineages.items()))
+                       sorted([(stored(key), _ENCODER.encode(cost))
+                               for key, cost in view.lineages.items()]))
         db.execute("COMMIT")
 
     def _placed(self, rows: int) -> int:
