@@ -13,15 +13,18 @@ by `kpis.count`, the one definition of its terms. Reading `metadata` is most of 
 cost of any query over SpendLogs: a second query for the sums would double it
 (bench/postgres.py holds this pass to a hand-written single-pass query).
 
-The sums alone (`read_tally`) and `report`'s breakdowns are summed by
-PostgreSQL exactly as `kpis.count` sums Records: they move a few dozen aggregated
+`report` reads it once too (`report_rows_query`): its miss causes and tuning need
+every request in order, so each row streams as the JSON of its values, read as its
+JSONL line, and the breakdowns are summed from those Records. The sums alone
+(`read_tally`), and the breakdowns of a sink without the ordered analyses, are summed
+by PostgreSQL exactly as `kpis.count` sums Records: they move a few dozen aggregated
 rows to the client, not the requests.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -53,13 +56,15 @@ from cache_gate.ledger.reading import (
     DECODE_ERRORS,
     LedgerStats,
     Selection,
-    Sink,
     keep,
 )
 from cache_gate.ledger.record import Record
 
 # Records read between two checks that kpi's evidence stays within memory.
 BOUND_EVERY = 4096
+# Records handed on to the report's sink at once (`keep` and the sink's loops run a
+# batch at a time).
+READ_BATCH = 2000
 _ELIGIBLE_TOKENS = "r.eligible AND r.uncached IS NOT NULL"
 # kpis.count, slot by slot. LiteLLM logs no semantic cache and no response-cache
 # usefulness: every response-cache hit counts as useful.
@@ -302,6 +307,10 @@ def read_analytics(url: str, selection: Selection,
     stats = LedgerStats(source.display)
     with session(reading) as conn:
         scope = scope_of(conn, reading, selection, descriptive=True)
+        if analytics.causes is not None or analytics.tuning is not None:
+            # They need every request in order anyway: one pass, the sums from it.
+            _read_report_rows(conn, reading, scope, selection, stats, analytics)
+            return analytics, finish(stats, reading)
         left_to_python = 0
         rows = fetch(conn, reading, report_query(scope), scope.params())
         for index, (kind, by_workflow_prompt, by_phase, by_model, by_day,
@@ -331,59 +340,64 @@ def read_analytics(url: str, selection: Selection,
             bad_samples(conn, reading, scope, why_bad(scope))
         if left_to_python:
             analytics.add_breakdowns(python_rows(conn, reading, scope, stats, selection))
-        if analytics.causes is not None or analytics.tuning is not None:
-            read_in_order(conn, reading, scope, selection, [_InOrder(analytics)])
     return analytics, finish(stats, reading)
 
 
-class _InOrder:
-    """The report's sink as the in-order pass feeds it: to the miss causes and the
-    tuning only (the breakdowns came from the server's sums)."""
-
-    def __init__(self, analytics: Analytics) -> None:
-        self.analytics = analytics
-
-    def add(self, records: list[Record]) -> None:
-        self.analytics.add_in_order(records)
-
-
-# Records handed on to the in-order sinks at once (`keep` and the sinks' loops run a
-# batch at a time).
-READ_BATCH = 2000
-
-
-def read_in_order(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
-                  selection: Selection, sinks: Sequence[Sink]) -> None:
-    """Every request of the window, in the order of the table's JSONL export, read as
-    the JSONL reader reads its line: a miss's cause and the TTL simulation need the
-    requests before it one by one, which no sum can give. All of them, not only the
-    eligible ones: the TTL advice's savings a day are over the time all of them span.
-    Rows stream as the server sends them."""
-    query = sql.SQL("""
-SELECT {row_json}
+def report_rows_query(scope: Scope) -> sql.Composed:
+    """Every row of the window, in the order of the table's JSONL export, with its
+    kind, request_id and time: a record as the JSON its values make
+    (`row_json(record=True)`), a bad row or one read in Python as its whole JSON."""
+    as_json = sql.SQL("d.kind IN ({}, {})").format(sql.Literal(pg_rows.BAD),
+                                                   sql.Literal(pg_rows.IRREGULAR))
+    return sql.SQL("""
+SELECT d.kind, d.request_id, extract(epoch FROM d.start_time)::float8,
+    CASE WHEN d.kind = {record} THEN {record_json} WHEN {as_json} THEN {row_json} END
 FROM ({rows}) AS d
-WHERE d.kind IN ({record}, {irregular})
 ORDER BY d.start_time, d.request_id
-""").format(row_json=sql.SQL("CASE WHEN d.kind = {} THEN {} ELSE {} END").format(
-                sql.Literal(RECORD), row_json(scope, record=True), row_json(scope)),
-            rows=row_pipeline(scope), record=sql.Literal(RECORD),
-            irregular=sql.Literal(pg_rows.IRREGULAR))
+""").format(as_json=as_json, record=sql.Literal(RECORD),
+            record_json=row_json(scope, record=True), row_json=row_json(scope),
+            rows=row_pipeline(scope))
+
+
+def _read_report_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
+                      selection: Selection, stats: LedgerStats, analytics: Analytics) -> None:
+    """`report`'s single pass (`report_rows_query`): each request read as the JSONL
+    reader reads its line, into the sink in ledger order a batch at a time (its memory
+    bounded by `Analytics.add`); the other rows counted by kind, the first bad ones'
+    JSON read for the reader's own message. Reading `metadata` is most of any query's
+    cost: a pass for the sums and one for the requests would read it twice."""
     reading_decoders = decoders(descriptive=True, timed=True)
-    # Bad rows are counted once, by the sums' pass: this one only reads requests.
-    scratch = LedgerStats(reading.source.display)
+    message = why_bad(scope)
+    kinds: Counter[str] = Counter()
     batch: list[Record | None] = []
 
     def hand_on() -> None:
-        kept = keep(batch, selection, scratch, None)
-        for sink in sinks:
-            sink.add(kept)
+        analytics.add(keep(batch, selection, stats, None))
         batch.clear()
 
-    for (line,) in stream(conn, reading, query, scope.params()):
-        try:
-            batch.append(read_line(line.encode(), reading_decoders))
-        except DECODE_ERRORS:
-            continue
-        if len(batch) == READ_BATCH:
-            hand_on()
+    for kind, request_id, when, line in stream(conn, reading, report_rows_query(scope),
+                                               scope.params()):
+        if kind == RECORD:
+            try:
+                batch.append(read_line(line.encode(), reading_decoders))
+            except DECODE_ERRORS:  # never expected: read as a row the SQL left to Python
+                hand_on()
+                read_irregular(line, request_id, when, reading_decoders, reading, stats,
+                               selection)
+                continue
+            if len(batch) == READ_BATCH:
+                hand_on()
+        elif kind == pg_rows.IRREGULAR:
+            hand_on()  # those before it first: ledger order
+            analytics.add(read_irregular(line, request_id, when, reading_decoders, reading,
+                                         stats, selection))
+        else:
+            kinds[kind] += 1
+            if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:
+                reading.samples.append(BadRow(0, f"request_id {request_id}: {message(line)}",
+                                              request_id=request_id, moment=when))
     hand_on()
+    stats.bad_count += kinds[pg_rows.BAD]
+    stats.undated += kinds[pg_rows.UNDATED]
+    stats.other_workflows += kinds[pg_rows.OTHER_WORKFLOW]
+
