@@ -29,7 +29,7 @@ from cache_gate import rules
 from cache_gate.analyses import kpis
 from cache_gate.analyses.duplicate_spend import DuplicateSpend
 from cache_gate.analyses.kpis import SLOTS, Tally, add_sums, count
-from cache_gate.analyses.lineage import UtcDates
+from cache_gate.analyses.lineage import UtcDates, latest_days
 from cache_gate.analyses.merging import PICO, picodollars
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
@@ -362,8 +362,7 @@ class Analytics:
         """The `limit` latest UTC days' sums, in date order, and how many days there are."""
         if self.store is not None:
             return self.store.days(limit)
-        days = self.by_day
-        return sorted(days.items())[-limit:] if limit else [], len(days)
+        return latest_days(self.by_day.items(), limit)
 
     def tokens_by_model(self) -> Iterator[tuple[int, str | None, CacheTokens]]:
         """Per model, with its place in the order they came, what was read from and

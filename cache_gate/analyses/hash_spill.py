@@ -29,7 +29,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from cache_gate.analyses.kpi_spill import BATCH, on_disk, private_database, stored, text_of
+from cache_gate.analyses.kpi_spill import chunked, on_disk, private_database, stored, text_of
 from cache_gate.ledger.reading import SinkFull
 
 # Hashes a table holds in memory before it moves them to disk.
@@ -200,8 +200,7 @@ class HashTable(Generic[V]):
         held, decode = self.held, decoder.decode
         assert self._spilled is not None
         wanted = [key_of(request) for request in self._spilled.among(requests, held)]
-        for start in range(0, len(wanted), BATCH):
-            batch = wanted[start:start + BATCH]
+        for batch in chunked(wanted):
             self.asked += len(batch)
             marks = ", ".join("?" * len(batch))
             found = db.execute(f"SELECT key, time, entry FROM hashes WHERE key IN ({marks})",

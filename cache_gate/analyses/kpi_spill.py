@@ -60,6 +60,7 @@ CREATE TABLE lineages (key BLOB PRIMARY KEY, state BLOB, avoidable INTEGER)
 """
 P = ParamSpec("P")
 T = TypeVar("T")
+K = TypeVar("K")
 _ENCODER = msgspec.msgpack.Encoder()
 _LINEAGE = msgspec.msgpack.Decoder(LineageState)
 
@@ -94,7 +95,8 @@ def on_disk(method: Callable[P, T]) -> Callable[P, T]:
     return guarded
 
 
-def chunked(items: list[bytes]) -> Iterator[list[bytes]]:
+def chunked(items: list[K]) -> Iterator[list[K]]:
+    """`items` BATCH at a time (the keys one query names)."""
     for start in range(0, len(items), BATCH):
         yield items[start:start + BATCH]
 
@@ -172,7 +174,8 @@ class KpiStore:
                     cost.input_tokens, cost.picodollars, cost.unpriced_requests)
                    for (workflow, prompt, day, cause), cost in merged.cells.items()))
         # Each group with its place in the order groups came; one with avoidable misses
-        # alone (its requests in a stretch before) after this stretch's new ones.
+        # and no requests here (none is expected: a stretch's misses are its own
+        # records') after this stretch's groups, as the union of both always placed it.
         avoidable = merged.avoidable_counts()
         rows: list[tuple[object, ...]] = []
         for place, (group, sums) in enumerate(groups.items(), self._groups):

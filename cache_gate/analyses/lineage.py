@@ -9,7 +9,10 @@ The key names its kind, as the JSON reports show it (contract).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import TypeVar
 
 import msgspec
 
@@ -62,6 +65,14 @@ class Span(msgspec.Struct):
 DAYS_SHOWN = 3660
 # Dates remembered by number: past them the memo starts afresh.
 _DATES_KEPT = 4096
+T = TypeVar("T")
+
+
+def latest_days(days: Iterable[tuple[str, T]], limit: int) -> tuple[list[tuple[str, T]], int]:
+    """The `limit` latest of (ISO date, value) pairs, in date order, and how many there
+    are."""
+    ordered = sorted(days, key=itemgetter(0))
+    return ordered[-limit:] if limit else [], len(ordered)
 
 
 class UtcDates(msgspec.Struct):

@@ -51,6 +51,7 @@ from cache_gate.analyses.lineage import (
     LineageState,
     UtcDates,
     WaitingMiss,
+    latest_days,
     lineage_of,
 )
 from cache_gate.analyses.merging import PICO, picodollars
@@ -422,9 +423,9 @@ class MissCauses:
     def days(self, limit: int) -> tuple[list[tuple[str, dict[str, CauseCost]]], int]:
         """The `limit` latest UTC dates with misses (of those with a time), each with its
         table of causes, in date order; and how many dates there are."""
-        days = [(day, table) for day, table in self._summed(lambda cell: cell[2]).items()
-                if day is not None]
-        return sorted(days)[-limit:] if limit else [], len(days)
+        return latest_days(((day, table) for day, table
+                            in self._summed(lambda cell: cell[2]).items() if day is not None),
+                           limit)
 
     def _summed(self, group: Callable[[tuple[str | None, str | None, str | None, str]],
                                       str | None]) -> dict[str | None, dict[str, CauseCost]]:

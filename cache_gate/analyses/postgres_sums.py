@@ -248,8 +248,7 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
     eligible: list[Record] = []
     # As `kpi` reads a JSONL line: with what the miss causes read (its time, model).
     python_decoders = decoders(descriptive=scope.descriptive, timed=True, lineage=True)
-    message = why_bad(scope)
-    kinds: Counter[str] = Counter()
+    others = _OtherRows(scope, reading)
     records = 0
     for (kind, moment, workflow, prompt_id, model, conversation, uncached, read, write,
          write_1h, response, request_id, when, line) in stream(conn, reading,
@@ -282,17 +281,34 @@ def read_kpi_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Scope,
             evidence.add(kept)
             groups = evidence.tally.groups
         else:
-            kinds[kind] += 1
-            if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:
-                reading.samples.append(BadRow(0, f"request_id {request_id}: {message(line)}",
-                                              request_id=request_id, moment=when))
+            others.see(kind, request_id, when, line)
     evidence.causes.add(eligible)
     if records:
         stats.records += records
         stats.formats[FORMAT] += records
-    stats.bad_count += kinds[pg_rows.BAD]
-    stats.undated += kinds[pg_rows.UNDATED]
-    stats.other_workflows += kinds[pg_rows.OTHER_WORKFLOW]
+    others.count_into(stats)
+
+
+class _OtherRows:
+    """The rows of a single pass that are no request: counted by kind, the first bad
+    ones sampled by request_id with the JSONL reader's own message."""
+
+    def __init__(self, scope: Scope, reading: Reading) -> None:
+        self.kinds: Counter[str] = Counter()
+        self._message = why_bad(scope)
+        self._reading = reading
+
+    def see(self, kind: str, request_id: str | None, when: float | None, line: str) -> None:
+        self.kinds[kind] += 1
+        if kind == pg_rows.BAD and self.kinds[kind] <= BAD_LINE_SAMPLES:
+            self._reading.samples.append(BadRow(
+                0, f"request_id {request_id}: {self._message(line)}",
+                request_id=request_id, moment=when))
+
+    def count_into(self, stats: LedgerStats) -> None:
+        stats.bad_count += self.kinds[pg_rows.BAD]
+        stats.undated += self.kinds[pg_rows.UNDATED]
+        stats.other_workflows += self.kinds[pg_rows.OTHER_WORKFLOW]
 
 
 def read_analytics(url: str, selection: Selection,
@@ -367,8 +383,7 @@ def _read_report_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Sc
     JSON read for the reader's own message. Reading `metadata` is most of any query's
     cost: a pass for the sums and one for the requests would read it twice."""
     reading_decoders = decoders(descriptive=True, timed=True)
-    message = why_bad(scope)
-    kinds: Counter[str] = Counter()
+    others = _OtherRows(scope, reading)
     batch: list[Record | None] = []
 
     def hand_on() -> None:
@@ -381,23 +396,17 @@ def _read_report_rows(conn: psycopg.Connection[Any], reading: Reading, scope: Sc
             try:
                 batch.append(read_line(line.encode(), reading_decoders))
             except DECODE_ERRORS:  # never expected: read as a row the SQL left to Python
-                hand_on()
-                read_irregular(line, request_id, when, reading_decoders, reading, stats,
-                               selection)
+                kind = pg_rows.IRREGULAR
+            else:
+                if len(batch) == READ_BATCH:
+                    hand_on()
                 continue
-            if len(batch) == READ_BATCH:
-                hand_on()
-        elif kind == pg_rows.IRREGULAR:
+        if kind == pg_rows.IRREGULAR:
             hand_on()  # those before it first: ledger order
             analytics.add(read_irregular(line, request_id, when, reading_decoders, reading,
                                          stats, selection))
         else:
-            kinds[kind] += 1
-            if kind == pg_rows.BAD and kinds[kind] <= BAD_LINE_SAMPLES:
-                reading.samples.append(BadRow(0, f"request_id {request_id}: {message(line)}",
-                                              request_id=request_id, moment=when))
+            others.see(kind, request_id, when, line)
     hand_on()
-    stats.bad_count += kinds[pg_rows.BAD]
-    stats.undated += kinds[pg_rows.UNDATED]
-    stats.other_workflows += kinds[pg_rows.OTHER_WORKFLOW]
+    others.count_into(stats)
 

@@ -31,12 +31,10 @@ from tests.analyses.test_report_spill import report
 @contextmanager
 def filters_of(fewest: int, most: int) -> Iterator[None]:
     """Filters with room for `fewest` to `most` keys (a handful: full at once)."""
-    saved = hash_spill.FEWEST_KEYS, hash_spill.MOST_KEYS
-    hash_spill.FEWEST_KEYS, hash_spill.MOST_KEYS = fewest, most
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hash_spill, "FEWEST_KEYS", fewest)
+        patch.setattr(hash_spill, "MOST_KEYS", most)
         yield
-    finally:
-        hash_spill.FEWEST_KEYS, hash_spill.MOST_KEYS = saved
 
 
 @given(added=st.lists(keys, max_size=60), asked=st.lists(keys, max_size=60),
