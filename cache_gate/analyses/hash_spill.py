@@ -1,35 +1,40 @@
 """The tables `report` keeps per request hash (duplicate spend, the response cache
 curve), in memory up to a bound and on disk beyond it.
 
-A `HashTable` is one dict from request hash to an entry, some of which may sit in a
-SQLite table instead of in `held`: `spill` moves what is held to disk, and `fetch`
-brings back the entries of the hashes about to be read or written (a batch of records,
-a stretch to merge), with one query per `kpi_spill.BATCH` hashes, so that the code
-that uses the table reads and writes `held` alone. Every entry has a time
-(`time_of`), and `keep_from` and `keep_until` drop entries by it wherever they sit:
-what a table holds, counts (`len`) and drops is the same whether or not it spilled,
-so spilling changes no answer (the property tests hold a spilled report to one in
-memory, byte for byte).
+A `HashTable` is one dict from request hash to an entry, some of which may sit on disk
+instead of in `held`: `spill` writes what is held to a file of its own (a
+`hash_segments.Segment`, each entry found by its key's digest), and `fetch` brings back
+the entries of the hashes about to be read or written (a batch of records, a stretch to
+merge), so that the code that uses the table reads and writes `held` alone. Every entry
+has a time (`time_of`), and `keep_from` and `keep_until` drop entries by it wherever
+they sit: what a table holds, counts (`len`) and drops is the same whether or not it
+spilled, so spilling changes no answer (the property tests hold a spilled report to
+one in memory, byte for byte).
 
-Most hashes a batch names are new, on a ledger of distinct requests: `fetch` asks the
-disk only about those `SpilledKeys` may hold, a filter that never says no to a hash
-on disk (a yes may be wrong: it costs a query, never an answer).
+Written once, an entry costs no more on disk until it is fetched or dropped: on a
+ledger in time order, a file's entries expire together, and the file goes. Most
+hashes a batch names are new, on a ledger of distinct requests: `fetch` looks on disk
+only for those `SpilledKeys` may hold, a filter that never says no to a hash on disk
+(a yes may be wrong: it costs a look, never an answer). Past MOST_SEGMENTS files, the
+half that hold fewest entries are merged into one.
 
-An ASCII key is kept as its text, any other as `kpi_spill.stored` bytes (SQLite never
-finds a text equal to bytes); an entry that is its own time (a float) as that time
-alone, any other as msgpack, exact. The file lives in a private temporary directory,
-removed with the table or at exit, as `kpi_spill`'s.
+An entry that is its own time (a float) is kept as that time alone, any other as
+msgpack, exact. The files live in a private temporary directory, removed with the
+table or at exit, as `kpi_spill`'s.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Collection, Iterable
+from itertools import chain, compress
+from operator import is_, itemgetter
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from cache_gate.analyses.kpi_spill import chunked, on_disk, private_database, stored, text_of
+from cache_gate.analyses.hash_segments import Segment
+from cache_gate.analyses.kpi_spill import on_disk, private_directory
 from cache_gate.ledger.reading import SinkFull
 
 # Hashes a table holds in memory before it moves them to disk.
@@ -37,7 +42,6 @@ HASHES_HELD = 20_000
 
 V = TypeVar("V")
 _ENCODER = msgspec.msgpack.Encoder()
-_SCHEMA = "CREATE TABLE hashes (key BLOB PRIMARY KEY, time, entry BLOB) WITHOUT ROWID"
 # Bits of `SpilledKeys` per key it has room for: two probes then say yes to about one
 # absent key in 70 (or fewer, below its room).
 BITS_PER_KEY = 16
@@ -46,14 +50,20 @@ BITS_PER_KEY = 16
 FEWEST_KEYS, MOST_KEYS = 1 << 18, 1 << 21
 # A filter made anew has room for this many times the keys on disk and coming.
 GROWTH = 4
+# Files a table keeps on disk before it merges some.
+MOST_SEGMENTS = 64
+# The most entries a merge of them reads into memory.
+MERGED_AT_MOST = 100_000
 
 
-def key_of(request: str) -> str | bytes:
-    return request if request.isascii() else stored(request)
+def key_of(request: str) -> bytes:
+    """A request hash as its record on disk keys it (any string: a lone surrogate from a
+    JSON escape passes)."""
+    return request.encode("utf-8", "surrogatepass")
 
 
-def request_of(key: str | bytes) -> str:
-    return key if isinstance(key, str) else text_of(key)
+def request_of(key: bytes) -> str:
+    return key.decode("utf-8", "surrogatepass")
 
 
 def _bits_for(keys: int) -> int:
@@ -65,16 +75,16 @@ class SpilledKeys:
     it says a table's disk does not hold, it does not. A key dropped from the disk may
     stay in it: a yes too many."""
 
-    def __init__(self, keys: int, made_from: Iterable[str] = ()) -> None:
+    def __init__(self, keys: int, made_from: Iterable[int] = ()) -> None:
         """Room for at least `keys` keys (FEWEST_KEYS to MOST_KEYS, in powers of two)
-        before a yes grows likely; `made_from` added."""
+        before a yes grows likely; the keys of the digests `made_from` added."""
         size = _bits_for(keys)
         self.room = size // BITS_PER_KEY
         self._mask = size - 1
         self._bits = bytearray(max(size >> 3, 1))
         # Keys added, some of them perhaps twice, or since dropped from the disk.
         self.added = 0
-        self.add(made_from)
+        self.add_digests(made_from)
         self._made_with = self.added
 
     def full(self, coming: int) -> bool:
@@ -87,9 +97,13 @@ class SpilledKeys:
                                       or added > 2 * self._made_with)
 
     def add(self, requests: Iterable[str]) -> None:
+        self.add_digests(map(hash, requests))
+
+    def add_digests(self, digests: Iterable[int]) -> None:
+        """The keys whose `hash` each of `digests` is."""
         bits, mask = self._bits, self._mask
         added = 0
-        for digest in map(hash, requests):
+        for digest in digests:
             low, high = digest & mask, digest >> 32 & mask
             bits[low >> 3] |= 1 << (low & 7)
             bits[high >> 3] |= 1 << (high & 7)
@@ -141,7 +155,9 @@ class HashTable(Generic[V]):
         self._entry = entry
         # Once spilled (a table read by a child of the parallel reader never is: it
         # goes back pickled, and neither pickles).
-        self._db: sqlite3.Connection | None = None
+        self._directory: Path | None = None
+        self._segments: list[Segment] = []
+        self._written = 0
         self._decoder: msgspec.msgpack.Decoder[Any] | None = None
         self._spilled: SpilledKeys | None = None
         # Keys the disk was asked for (what the filter spares it).
@@ -152,85 +168,134 @@ class HashTable(Generic[V]):
 
     @property
     def spilled(self) -> bool:
-        return self._db is not None
+        return self._directory is not None
 
     @on_disk
     def spill(self) -> None:
         """Move every entry held to disk."""
         held = self.held
-        if self._db is None:
-            self._db = private_database(self, "hashes.sqlite")
-            self._db.execute(_SCHEMA)
+        if self._spilled is None:
+            self._directory = private_directory(self)
             self._decoder = msgspec.msgpack.Decoder(self._entry)
             self._spilled = SpilledKeys(GROWTH * len(held))
-        elif self._spilled is None or self._spilled.full(len(held)):
+        elif self._spilled.full(len(held)):
             self._spilled = self._refiltered(len(held))
-        self._spilled.add(held)  # first: a key on disk it does not hold would be lost
-        # In key order (texts, then bytes, as SQLite orders them: Python orders code
-        # points as their UTF-8): the B-tree grows at a few places, not all over.
-        texts = sorted(filter(str.isascii, held))
-        others = [] if len(texts) == len(held) else sorted(
-            request for request in held if not request.isascii())
-        self._db.execute("BEGIN")
-        for requests, keys in ((texts, texts), (others, list(map(stored, others)))):
-            entries = list(map(held.__getitem__, requests))
-            times = list(map(self._time_of, entries))
+        if not held:
+            return
+        # In digest order: what `Segment` finds a key by.
+        rows = sorted(zip(map(hash, held), held, map(self._time_of, held.values()),
+                          held.values(), strict=True), key=_digest)
+        digests, requests, times, entries = (list(column) for column in zip(*rows, strict=True))
+        # First: a key on disk the filter does not hold would be lost.
+        self._spilled.add_digests(digests)
+        keys = ([request.encode() for request in requests] if "".join(requests).isascii()
+                else list(map(key_of, requests)))
+        encode = _ENCODER.encode
+        self._segments.append(Segment(
+            self._path(), digests, keys, times,
             # An entry that is its own time is that time again when fetched.
-            self._db.executemany("INSERT INTO hashes VALUES (?, ?, ?)", zip(
-                keys, times, [None if time is entry else _ENCODER.encode(entry)
-                              for entry, time in zip(entries, times, strict=True)],
-                strict=True))
-        self._db.execute("COMMIT")
+            None if all(map(is_, times, entries))
+            else [b"" if time is entry else encode(entry)
+                  for time, entry in zip(times, entries, strict=True)]))
         self.on_disk += len(held)
         self.held = {}
+        if len(self._segments) > MOST_SEGMENTS:
+            self._merge()
+
+    def _path(self) -> Path:
+        assert self._directory is not None
+        self._written += 1
+        return self._directory / f"{self._written}.entries"
+
+    def _merge(self) -> None:
+        """The segments that hold fewest entries merged into one, up to MERGED_AT_MOST
+        entries in all (read into memory): a key is looked for in fewer files."""
+        merging: list[Segment] = []
+        entries = 0
+        for segment in sorted(self._segments, key=_live):
+            if entries + segment.live > MERGED_AT_MOST:
+                break
+            merging.append(segment)
+            entries += segment.live
+        if len(merging) < 2:
+            return
+        rows = sorted(chain.from_iterable(segment.rows() for segment in merging),
+                      key=_digest)
+        digests, keys, times, values = (list(column) for column in zip(*rows, strict=True)) \
+            if rows else ([], [], [], [])
+        own = not any(values)
+        for segment in merging:
+            self._segments.remove(segment)
+            segment.close()
+        if rows:
+            self._segments.append(Segment(self._path(), digests, keys, times,
+                                          None if own else values))
 
     def _refiltered(self, coming: int) -> SpilledKeys:
         """A filter of the keys on disk, with room for GROWTH times them and `coming`
         (the keys dropped since leave it)."""
-        assert self._db is not None
-        return SpilledKeys(GROWTH * (self.on_disk + coming), map(request_of, (
-            key for key, in self._db.execute("SELECT key FROM hashes"))))
+        return SpilledKeys(GROWTH * (self.on_disk + coming), chain.from_iterable(
+            compress(segment.digests, segment.present) for segment in self._segments))
 
     @on_disk
     def fetch(self, requests: Iterable[str]) -> None:
         """Bring the entries of `requests` on disk back into `held`."""
-        db, decoder = self._db, self._decoder
-        if db is None or decoder is None or not self.on_disk:
+        if not self.on_disk:
             return
-        held, decode = self.held, decoder.decode
-        assert self._spilled is not None
-        wanted = [key_of(request) for request in self._spilled.among(requests, held)]
-        for batch in chunked(wanted):
-            self.asked += len(batch)
-            marks = ", ".join("?" * len(batch))
-            found = db.execute(f"SELECT key, time, entry FROM hashes WHERE key IN ({marks})",
-                               batch).fetchall()
-            if not found:
-                continue
-            keys = [key for key, _, _ in found]
-            db.execute(f"DELETE FROM hashes WHERE key IN ({', '.join('?' * len(keys))})",
-                       keys)
-            self.on_disk -= len(found)
-            for key, time, entry in found:
-                held[request_of(key)] = time if entry is None else decode(entry)
+        held, segments = self.held, self._segments
+        assert self._spilled is not None and self._decoder is not None
+        decode = self._decoder.decode
+        requests = list(requests)
+        wanted = self._spilled.among(requests, held)
+        self.asked += len(wanted)
+        # In the order asked (a set's is the process's hash seed's).
+        for request in filter(wanted.__contains__, requests) if wanted else ():
+            wanted.discard(request)
+            digest, key = hash(request), key_of(request)
+            # The newest first: a repeat is likeliest there.
+            for segment in reversed(segments):
+                found = segment.take(digest, key)
+                if found is not None:
+                    time, entry = found
+                    # A float entry whose time it is (msgspec typed the rest).
+                    value: Any = decode(entry) if entry else time
+                    held[request] = value
+                    self.on_disk -= 1
+                    if not segment.live:
+                        segments.remove(segment)
+                        segment.close()
+                    break
 
     def keep_from(self, earliest: float) -> bool:
         """Drop the entries whose time is before `earliest`; whether any was."""
-        return self._keep(lambda time: time >= earliest, "time < ?", earliest)
+        return self._keep(lambda time: time >= earliest)
 
     def keep_until(self, latest: float) -> bool:
         """Drop the entries whose time is after `latest`; whether any was."""
-        return self._keep(lambda time: time <= latest, "time > ?", latest)
+        return self._keep(lambda time: time <= latest)
 
     @on_disk
-    def _keep(self, kept: Callable[[float], bool], dropped: str, moment: float) -> bool:
-        # Times are finite (JSON has no NaN): the SQL and the Python say the same.
+    def _keep(self, kept: Callable[[float], bool]) -> bool:
         time_of = self._time_of
         held = {request: entry for request, entry in self.held.items() if kept(time_of(entry))}
         gone = len(self.held) - len(held)
         self.held = held
-        if self._db is not None and self.on_disk:
-            deleted = self._db.execute(f"DELETE FROM hashes WHERE {dropped}", (moment,)).rowcount
-            self.on_disk -= deleted
-            gone += deleted
+        for segment in list(self._segments):
+            # `kept` holds for the times from a bound on: both bounds kept, all are.
+            oldest, newest = kept(segment.oldest), kept(segment.newest)
+            if oldest and newest:
+                continue
+            dropped = segment.drop(kept) if oldest or newest else segment.drop_all()
+            self.on_disk -= dropped
+            gone += dropped
+            if not segment.live:
+                self._segments.remove(segment)
+                segment.close()
         return gone > 0
+
+
+_digest = itemgetter(0)
+
+
+def _live(segment: Segment) -> int:
+    return segment.live

@@ -101,14 +101,19 @@ def chunked(items: list[K]) -> Iterator[list[K]]:
         yield items[start:start + BATCH]
 
 
-def private_database(owner: object, name: str) -> sqlite3.Connection:
-    """A new SQLite file `name` in a private temporary directory (mode 0700), tuned for
-    a scratch file, removed with its directory once `owner` is collected, or at exit
-    (SIGTERM unwinds to it); an open connection to an unlinked file is harmless. Disk
-    errors raise: call it `on_disk`."""
+def private_directory(owner: object) -> Path:
+    """A new private temporary directory (mode 0700), removed with what it holds once
+    `owner` is collected, or at exit (SIGTERM unwinds to it). Disk errors raise: call
+    it `on_disk`."""
     directory = tempfile.mkdtemp(prefix="cache-gate-")
     weakref.finalize(owner, shutil.rmtree, directory, ignore_errors=True)
-    database = sqlite3.connect(Path(directory) / name, isolation_level=None)
+    return Path(directory)
+
+
+def private_database(owner: object, name: str) -> sqlite3.Connection:
+    """A new SQLite file `name` in a `private_directory`, tuned for a scratch file; an
+    open connection to an unlinked file is harmless."""
+    database = sqlite3.connect(private_directory(owner) / name, isolation_level=None)
     for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
                    "cache_size = -2048"):
         database.execute(f"PRAGMA {pragma}")
