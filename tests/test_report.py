@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cache_gate.analyses.breakdowns import BREAKDOWN_SHOWN
 from cache_gate.analyses.duplicate_spend import DUPLICATE_MEMORY
-from cache_gate.analyses.hash_spill import HASHES_HELD
+from cache_gate.analyses.hash_spill import DIGESTS_HELD, HASHES_HELD
 from cache_gate.analyses.lineage import DAYS_SHOWN
 from cache_gate.analyses.tuning_curves import RESPONSE_MEMORY
 from cache_gate.cli import cli
@@ -181,6 +181,8 @@ def test_the_bounds_the_docs_state_are_the_code_s() -> None:
     assert DUPLICATE_MEMORY == RESPONSE_MEMORY
     assert f"Once\nit holds {DUPLICATE_MEMORY:,} hashes" in page
     assert f"(on disk past {HASHES_HELD:,})" in page
+    performance = (Path(__file__).parent.parent / "docs" / "performance.md").read_text()
+    assert f"for the newest {DIGESTS_HELD:,} of a" in performance
 
 
 def test_prices_can_be_overridden_and_match_any_spelling() -> None:

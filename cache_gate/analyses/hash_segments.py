@@ -1,31 +1,33 @@
 """One spill of a table kept per request hash (`hash_spill`): its entries written once,
 to a file of their own, in the order of their keys' digests.
 
-Held in memory: each entry's digest (8 bytes, sorted: a key is found by bisection) and
-whether it is still there (a byte). On disk, in columns: the keys (UTF-8), their
-lengths, the entries' times, and the entries that are not their own time (msgpack)
-with their lengths (0: the time is the entry). A key or an entry is found by reading
-the lengths of its block of BLOCK. A file is written once and never changed: an entry
-fetched back or dropped is marked gone in memory; the file goes when its last entry
-does.
+On disk, in columns: the keys (UTF-8) and their lengths, the entries' times, the
+entries that are not their own time (msgpack) and their lengths (0: the time is the
+entry), and the digests. In memory: whether each entry is still there (a byte), where
+every BLOCK-th key and entry starts, every BLOCK-th digest, and, while the segment is
+`hot`, every digest (8 bytes an entry): a key is found by bisecting them, or, once
+`cool`, the one block of digests on disk that may hold it. A file is written once and
+never changed: an entry fetched back or dropped is marked gone in memory; the file
+goes when its last entry does.
 
 Two keys may share a digest: a key is its entry's only once compared in full.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import weakref
 from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
-from itertools import accumulate
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate, compress
 from pathlib import Path
 
-# Entries whose lengths are read together to find one of them.
-BLOCK = 16
+# Entries whose lengths (or digests) are read together to find one of them.
+BLOCK = 64
 _LENGTH = array("I").itemsize
 _TIME = array("d").itemsize
+_DIGEST = array("q").itemsize
 
 # An entry as a segment is written from, and read back whole (`rows`): its key's
 # digest, its key, its time, and the entry where it is not its own time (else b"").
@@ -66,60 +68,100 @@ class Segment:
     def __init__(self, path: Path, digests: Sequence[int], keys: Sequence[bytes],
                  times: Sequence[float], entries: Sequence[bytes] | None) -> None:
         """Written from columns in digest order (`entries` None: every entry its time)."""
-        self.digests = array("q", digests)
+        self.digests: array[int] | None = array("q", digests)
+        self._fences = self.digests[::BLOCK]
         self._keys = _Column(0, keys)
         self._times_at = self._keys.end
         times_data = array("d", times).tobytes()
         self._entries = (None if entries is None
                          else _Column(self._times_at + len(times_data), entries))
+        self._digests_at = (self._times_at + len(times_data) if self._entries is None
+                            else self._entries.end)
         with path.open("xb") as out:
-            out.write(self._keys.data)
-            out.write(self._keys.lengths)
-            out.write(times_data)
-            if self._entries is not None:
-                out.write(self._entries.data)
-                out.write(self._entries.lengths)
-                self._entries.data = self._entries.lengths = b""
-        self._keys.data = self._keys.lengths = b""
-        self.present = bytearray(b"\x01") * len(self.digests)
-        self.live = len(self.digests)
+            for column in (self._keys, self._entries):
+                if column is not None:
+                    out.write(column.data)
+                    out.write(column.lengths)
+                    column.data = column.lengths = b""
+                if column is self._keys:
+                    out.write(times_data)
+            out.write(self.digests.tobytes())
+        self.count = len(self.digests)
+        self.present = bytearray(b"\x01") * self.count
+        self.live = self.count
         self.oldest = min(times, default=0.0)
         self.newest = max(times, default=0.0)
         self._path = path
-        self._fd = os.open(path, os.O_RDONLY)
-        self._closer = weakref.finalize(self, os.close, self._fd)
 
     def close(self) -> None:
         """Its file removed (its last entry gone, or merged)."""
-        self._closer()
         self._path.unlink(missing_ok=True)
+
+    def cool(self) -> None:
+        """Its digests left on disk: a key costs a read to look for."""
+        self.digests = None
 
     def take(self, digest: int, key: bytes) -> tuple[float, bytes] | None:
         """The time and entry of `key` (b"": the time is the entry), marked gone; None
         where it holds no such key."""
-        digests, present = self.digests, self.present
-        index = bisect_left(digests, digest)
-        while index < len(digests) and digests[index] == digest:
-            if present[index] and self._keys.value(self._fd, index) == key:
-                present[index] = 0
-                self.live -= 1
-                time = array("d")
-                time.frombytes(os.pread(self._fd, _TIME, self._times_at + _TIME * index))
-                entries = self._entries
-                return time[0], b"" if entries is None else entries.value(self._fd, index)
-            index += 1
-        return None
+        fd = -1
+        try:
+            if self.digests is not None:
+                digests, first = self.digests, 0
+                index = bisect_left(digests, digest)
+                if index == len(digests) or digests[index] != digest:
+                    return None
+            else:
+                # The blocks from the one before the first fence not below the digest
+                # to that of the last fence not above it hold every entry of it.
+                low = max(bisect_left(self._fences, digest) - 1, 0)
+                high = bisect_right(self._fences, digest)
+                first = low * BLOCK
+                fd = os.open(self._path, os.O_RDONLY)
+                digests = array("q")
+                digests.frombytes(os.pread(fd, _DIGEST * (min(high * BLOCK, self.count) - first),
+                                           self._digests_at + _DIGEST * first))
+                index = bisect_left(digests, digest)
+            present = self.present
+            while index < len(digests) and digests[index] == digest:
+                at = first + index
+                if present[at]:
+                    if fd < 0:
+                        fd = os.open(self._path, os.O_RDONLY)
+                    if self._keys.value(fd, at) == key:
+                        present[at] = 0
+                        self.live -= 1
+                        time = array("d")
+                        time.frombytes(os.pread(fd, _TIME, self._times_at + _TIME * at))
+                        entries = self._entries
+                        return time[0], b"" if entries is None else entries.value(fd, at)
+                index += 1
+            return None
+        finally:
+            if fd >= 0:
+                os.close(fd)
 
-    def _times(self) -> array[float]:
+    def there(self) -> Iterable[int]:
+        """The digests of the entries still there."""
+        digests = self.digests
+        if digests is None:
+            digests = array("q")
+            with _opened(self._path) as fd:
+                digests.frombytes(os.pread(fd, _DIGEST * self.count, self._digests_at))
+        return compress(digests, self.present)
+
+    def _times(self, fd: int) -> array[float]:
         times = array("d")
-        times.frombytes(os.pread(self._fd, _TIME * len(self.digests), self._times_at))
+        times.frombytes(os.pread(fd, _TIME * self.count, self._times_at))
         return times
 
     def drop(self, kept: Callable[[float], bool]) -> int:
         """Mark gone the entries whose time is not `kept`; how many were there."""
         present = self.present
         dropped = 0
-        for index, time in enumerate(self._times()):
+        with _opened(self._path) as fd:
+            times = self._times(fd)
+        for index, time in enumerate(times):
             if present[index] and not kept(time):
                 present[index] = 0
                 dropped += 1
@@ -128,15 +170,28 @@ class Segment:
 
     def drop_all(self) -> int:
         dropped, self.live = self.live, 0
-        self.present = bytearray(len(self.digests))
+        self.present = bytearray(self.count)
         return dropped
 
     def rows(self) -> list[Row]:
         """The entries still there, in digest order."""
-        count = len(self.digests)
-        keys = self._keys.values(self._fd, count)
-        entries = (self._entries.values(self._fd, count) if self._entries is not None
-                   else [b""] * count)
+        count = self.count
+        with _opened(self._path) as fd:
+            keys = self._keys.values(fd, count)
+            entries = (self._entries.values(fd, count) if self._entries is not None
+                       else [b""] * count)
+            times = self._times(fd)
+            digests = array("q")
+            digests.frombytes(os.pread(fd, _DIGEST * count, self._digests_at))
         return [row for row, present in zip(
-            zip(self.digests, keys, self._times(), entries, strict=True),
+            zip(digests, keys, times, entries, strict=True),
             self.present, strict=True) if present]
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[int]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)

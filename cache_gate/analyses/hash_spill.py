@@ -26,7 +26,7 @@ table or at exit, as `kpi_spill`'s.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from itertools import chain, compress
+from itertools import chain
 from operator import is_, itemgetter
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -53,7 +53,10 @@ GROWTH = 4
 # Files a table keeps on disk before it merges some.
 MOST_SEGMENTS = 64
 # The most entries a merge of them reads into memory.
-MERGED_AT_MOST = 100_000
+MERGED_AT_MOST = 40_000
+# The most digests a table's segments hold in memory (8 bytes each); the oldest
+# segments past them look for a key on disk.
+DIGESTS_HELD = 750_000
 
 
 def key_of(request: str) -> bytes:
@@ -201,6 +204,17 @@ class HashTable(Generic[V]):
         self.held = {}
         if len(self._segments) > MOST_SEGMENTS:
             self._merge()
+        self._cool()
+
+    def _cool(self) -> None:
+        """Past DIGESTS_HELD digests in memory, the oldest segments leave theirs on disk."""
+        hot = [segment for segment in self._segments if segment.digests is not None]
+        held = sum(segment.count for segment in hot)
+        for segment in hot:
+            if held <= DIGESTS_HELD:
+                break
+            held -= segment.count
+            segment.cool()
 
     def _path(self) -> Path:
         assert self._directory is not None
@@ -235,7 +249,7 @@ class HashTable(Generic[V]):
         """A filter of the keys on disk, with room for GROWTH times them and `coming`
         (the keys dropped since leave it)."""
         return SpilledKeys(GROWTH * (self.on_disk + coming), chain.from_iterable(
-            compress(segment.digests, segment.present) for segment in self._segments))
+            segment.there() for segment in self._segments))
 
     @on_disk
     def fetch(self, requests: Iterable[str]) -> None:

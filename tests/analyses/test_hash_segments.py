@@ -1,7 +1,8 @@
 """How a table kept per request hash keeps its spills on disk (`analyses.hash_segments`):
-one file a spill, found by the digests of its keys; keys that share a digest told apart
-in full; files merged past a count and removed once their last entry went, whatever
-fetched or dropped it; the table one dict all along (a model test against a dict)."""
+one file a spill, found by the digests of its keys, in memory or, past a count, on
+disk; keys that share a digest told apart in full; files merged past a count and
+removed once their last entry went, whatever fetched or dropped it; the table one
+dict all along (a model test against a dict)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cache_gate.analyses import hash_spill
+from cache_gate.analyses import hash_segments, hash_spill
 from cache_gate.analyses.hash_spill import HashTable
 from tests.analyses.test_hash_spill import keys
 
@@ -45,26 +46,33 @@ def files(scratch: Path) -> int:
 
 entries = st.one_of(st.floats(allow_nan=False), st.lists(st.floats(allow_nan=False),
                                                           min_size=1, max_size=3))
+# Writes weigh three times as much: a spill holds a few entries, often more than a block.
+writes = st.tuples(st.just("write"), keys, entries)
 operations = st.one_of(
-    st.tuples(st.just("write"), keys, entries),
+    writes, writes, writes,
     st.tuples(st.just("read"), st.lists(keys, max_size=5)),
     st.tuples(st.just("spill")),
     st.tuples(st.sampled_from(["keep_from", "keep_until"]), st.floats(allow_nan=False)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(steps=st.lists(operations, max_size=60), collide=st.booleans(),
-       most=st.sampled_from([1, 2, 64]), merged=st.sampled_from([1, 3, 10**6]))
+       most=st.sampled_from([1, 2, 64]), merged=st.sampled_from([1, 3, 10**6]),
+       digests=st.sampled_from([0, 2, 10**6]), block=st.sampled_from([1, 2, 64]))
 def test_a_table_of_many_files_and_shared_digests_is_one_dict(
-        steps: list[tuple[Any, ...]], collide: bool, most: int, merged: int) -> None:
+        steps: list[tuple[Any, ...]], collide: bool, most: int, merged: int,
+        digests: int, block: int) -> None:
     """Keys whose digests collide (two digests for every key) or not; files merged past
-    one, two or 64 of them, a few entries or all at a time."""
+    one, two or 64 of them, a few entries or all at a time; their digests in memory,
+    or on disk past none or two; read in blocks of one, two or 64 entries."""
     def request(key: str) -> str:
         return Colliding(key) if collide else key
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(hash_spill, "MOST_SEGMENTS", most)
         patch.setattr(hash_spill, "MERGED_AT_MOST", merged)
+        patch.setattr(hash_spill, "DIGESTS_HELD", digests)
+        patch.setattr(hash_segments, "BLOCK", block)
         table: HashTable[float | list[float]] = HashTable(float | list[float], _latest)
         model: dict[str, float | list[float]] = {}
         for step in steps:
@@ -122,3 +130,18 @@ def test_past_the_most_files_the_smallest_are_merged(scratch: Path,
     assert files(scratch) <= 4
     table.fetch(list(written))
     assert table.held == written and files(scratch) == 0
+
+
+@pytest.mark.parametrize("digests", [0, 10**6])
+def test_every_key_of_a_long_run_of_one_digest_is_found(digests: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of a digest across many blocks of a file, its digests in memory or not."""
+    monkeypatch.setattr(hash_spill, "DIGESTS_HELD", digests)
+    monkeypatch.setattr(hash_segments, "BLOCK", 4)
+    table: HashTable[float] = HashTable(float, _latest)
+    written = {Colliding("x" * (index % 7) + f"{index}"): float(index) for index in range(300)}
+    table.held = dict(written)
+    table.spill()
+    assert table.on_disk == 300
+    table.fetch([Colliding("absent"), *written])
+    assert table.held == written and table.on_disk == 0
