@@ -15,8 +15,9 @@ Written once, an entry costs no more on disk until it is fetched or dropped: on 
 ledger in time order, a file's entries expire together, and the file goes. Most
 hashes a batch names are new, on a ledger of distinct requests: `fetch` looks on disk
 only for those `SpilledKeys` may hold, a filter that never says no to a hash on disk
-(a yes may be wrong: it costs a look, never an answer). Past MOST_SEGMENTS files, the
-half that hold fewest entries are merged into one.
+(a yes may be wrong: it costs a look, never an answer). Memory keeps a byte of each
+entry on disk, and the digests of the newest DIGESTS_HELD (older ones are looked for in
+their files); past MOST_SEGMENTS files, those that hold fewest entries are merged.
 
 An entry that is its own time (a float) is kept as that time alone, any other as
 msgpack, exact. The files live in a private temporary directory, removed with the
@@ -233,17 +234,15 @@ class HashTable(Generic[V]):
             entries += segment.live
         if len(merging) < 2:
             return
+        # Not empty: a segment goes with its last entry.
         rows = sorted(chain.from_iterable(segment.rows() for segment in merging),
                       key=_digest)
-        digests, keys, times, values = (list(column) for column in zip(*rows, strict=True)) \
-            if rows else ([], [], [], [])
-        own = not any(values)
+        digests, keys, times, values = (list(column) for column in zip(*rows, strict=True))
         for segment in merging:
             self._segments.remove(segment)
             segment.close()
-        if rows:
-            self._segments.append(Segment(self._path(), digests, keys, times,
-                                          None if own else values))
+        self._segments.append(Segment(self._path(), digests, keys, times,
+                                      values if any(values) else None))
 
     def _refiltered(self, coming: int) -> SpilledKeys:
         """A filter of the keys on disk, with room for GROWTH times them and `coming`

@@ -24,6 +24,7 @@ from cache_gate.analyses.hash_spill import HashTable, SpilledKeys
 from cache_gate.analyses.tuning_curves import ResponseTtlCurve
 from cache_gate.ledger.record import Record
 from tests.analyses import test_report_merge as merge_tests
+from tests.analyses.test_hash_segments import operations, played
 from tests.analyses.test_hash_spill import _distinct_hashes, keys
 from tests.analyses.test_report_spill import report
 
@@ -62,19 +63,6 @@ def _moment(moment: float) -> float:
     return moment
 
 
-def _latest(written: float | list[float]) -> float:
-    return max(written) if isinstance(written, list) else written
-
-
-entries = st.one_of(st.floats(allow_nan=False), st.lists(st.floats(allow_nan=False),
-                                                          min_size=1, max_size=3))
-operations = st.one_of(
-    st.tuples(st.just("write"), keys, entries),
-    st.tuples(st.just("read"), st.lists(keys, max_size=5)),
-    st.tuples(st.just("spill")),
-    st.tuples(st.sampled_from(["keep_from", "keep_until"]), st.floats(allow_nan=False)))
-
-
 @settings(max_examples=300, deadline=None)
 @given(steps=st.lists(operations, max_size=60), fewest=st.sampled_from([1, 2, 1 << 16]))
 def test_a_table_whose_filter_fills_and_is_made_anew_is_one_dict(
@@ -83,34 +71,7 @@ def test_a_table_whose_filter_fills_and_is_made_anew_is_one_dict(
     others (lists); filters of a key or two, full at once and made anew at every
     spill, or roomy; the disk asked only for what it may hold."""
     with filters_of(fewest, max(fewest, 4)):
-        table: HashTable[float | list[float]] = HashTable(float | list[float], _latest)
-        model: dict[str, float | list[float]] = {}
-        for step in steps:
-            if step[0] in ("write", "read"):
-                requests = [step[1]] if step[0] == "write" else step[1]
-                on_disk = {request for request in requests
-                           if request in model and request not in table.held}
-                asked = table.asked
-                table.fetch(requests)
-                assert table.asked - asked >= len(on_disk)
-                for request in requests:
-                    found = table.held.get(request)
-                    assert repr(found) == repr(model.get(request))  # -0.0 too
-                if step[0] == "write":
-                    table.held[step[1]] = model[step[1]] = step[2]
-            elif step[0] == "spill":
-                table.spill()
-            else:
-                kept = {request: entry for request, entry in model.items()
-                        if (_latest(entry) >= step[1] if step[0] == "keep_from"
-                            else _latest(entry) <= step[1])}
-                assert getattr(table, step[0])(step[1]) == (len(kept) < len(model))
-                model = kept
-            assert len(table) == len(model)
-        table.fetch(list(model))
-        assert ({request: repr(entry) for request, entry in table.held.items()}
-                == {request: repr(entry) for request, entry in model.items()})
-        assert table.on_disk == 0
+        played(steps)
 
 
 def test_new_hashes_never_ask_the_disk() -> None:

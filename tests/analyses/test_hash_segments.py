@@ -7,7 +7,7 @@ dict all along (a model test against a dict)."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,30 +73,40 @@ def test_a_table_of_many_files_and_shared_digests_is_one_dict(
         patch.setattr(hash_spill, "MERGED_AT_MOST", merged)
         patch.setattr(hash_spill, "DIGESTS_HELD", digests)
         patch.setattr(hash_segments, "BLOCK", block)
-        table: HashTable[float | list[float]] = HashTable(float | list[float], _latest)
-        model: dict[str, float | list[float]] = {}
-        for step in steps:
-            if step[0] in ("write", "read"):
-                requests = [request(step[1])] if step[0] == "write" else list(
-                    map(request, step[1]))
-                table.fetch(requests)
-                for asked in requests:
-                    assert repr(table.held.get(asked)) == repr(model.get(asked))
-                if step[0] == "write":
-                    table.held[requests[0]] = model[requests[0]] = step[2]
-            elif step[0] == "spill":
-                table.spill()
-            else:
-                kept = {key: entry for key, entry in model.items()
-                        if (_latest(entry) >= step[1] if step[0] == "keep_from"
-                            else _latest(entry) <= step[1])}
-                assert getattr(table, step[0])(step[1]) == (len(kept) < len(model))
-                model = kept
-            assert len(table) == len(model)
-        table.fetch(list(model))
-        assert ({key: repr(entry) for key, entry in table.held.items()}
-                == {key: repr(entry) for key, entry in model.items()})
-        assert table.on_disk == 0
+        played(steps, request)
+
+
+def played(steps: list[tuple[Any, ...]], request: Callable[[str], str] = str) -> None:
+    """`steps` done to a table and to a dict (the keys made `request`s): they hold the
+    same all along, and the disk is asked for every key it holds."""
+    table: HashTable[float | list[float]] = HashTable(float | list[float], _latest)
+    model: dict[str, float | list[float]] = {}
+    for step in steps:
+        if step[0] in ("write", "read"):
+            requests = ([request(step[1])] if step[0] == "write"
+                        else list(map(request, step[1])))
+            on_disk = {asked for asked in requests
+                       if asked in model and asked not in table.held}
+            before = table.asked
+            table.fetch(requests)
+            assert table.asked - before >= len(on_disk)
+            for asked in requests:
+                assert repr(table.held.get(asked)) == repr(model.get(asked))  # -0.0 too
+            if step[0] == "write":
+                table.held[requests[0]] = model[requests[0]] = step[2]
+        elif step[0] == "spill":
+            table.spill()
+        else:
+            kept = {key: entry for key, entry in model.items()
+                    if (_latest(entry) >= step[1] if step[0] == "keep_from"
+                        else _latest(entry) <= step[1])}
+            assert getattr(table, step[0])(step[1]) == (len(kept) < len(model))
+            model = kept
+        assert len(table) == len(model)
+    table.fetch(list(model))
+    assert ({key: repr(entry) for key, entry in table.held.items()}
+            == {key: repr(entry) for key, entry in model.items()})
+    assert table.on_disk == 0
 
 
 def test_a_file_goes_with_its_last_entry(scratch: Path) -> None:
