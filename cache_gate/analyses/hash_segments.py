@@ -3,7 +3,7 @@ to a file of their own, in the order of their keys' digests.
 
 On disk, in columns: the keys (UTF-8) and their lengths, the entries' times, the
 entries that are not their own time (msgpack) and their lengths (0: the time is the
-entry), and the digests. In memory: whether each entry is still there (a byte), where
+entry), and the digests. In memory: whether each entry is still there (a bit), where
 every BLOCK-th key and entry starts, every BLOCK-th digest, and, while the segment is
 `hot`, every digest (8 bytes an entry): a key is found by bisecting them, or, once
 `cool`, the one block of digests on disk that may hold it. A file is written once and
@@ -87,7 +87,8 @@ class Segment:
                     out.write(times_data)
             out.write(self.digests.tobytes())
         self.count = len(self.digests)
-        self.present = bytearray(b"\x01") * self.count
+        # A bit an entry, set once it is gone.
+        self._gone = bytearray((self.count + 7) // 8)
         self.live = self.count
         self.oldest = min(times, default=0.0)
         self.newest = max(times, default=0.0)
@@ -122,14 +123,14 @@ class Segment:
                 digests.frombytes(os.pread(fd, _DIGEST * (min(high * BLOCK, self.count) - first),
                                            self._digests_at + _DIGEST * first))
                 index = bisect_left(digests, digest)
-            present = self.present
+            gone = self._gone
             while index < len(digests) and digests[index] == digest:
                 at = first + index
-                if present[at]:
+                if not gone[at >> 3] >> (at & 7) & 1:
                     if fd < 0:
                         fd = os.open(self._path, os.O_RDONLY)
                     if self._keys.value(fd, at) == key:
-                        present[at] = 0
+                        gone[at >> 3] |= 1 << (at & 7)
                         self.live -= 1
                         time = array("d")
                         time.frombytes(os.pread(fd, _TIME, self._times_at + _TIME * at))
@@ -148,7 +149,12 @@ class Segment:
             digests = array("q")
             with _opened(self._path) as fd:
                 digests.frombytes(os.pread(fd, _DIGEST * self.count, self._digests_at))
-        return compress(digests, self.present)
+        return compress(digests, self._present())
+
+    def _present(self) -> Iterator[bool]:
+        """Whether each entry is still there."""
+        gone = self._gone
+        return (not gone[index >> 3] >> (index & 7) & 1 for index in range(self.count))
 
     def _times(self, fd: int) -> array[float]:
         times = array("d")
@@ -157,20 +163,20 @@ class Segment:
 
     def drop(self, kept: Callable[[float], bool]) -> int:
         """Mark gone the entries whose time is not `kept`; how many were there."""
-        present = self.present
+        gone = self._gone
         dropped = 0
         with _opened(self._path) as fd:
             times = self._times(fd)
         for index, time in enumerate(times):
-            if present[index] and not kept(time):
-                present[index] = 0
+            if not kept(time) and not gone[index >> 3] >> (index & 7) & 1:
+                gone[index >> 3] |= 1 << (index & 7)
                 dropped += 1
         self.live -= dropped
         return dropped
 
     def drop_all(self) -> int:
         dropped, self.live = self.live, 0
-        self.present = bytearray(self.count)
+        self._gone = bytearray(b"\xff") * len(self._gone)
         return dropped
 
     def rows(self) -> list[Row]:
@@ -183,9 +189,8 @@ class Segment:
             times = self._times(fd)
             digests = array("q")
             digests.frombytes(os.pread(fd, _DIGEST * count, self._digests_at))
-        return [row for row, present in zip(
-            zip(digests, keys, times, entries, strict=True),
-            self.present, strict=True) if present]
+        return list(compress(zip(digests, keys, times, entries, strict=True),
+                             self._present()))
 
 
 @contextlib.contextmanager

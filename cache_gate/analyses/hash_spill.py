@@ -15,7 +15,7 @@ Written once, an entry costs no more on disk until it is fetched or dropped: on 
 ledger in time order, a file's entries expire together, and the file goes. Most
 hashes a batch names are new, on a ledger of distinct requests: `fetch` looks on disk
 only for those `SpilledKeys` may hold, a filter that never says no to a hash on disk
-(a yes may be wrong: it costs a look, never an answer). Memory keeps a byte of each
+(a yes may be wrong: it costs a look, never an answer). Memory keeps a bit of each
 entry on disk, and the digests of the newest DIGESTS_HELD (older ones are looked for in
 their files); past MOST_SEGMENTS files, those that hold fewest entries are merged.
 
