@@ -158,7 +158,7 @@ class HashTable(Generic[V]):
         self._time_of = time_of
         self._entry = entry
         # Once spilled (a table read by a child of the parallel reader never is: it
-        # goes back pickled, and neither pickles).
+        # goes back pickled, every entry in memory).
         self._directory: Path | None = None
         self._segments: list[Segment] = []
         self._written = 0
