@@ -124,10 +124,6 @@ class DuplicateSpend:
         self.settle()
         keep_bounded(self, may_spill)
 
-    def drop_expired(self) -> None:
-        if self.memory != EVERY_ENTRY and self.horizon.newest is not None:
-            self._prune()
-
     def spill(self) -> None:
         """Move the hashes last seen to disk, and let the waiting requests go (see the
         module docstring); the records are taken a batch at a time from now."""

@@ -135,24 +135,16 @@ class Spilling(Protocol):
     @property
     def held(self) -> int: ...
 
-    def drop_expired(self) -> None:
-        """Drop the expired entries now, as it does past its own bound (none where it
-        keeps every entry)."""
-
     def spill(self) -> None: ...
 
 
 def keep_bounded(analysis: Spilling, may_spill: bool) -> None:
-    """Past HASHES_HELD entries in memory, `analysis` drops its expired entries; where
-    more than half as many are left, it moves its tables to disk, or, where it may not
-    (`reading.SpillingSink`), raises SinkFull. Requests that come slower than that
-    many a TTL are never on disk."""
+    """Past HASHES_HELD entries in memory, `analysis` moves its tables to disk; where
+    it may not (`reading.SpillingSink`), SinkFull."""
     if analysis.held > HASHES_HELD:
-        analysis.drop_expired()
-        if analysis.held > HASHES_HELD // 2:
-            if not may_spill:
-                raise SinkFull
-            analysis.spill()
+        if not may_spill:
+            raise SinkFull
+        analysis.spill()
 
 
 class HashTable(Generic[V]):

@@ -134,10 +134,6 @@ class ResponseTtlCurve:
     def bound(self, may_spill: bool) -> None:
         keep_bounded(self, may_spill)
 
-    def drop_expired(self) -> None:
-        if self.memory != EVERY_ENTRY and self.horizon.newest is not None:
-            self._prune()
-
     def spill(self) -> None:
         """Move the entries to disk, and let the first requests go (see the module
         docstring): each batch fetches its hashes' entries from now."""

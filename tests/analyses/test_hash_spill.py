@@ -208,24 +208,3 @@ def test_no_room_for_the_hashes_is_said_in_one_line(tmp_path: Path) -> None:
         "report", "--ledger", str(path))
     assert said_in_one_line(process), process.stderr
     assert "request hashes" in process.stderr
-
-
-def test_hashes_slower_than_the_bound_a_ttl_stay_in_memory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past its bound, a table drops its expired hashes before it spills: 12 requests an
-    hour never put duplicate spend's (its TTL an hour) on disk, with room for 50, while
-    the response cache curve's (a day: 288 of them) go; the report is the one in
-    memory."""
-    path = tmp_path / "ledger.jsonl"
-    path.write_text("".join(
-        json.dumps(backlog(timestamp=_utc(START.timestamp() + index * 300),
-                           request_sha256=f"{index % 500:064x}")) + "\n"
-        for index in range(600)))
-    spilled: list[str] = []
-    for analysis in (DuplicateSpend, ResponseTtlCurve):
-        def spill(table: Any, spill: Any = analysis.spill) -> None:
-            spilled.append(type(table).__name__)
-            spill(table)
-        monkeypatch.setattr(analysis, "spill", spill)
-    assert report(path, 10**9, 1, hashes_held=50) == report(path, 10**9, 1)
-    assert "ResponseTtlCurve" in spilled and "DuplicateSpend" not in spilled
