@@ -15,6 +15,7 @@ from cache_gate.analyses.breakdowns import BREAKDOWN_SHOWN
 from cache_gate.analyses.duplicate_spend import DUPLICATE_MEMORY
 from cache_gate.analyses.hash_spill import DIGESTS_HELD, HASHES_HELD
 from cache_gate.analyses.lineage import DAYS_SHOWN
+from cache_gate.analyses.merging import DROP_SLACK
 from cache_gate.analyses.tuning_curves import RESPONSE_MEMORY
 from cache_gate.cli import cli
 from cache_gate.gates.report import sparkline
@@ -181,6 +182,7 @@ def test_the_bounds_the_docs_state_are_the_code_s() -> None:
     assert DUPLICATE_MEMORY == RESPONSE_MEMORY
     assert f"Once\nit holds {DUPLICATE_MEMORY:,} hashes" in page
     assert f"(on disk past {HASHES_HELD:,})" in page
+    assert f"expired more than {DROP_SLACK / 60:.0f} minutes ago" in page
     performance = (Path(__file__).parent.parent / "docs" / "performance.md").read_text()
     assert f"for the newest {DIGESTS_HELD:,} of a" in performance
 

@@ -9,9 +9,10 @@ it (its response or semantic cache status is `hit`, or it read the prompt cache)
 Read in stretches: the first request of each hash in a stretch, when no cache served
 it, waits for the stretch before (which knows the hash's previous request, if any);
 `merge` decides it, and one still waiting at the end had no previous request. Once
-the tables hold `memory` hashes, the hashes last seen more than the TTL before the
-newest time are dropped, and so are waiting requests more than the TTL after the
-stretch's oldest: exact on a ledger in time order; elsewhere `merging.Horizon` says
+the tables hold `memory` hashes, the hashes last seen more than the TTL (and
+`merging.DROP_SLACK`) before the newest time are dropped, and so are waiting
+requests more than the TTL after the stretch's oldest: exact on a ledger in time
+order, or out of it by at most the slack; elsewhere `merging.Horizon` says
 when a merge would not be exact (`InexactMerge`), and when one pass met a hash whose
 entry it had dropped (`Horizon.uncertain`): the gates then read the ledger again with
 tables that drop nothing (`keep_every_entry`, `analyses.exact_reading`).
@@ -28,7 +29,7 @@ end counts nothing.
 from __future__ import annotations
 
 from cache_gate.analyses.hash_spill import HashTable, keep_bounded
-from cache_gate.analyses.merging import EVERY_ENTRY, PICO, Horizon, picodollars
+from cache_gate.analyses.merging import DROP_SLACK, EVERY_ENTRY, PICO, Horizon, picodollars
 from cache_gate.ledger.record import Record
 
 # Hashes remembered before the expired ones are dropped.
@@ -146,11 +147,12 @@ class DuplicateSpend:
         self._batch = []
 
     def _prune(self) -> None:
-        """Drop the hashes last seen more than the TTL before the newest time, and the
-        waiting requests more than the TTL after the oldest (see the module docstring)."""
+        """Drop the hashes last seen more than the TTL (and DROP_SLACK) before the newest
+        time, and the waiting requests more than the TTL after the oldest (see the
+        module docstring)."""
         horizon = self.horizon
         assert horizon.newest is not None and horizon.oldest is not None
-        expiry = horizon.newest - self.ttl
+        expiry = horizon.newest - self.ttl - DROP_SLACK
         if self.last_seen.keep_from(expiry):
             horizon.dropped(expiry)
         if self.waiting.keep_until(horizon.oldest + self.ttl):

@@ -34,6 +34,12 @@ def picodollars(cost: float) -> int:
 # `hash_spill.HASHES_HELD` instead).
 EVERY_ENTRY = sys.maxsize
 
+# Seconds beyond its TTL that a table keeps an entry when it drops the expired ones: a
+# record up to this much older than the newest one seen (writers that interleave,
+# lines swapped by a second) still finds every entry it could repeat, and one pass
+# stays exact, not an estimate read again (`Horizon`).
+DROP_SLACK = 300.0
+
 
 class InexactMerge(Exception):
     """Two stretches whose merge would not be what one pass gives: read in one process."""

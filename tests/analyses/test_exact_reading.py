@@ -14,6 +14,7 @@ import pytest
 
 from cache_gate.analyses.breakdowns import Analytics
 from cache_gate.analyses.exact_reading import read_exactly
+from cache_gate.analyses.merging import DROP_SLACK
 from cache_gate.analyses.tuning_curves import ResponseTtlCurve
 from cache_gate.ledger.jsonl.reader import scan
 from cache_gate.ledger.reading import Selection, Sink
@@ -31,12 +32,13 @@ def _at(seconds: int, request: str) -> str:
 
 @pytest.fixture
 def disordered(tmp_path: Path) -> Path:
-    """`a` at 0 s, `b` a day and a second later (a table holding one hash drops `a`'s
-    entry then: it expired, at every TTL, before `b`), then `a` again at 0 s: a
-    duplicate of the first, and a hit of the response cache, which only a table that
-    kept `a` sees."""
+    """`a` at 0 s, `b` a day and the slack and a second later (a table holding one hash
+    drops `a`'s entry then: it expired, at every TTL, before `b`), then `a` again at
+    0 s: a duplicate of the first, and a hit of the response cache, which only a table
+    that kept `a` sees."""
     path = tmp_path / "ledger.jsonl"
-    path.write_text("".join(f"{line}\n" for line in (_at(0, "a"), _at(86401, "b"),
+    late = 86400 + int(DROP_SLACK) + 1
+    path.write_text("".join(f"{line}\n" for line in (_at(0, "a"), _at(late, "b"),
                                                      _at(0, "a"))))
     return path
 
@@ -88,3 +90,23 @@ def test_the_duplicate_is_counted(disordered: Path) -> None:
     sink, _ = read_exactly(str(disordered), Selection(), _analytics(1), 1)
     assert isinstance(sink, Analytics)
     assert sink.duplicates.requests == 1
+
+
+@pytest.mark.parametrize("make_sink", [_analytics, _curves])
+def test_lines_swapped_within_the_slack_are_read_once(
+        tmp_path: Path, make_sink: Callable[[int | None], Callable[[], Sink]]) -> None:
+    """Three days of requests 100 s apart, every two lines swapped (writers that
+    interleave), each its own hash but every tenth, which repeats one of 20,000 s
+    before: tables that drop expired entries all along (holding one hash), yet one
+    pass is exact, not an estimate."""
+    lines = [_at(index * 100, f"h{index - 200 if index % 10 == 0 else index}")
+             for index in range(2600)]
+    for index in range(0, len(lines) - 1, 2):
+        lines[index], lines[index + 1] = lines[index + 1], lines[index]
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    sink, _ = scan(str(path), Selection(), make_sink(1), descriptive=True, jobs=1)
+    exact, _ = scan(str(path), Selection(), make_sink(None), descriptive=True, jobs=1)
+    assert isinstance(sink, Analytics | CurveEvidence)
+    assert not sink.estimated
+    assert _seen(sink) == _seen(exact)
