@@ -29,7 +29,7 @@ end counts nothing.
 from __future__ import annotations
 
 from cache_gate.analyses.hash_spill import HashTable, keep_bounded
-from cache_gate.analyses.merging import DROP_SLACK, EVERY_ENTRY, PICO, Horizon, picodollars
+from cache_gate.analyses.merging import EVERY_ENTRY, PICO, Horizon, picodollars
 from cache_gate.ledger.record import Record
 
 # Hashes remembered before the expired ones are dropped.
@@ -147,12 +147,11 @@ class DuplicateSpend:
         self._batch = []
 
     def _prune(self) -> None:
-        """Drop the hashes last seen more than the TTL (and DROP_SLACK) before the newest
-        time, and the waiting requests more than the TTL after the oldest (see the
-        module docstring)."""
+        """Drop the hashes that expired (`Horizon.expiry`), and the waiting requests more
+        than the TTL after the oldest (see the module docstring)."""
         horizon = self.horizon
         assert horizon.newest is not None and horizon.oldest is not None
-        expiry = horizon.newest - self.ttl - DROP_SLACK
+        expiry = horizon.expiry
         if self.last_seen.keep_from(expiry):
             horizon.dropped(expiry)
         if self.waiting.keep_until(horizon.oldest + self.ttl):

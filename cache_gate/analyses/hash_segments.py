@@ -4,9 +4,9 @@ to a file of their own, in the order of their keys' digests.
 On disk, in columns: the keys (UTF-8) and their lengths, the entries' times, the
 entries that are not their own time (msgpack) and their lengths (0: the time is the
 entry), and the digests. In memory: whether each entry is still there (a bit), where
-every BLOCK-th key and entry starts, every BLOCK-th digest, and, while the segment is
-`hot`, every digest (8 bytes an entry): a key is found by bisecting them, or, once
-`cool`, the one block of digests on disk that may hold it. A file is written once and
+every BLOCK-th key and entry starts, every BLOCK-th digest, and, until `cool`, every
+digest (8 bytes an entry): a key is found by bisecting them, or, once cool, the
+blocks of digests on disk that may hold it. A file is written once and
 never changed: an entry fetched back or dropped is marked gone in memory; the file
 goes when its last entry does.
 
@@ -39,12 +39,18 @@ class _Column:
 
     def __init__(self, at: int, values: Sequence[bytes]) -> None:
         lengths = array("I", map(len, values))
-        self.data = b"".join(values)
-        self.lengths = lengths.tobytes()
-        self.at, self.lengths_at = at, at + len(self.data)
+        data = b"".join(values)
+        self.at, self.lengths_at = at, at + len(data)
         # Where every BLOCK-th value starts.
         self.starts = array("Q", accumulate(lengths, initial=at))[::BLOCK]
-        self.end = self.lengths_at + len(self.lengths)
+        # What to write, until it is.
+        self._data = data + lengths.tobytes()
+        self.end = at + len(self._data)
+
+    def take_data(self) -> bytes:
+        """What to write (once): the values, then their lengths."""
+        data, self._data = self._data, b""
+        return data
 
     def value(self, fd: int, index: int) -> bytes:
         block, within = divmod(index, BLOCK)
@@ -78,13 +84,10 @@ class Segment:
         self._digests_at = (self._times_at + len(times_data) if self._entries is None
                             else self._entries.end)
         with path.open("xb") as out:
-            for column in (self._keys, self._entries):
-                if column is not None:
-                    out.write(column.data)
-                    out.write(column.lengths)
-                    column.data = column.lengths = b""
-                if column is self._keys:
-                    out.write(times_data)
+            out.write(self._keys.take_data())
+            out.write(times_data)
+            if self._entries is not None:
+                out.write(self._entries.take_data())
             out.write(self.digests.tobytes())
         self.count = len(self.digests)
         # A bit an entry, set once it is gone.
@@ -105,56 +108,59 @@ class Segment:
     def take(self, digest: int, key: bytes) -> tuple[float, bytes] | None:
         """The time and entry of `key` (b"": the time is the entry), marked gone; None
         where it holds no such key."""
-        fd = -1
-        try:
-            if self.digests is not None:
-                digests, first = self.digests, 0
-                index = bisect_left(digests, digest)
-                if index == len(digests) or digests[index] != digest:
-                    return None
-            else:
-                # The blocks from the one before the first fence not below the digest
-                # to that of the last fence not above it hold every entry of it.
-                low = max(bisect_left(self._fences, digest) - 1, 0)
-                high = bisect_right(self._fences, digest)
-                first = low * BLOCK
-                fd = os.open(self._path, os.O_RDONLY)
-                digests = array("q")
-                digests.frombytes(os.pread(fd, _DIGEST * (min(high * BLOCK, self.count) - first),
-                                           self._digests_at + _DIGEST * first))
-                index = bisect_left(digests, digest)
-            gone = self._gone
-            while index < len(digests) and digests[index] == digest:
-                at = first + index
-                if not gone[at >> 3] >> (at & 7) & 1:
-                    if fd < 0:
-                        fd = os.open(self._path, os.O_RDONLY)
+        first, digests = self._candidates(digest)
+        index = bisect_left(digests, digest)
+        while index < len(digests) and digests[index] == digest:
+            at = first + index
+            if not self._is_gone(at):
+                with _opened(self._path) as fd:
                     if self._keys.value(fd, at) == key:
-                        gone[at >> 3] |= 1 << (at & 7)
+                        self._mark_gone(at)
                         self.live -= 1
                         time = array("d")
                         time.frombytes(os.pread(fd, _TIME, self._times_at + _TIME * at))
                         entries = self._entries
                         return time[0], b"" if entries is None else entries.value(fd, at)
-                index += 1
-            return None
-        finally:
-            if fd >= 0:
-                os.close(fd)
+            index += 1
+        return None
+
+    def _candidates(self, digest: int) -> tuple[int, array[int]]:
+        """Where the digests that may equal `digest` start, and they (every digest, while
+        they are in memory)."""
+        if self.digests is not None:
+            return 0, self.digests
+        # The blocks from the one before the first fence not below the digest to that
+        # of the last fence not above it hold every entry of it.
+        low = max(bisect_left(self._fences, digest) - 1, 0)
+        high = bisect_right(self._fences, digest)
+        with _opened(self._path) as fd:
+            return low * BLOCK, self._digests_read(fd, low * BLOCK,
+                                                   min(high * BLOCK, self.count))
+
+    def _digests_read(self, fd: int, first: int, end: int) -> array[int]:
+        digests = array("q")
+        if end > first:
+            digests.frombytes(os.pread(fd, _DIGEST * (end - first),
+                                       self._digests_at + _DIGEST * first))
+        return digests
+
+    def _is_gone(self, index: int) -> bool:
+        return bool(self._gone[index >> 3] >> (index & 7) & 1)
+
+    def _mark_gone(self, index: int) -> None:
+        self._gone[index >> 3] |= 1 << (index & 7)
 
     def there(self) -> Iterable[int]:
         """The digests of the entries still there."""
         digests = self.digests
         if digests is None:
-            digests = array("q")
             with _opened(self._path) as fd:
-                digests.frombytes(os.pread(fd, _DIGEST * self.count, self._digests_at))
+                digests = self._digests_read(fd, 0, self.count)
         return compress(digests, self._present())
 
     def _present(self) -> Iterator[bool]:
         """Whether each entry is still there."""
-        gone = self._gone
-        return (not gone[index >> 3] >> (index & 7) & 1 for index in range(self.count))
+        return (not self._is_gone(index) for index in range(self.count))
 
     def _times(self, fd: int) -> array[float]:
         times = array("d")
@@ -163,13 +169,12 @@ class Segment:
 
     def drop(self, kept: Callable[[float], bool]) -> int:
         """Mark gone the entries whose time is not `kept`; how many were there."""
-        gone = self._gone
         dropped = 0
         with _opened(self._path) as fd:
             times = self._times(fd)
         for index, time in enumerate(times):
-            if not kept(time) and not gone[index >> 3] >> (index & 7) & 1:
-                gone[index >> 3] |= 1 << (index & 7)
+            if not kept(time) and not self._is_gone(index):
+                self._mark_gone(index)
                 dropped += 1
         self.live -= dropped
         return dropped
@@ -187,8 +192,7 @@ class Segment:
             entries = (self._entries.values(fd, count) if self._entries is not None
                        else [b""] * count)
             times = self._times(fd)
-            digests = array("q")
-            digests.frombytes(os.pread(fd, _DIGEST * count, self._digests_at))
+            digests = self._digests_read(fd, 0, count)
         return list(compress(zip(digests, keys, times, entries, strict=True),
                              self._present()))
 

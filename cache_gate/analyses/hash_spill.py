@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from itertools import chain
-from operator import is_, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
-from cache_gate.analyses.hash_segments import Segment
+from cache_gate.analyses.hash_segments import Row, Segment
 from cache_gate.analyses.kpi_spill import on_disk, private_directory
 from cache_gate.ledger.reading import SinkFull
 
@@ -99,9 +99,6 @@ class SpilledKeys:
         added = self.added + coming
         return added > self.room and (self.room < _bits_for(MOST_KEYS) // BITS_PER_KEY
                                       or added > 2 * self._made_with)
-
-    def add(self, requests: Iterable[str]) -> None:
-        self.add_digests(map(hash, requests))
 
     def add_digests(self, digests: Iterable[int]) -> None:
         """The keys whose `hash` each of `digests` is."""
@@ -186,26 +183,31 @@ class HashTable(Generic[V]):
             self._spilled = self._refiltered(len(held))
         if not held:
             return
-        # In digest order: what `Segment` finds a key by.
-        rows = sorted(zip(map(hash, held), held, map(self._time_of, held.values()),
-                          held.values(), strict=True), key=_digest)
-        digests, requests, times, entries = (list(column) for column in zip(*rows, strict=True))
-        # First: a key on disk the filter does not hold would be lost.
-        self._spilled.add_digests(digests)
+        requests = list(held)
+        entries = list(held.values())
+        times = list(map(self._time_of, entries))
         keys = ([request.encode() for request in requests] if "".join(requests).isascii()
                 else list(map(key_of, requests)))
         encode = _ENCODER.encode
-        self._segments.append(Segment(
-            self._path(), digests, keys, times,
-            # An entry that is its own time is that time again when fetched.
-            None if all(map(is_, times, entries))
-            else [b"" if time is entry else encode(entry)
-                  for time, entry in zip(times, entries, strict=True)]))
+        # An entry that is its own time is that time again when fetched.
+        stored = [b"" if time is entry else encode(entry)
+                  for time, entry in zip(times, entries, strict=True)]
+        digests = list(map(hash, requests))
+        # First: a key on disk the filter does not hold would be lost.
+        self._spilled.add_digests(digests)
+        self._write(list(zip(digests, keys, times, stored, strict=True)))
         self.on_disk += len(held)
         self.held = {}
         if len(self._segments) > MOST_SEGMENTS:
             self._merge()
         self._cool()
+
+    def _write(self, rows: list[Row]) -> None:
+        """A segment of `rows` (not empty), in the digest order it finds keys by."""
+        rows.sort(key=_digest)
+        digests, keys, times, stored = (list(column) for column in zip(*rows, strict=True))
+        self._segments.append(Segment(self._path(), digests, keys, times,
+                                      stored if any(stored) else None))
 
     def _cool(self) -> None:
         """Past DIGESTS_HELD digests in memory, the oldest segments leave theirs on disk."""
@@ -234,15 +236,12 @@ class HashTable(Generic[V]):
             entries += segment.live
         if len(merging) < 2:
             return
-        # Not empty: a segment goes with its last entry.
-        rows = sorted(chain.from_iterable(segment.rows() for segment in merging),
-                      key=_digest)
-        digests, keys, times, values = (list(column) for column in zip(*rows, strict=True))
         for segment in merging:
             self._segments.remove(segment)
+        # Not empty: a segment goes with its last entry.
+        self._write(list(chain.from_iterable(segment.rows() for segment in merging)))
+        for segment in merging:
             segment.close()
-        self._segments.append(Segment(self._path(), digests, keys, times,
-                                      values if any(values) else None))
 
     def _refiltered(self, coming: int) -> SpilledKeys:
         """A filter of the keys on disk, with room for GROWTH times them and `coming`
@@ -274,9 +273,7 @@ class HashTable(Generic[V]):
                     value: Any = decode(entry) if entry else time
                     held[request] = value
                     self.on_disk -= 1
-                    if not segment.live:
-                        segments.remove(segment)
-                        segment.close()
+                    self._forget_if_empty(segment)
                     break
 
     def keep_from(self, earliest: float) -> bool:
@@ -301,10 +298,14 @@ class HashTable(Generic[V]):
             dropped = segment.drop(kept) if oldest or newest else segment.drop_all()
             self.on_disk -= dropped
             gone += dropped
-            if not segment.live:
-                self._segments.remove(segment)
-                segment.close()
+            self._forget_if_empty(segment)
         return gone > 0
+
+    def _forget_if_empty(self, segment: Segment) -> None:
+        """A segment whose last entry went goes, with its file."""
+        if not segment.live:
+            self._segments.remove(segment)
+            segment.close()
 
 
 _digest = itemgetter(0)

@@ -86,6 +86,13 @@ class Horizon(msgspec.Struct):
         if self.floor is not None and moment < self.floor + self.reach:
             self.uncertain = True
 
+    @property
+    def expiry(self) -> float:
+        """The time before which an entry has expired and may be dropped now: `reach`
+        and DROP_SLACK before the newest time seen."""
+        assert self.newest is not None
+        return self.newest - self.reach - DROP_SLACK
+
     def dropped(self, horizon: float) -> None:
         """Entries older than `horizon` were dropped."""
         self.floor = horizon if self.floor is None else max(self.floor, horizon)

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 
 from cache_gate.analyses.hash_spill import HashTable, keep_bounded
 from cache_gate.analyses.merging import (
-    DROP_SLACK,
     EVERY_ENTRY,
     PICO,
     Horizon,
@@ -230,14 +229,13 @@ class ResponseTtlCurve:
         self.memory = self._prune_at = EVERY_ENTRY
 
     def _prune(self) -> None:
-        """Drop the entries older than the longest TTL (and DROP_SLACK) relative to the
-        newest time seen: expired at every TTL; and the first requests more than the
-        longest TTL after the oldest time seen, which no entry of a stretch before can
-        reach in time order (see the module docstring, and `Horizon` for what is
-        checked)."""
+        """Drop the entries that expired at every TTL (`Horizon.expiry`, its reach the
+        longest); and the first requests more than the longest TTL after the oldest
+        time seen, which no entry of a stretch before can reach in time order (see the
+        module docstring, and `Horizon` for what is checked)."""
         horizon = self.horizon
         assert horizon.newest is not None and horizon.oldest is not None
-        expiry = horizon.newest - self.ttls[-1] - DROP_SLACK
+        expiry = horizon.expiry
         if self.entries.keep_from(expiry):
             horizon.dropped(expiry)
         if self.firsts.keep_until(horizon.oldest + self.ttls[-1]):
