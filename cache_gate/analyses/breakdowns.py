@@ -23,6 +23,7 @@ import heapq
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, TypeVar
 
 from cache_gate import rules
@@ -56,6 +57,7 @@ DRIFT_SHOWN = 20
 # read goes to disk (`report_spill`).
 SPILL_AFTER = 20_000
 K = TypeVar("K")
+_prompt_and_prefix = attrgetter("prompt_id", "prefix_sha256")
 Ranked = TypeVar("Ranked", bound=tuple[object, ...])
 
 
@@ -194,7 +196,7 @@ class Analytics:
             self.tuning.add(records)
 
     def _breakdowns(self, records: list[Record]) -> None:
-        cells, dates, prefixes, hashes = self.cells, self.dates, self.prefixes, self._hashes
+        cells, dates = self.cells, self.dates
         cache_tokens, check_duplicate = self.cache_tokens, self.duplicates.add
         for record in records:
             moment = record.time
@@ -219,23 +221,33 @@ class Analytics:
                     one_hour = record.cache_write_1h or 0
                     tokens.write_1h += one_hour
                     tokens.write_5m += write - one_hour
-            prefix = record.prefix_sha256
-            if record.prompt_id is not None and prefix is not None:
-                seen = prefixes.get(record.prompt_id)
-                if seen is None:
-                    seen = prefixes[record.prompt_id] = Counter()
-                if prefix in seen:
-                    seen[prefix] += 1
-                elif len(seen) < PREFIXES_KEPT:
-                    seen[prefix] = 1
-                    hashes += 1
-                else:
-                    largest = max(seen)
-                    if prefix < largest:
-                        del seen[largest]
-                        seen[prefix] = 1
             if record.request_sha256 is not None and moment is not None:
                 check_duplicate(record, record.request_sha256, moment)
+        self._count_prefixes(Counter(map(_prompt_and_prefix, records)))
+
+    def _count_prefixes(self, pairs: Counter[tuple[str | None, str | None]]) -> None:
+        """Each prompt's prefix hashes, from a batch's (prompt_id, prefix_sha256) pairs
+        counted in the order they came. The same as counting them one by one: a hash
+        among a prompt's PREFIXES_KEPT smallest is kept from its first request on (the
+        smaller ones that could push it out are fewer than that), and the prompts and
+        hashes come in the order of their first request."""
+        prefixes, hashes = self.prefixes, self._hashes
+        for (prompt, prefix), requests in pairs.items():
+            if prompt is None or prefix is None:
+                continue
+            seen = prefixes.get(prompt)
+            if seen is None:
+                seen = prefixes[prompt] = Counter()
+            if prefix in seen:
+                seen[prefix] += requests
+            elif len(seen) < PREFIXES_KEPT:
+                seen[prefix] = requests
+                hashes += 1
+            else:
+                largest = max(seen)
+                if prefix < largest:
+                    del seen[largest]
+                    seen[prefix] = requests
         self._hashes = hashes
 
     def merge(self, later: Analytics) -> None:

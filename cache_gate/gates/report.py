@@ -38,6 +38,7 @@ from cache_gate.analyses.lineage import DAYS_SHOWN
 from cache_gate.analyses.miss_causes import MissCauses
 from cache_gate.analyses.tuning import Tuning
 from cache_gate.config import Settings
+from cache_gate.errors import InputError
 from cache_gate.findings import Result
 from cache_gate.gates.kpi import LedgerOptions, kpi_result, ledger_settings, placed
 from cache_gate.ledger.postgres import is_postgres_url
@@ -219,12 +220,12 @@ def configured(tuning: dict[str, object], settings: Settings) -> dict[str, objec
 
 
 def _semantic_threshold(config: Path) -> float | None:
-    from cache_gate.errors import InputError
+    if not config.is_file():
+        return None
+    # Imported only where a config is there to read: YAML and the policy load slowly.
     from cache_gate.policy.backlog_config import read_backlog_policy
     from cache_gate.policy.loading import load_config
 
-    if not config.is_file():
-        return None
     try:
         policy = read_backlog_policy(load_config(config, config.as_posix(), "backlog config"))
     except InputError:
@@ -239,11 +240,11 @@ def declared_ttls(manifest: Path) -> dict[str, str]:
     """The TTL the prompt manifest gives each prompt's cache breakpoints, where they all
     agree ("5m" or "1h"): CG208 holds that to the ledger's evidence. A manifest that is
     missing or unreadable declares nothing (`lint` says why)."""
-    from cache_gate.errors import InputError
-    from cache_gate.manifest.loader import load_manifest
-
     if not manifest.is_file():
         return {}
+    # Imported only where a manifest is there to read.
+    from cache_gate.manifest.loader import load_manifest
+
     try:
         loaded = load_manifest(manifest, manifest.as_posix())
     except InputError:
