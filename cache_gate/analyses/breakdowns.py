@@ -227,10 +227,9 @@ class Analytics:
 
     def _count_prefixes(self, pairs: Counter[tuple[str | None, str | None]]) -> None:
         """Each prompt's prefix hashes, from a batch's (prompt_id, prefix_sha256) pairs
-        counted in the order they came. The same as counting them one by one: a hash
-        among a prompt's PREFIXES_KEPT smallest is kept from its first request on (the
-        smaller ones that could push it out are fewer than that), and the prompts and
-        hashes come in the order of their first request."""
+        counted in the order they came: as one by one, since a hash among a prompt's
+        PREFIXES_KEPT smallest is kept from its first request on (fewer smaller ones
+        could push it out), and prompts and hashes come in their first request's order."""
         prefixes, hashes = self.prefixes, self._hashes
         for (prompt, prefix), requests in pairs.items():
             if prompt is None or prefix is None:
