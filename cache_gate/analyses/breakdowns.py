@@ -86,6 +86,24 @@ def _add_into(table: dict[K, list[int]], key: K, sums: list[int]) -> None:
         add_sums(into, sums)
 
 
+def _take_prefixes(prefixes: dict[str, Counter[str]], prompt: str,
+                   hashes: Counter[str]) -> int:
+    """A prompt's prefix hashes, and their requests, from a later stretch or batch added
+    to those kept for it, keeping the PREFIXES_KEPT smallest; how many more are kept.
+    The same as one by one: a hash among the smallest is kept from its first request
+    on (fewer smaller ones could push it out), and hashes keep their first one's order."""
+    seen = prefixes.get(prompt)
+    if seen is None:
+        seen = prefixes[prompt] = Counter()
+    before = len(seen)
+    seen.update(hashes)
+    if len(seen) > PREFIXES_KEPT:
+        kept = set(sorted(seen)[:PREFIXES_KEPT])
+        for prefix in [prefix for prefix in seen if prefix not in kept]:
+            del seen[prefix]
+    return len(seen) - before
+
+
 def _add_table(into: dict[K, list[int]], table: dict[K, list[int]]) -> None:
     """Sum `table` into `into`; its groups new to `into` come after, in their order."""
     for key, sums in table.items():
@@ -227,27 +245,13 @@ class Analytics:
 
     def _count_prefixes(self, pairs: Counter[tuple[str | None, str | None]]) -> None:
         """Each prompt's prefix hashes, from a batch's (prompt_id, prefix_sha256) pairs
-        counted in the order they came: as one by one, since a hash among a prompt's
-        PREFIXES_KEPT smallest is kept from its first request on (fewer smaller ones
-        could push it out), and prompts and hashes come in their first request's order."""
-        prefixes, hashes = self.prefixes, self._hashes
+        counted in the order they came (`_take_prefixes`: as one by one)."""
+        batch: dict[str, Counter[str]] = {}
         for (prompt, prefix), requests in pairs.items():
-            if prompt is None or prefix is None:
-                continue
-            seen = prefixes.get(prompt)
-            if seen is None:
-                seen = prefixes[prompt] = Counter()
-            if prefix in seen:
-                seen[prefix] += requests
-            elif len(seen) < PREFIXES_KEPT:
-                seen[prefix] = requests
-                hashes += 1
-            else:
-                largest = max(seen)
-                if prefix < largest:
-                    del seen[largest]
-                    seen[prefix] = requests
-        self._hashes = hashes
+            if prompt is not None and prefix is not None:
+                batch.setdefault(prompt, Counter())[prefix] = requests
+        for prompt, hashes in batch.items():
+            self._hashes += _take_prefixes(self.prefixes, prompt, hashes)
 
     def merge(self, later: Analytics) -> None:
         """Take in the stretch of the ledger right after this one. Every part merges into
@@ -271,16 +275,7 @@ class Analytics:
             else:
                 mine.merge(tokens)
         for prompt, hashes in later.prefixes.items():
-            seen = self.prefixes.get(prompt)
-            if seen is None:
-                self.prefixes[prompt] = hashes
-                continue
-            seen.update(hashes)
-            if len(seen) > PREFIXES_KEPT:
-                kept = set(sorted(seen)[:PREFIXES_KEPT])
-                for prefix in [prefix for prefix in seen if prefix not in kept]:
-                    del seen[prefix]
-        self._hashes = sum(map(len, self.prefixes.values()))
+            self._hashes += _take_prefixes(self.prefixes, prompt, hashes)
         self.duplicates.merge(later.duplicates)
         self.hashes_recorded = self.hashes_recorded and later.hashes_recorded
         if self.causes is not None and later.causes is not None:
