@@ -199,6 +199,13 @@ def best(command: list[str], repeat: int) -> tuple[float, float]:
     return min(wall for wall, _ in runs), max(peak for _, peak in runs)
 
 
+def floors(ledger: Path, repeat: int) -> tuple[float, float]:
+    """kpi's floors on `ledger` (bench/floor.py): decoding alone, and decoding with the
+    barest Python tally; wall seconds."""
+    floor = [sys.executable, str(Path(__file__).with_name("floor.py")), str(ledger)]
+    return best(floor, repeat)[0], best([*floor, "--tally"], repeat)[0]
+
+
 def installed() -> str:
     """The cache-gate of the environment running the benchmark (not PATH's)."""
     cache_gate = Path(sys.executable).with_name("cache-gate")
@@ -230,6 +237,7 @@ def main() -> int:
     last_day = START + timedelta(seconds=30 * args.records)
 
     grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
+    floor, barest = floors(ledger, args.repeat)
     kpi, kpi_peak = best([cache_gate, "kpi", "--no-cache", "--ledger", str(ledger),
                           "--format", "json"], args.repeat)
     single, single_peak = best([cache_gate, "kpi", "--no-cache", "--jobs", "1", "--ledger",
@@ -250,8 +258,10 @@ def main() -> int:
 
     print(f"ledger: {args.records:,} records, {size_mb:,.0f} MB; {os.cpu_count()} cores")
     print(f"grep -c '\"cache_hit\":true'      {grep:6.2f} s")
+    print(f"decoding floor (bench/floor.py)  {floor:6.2f} s  {floor / grep:5.1f}x grep")
+    print(f"  and the barest Python tally    {barest:6.2f} s  {barest / grep:5.1f}x grep")
     print(f"cache-gate kpi                   {kpi:6.2f} s  {kpi / grep:5.1f}x grep  "
-          f"peak {kpi_peak:5.1f} MB")
+          f"{kpi / floor:3.1f}x the floor  peak {kpi_peak:5.1f} MB")
     print(f"cache-gate kpi --jobs 1          {single:6.2f} s  {single / grep:5.1f}x grep  "
           f"peak {single_peak:5.1f} MB")
     print(f"cache-gate report                {report:6.2f} s  {report / kpi:5.1f}x kpi   "
@@ -264,7 +274,11 @@ def main() -> int:
         print(f"duckdb read_ndjson, the sums     {duck:6.2f} s  {duck / grep:5.1f}x grep")
     rows = [
         Row("grep -c", grep, "s"),
+        Row("decoding floor (bench/floor.py)", floor, "s"),
+        Row("decoding floor / grep", floor / grep, "x"),
+        Row("floor and the barest tally / grep", barest / grep, "x"),
         Row("kpi", kpi, "s"), Row("kpi / grep", kpi / grep, "x", TARGETS["kpi / grep"]),
+        Row("kpi / decoding floor", kpi / floor, "x"),
         Row("kpi --jobs 1", single, "s"),
         Row("report", report, "s"),
         Row("report / kpi", report / kpi, "x", TARGETS["report / kpi"]),

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ledger import DATA, START, best, generate, installed, prepared  # bench/: scripts
+from ledger import DATA, START, best, floors, generate, installed, prepared  # bench/: scripts
 from results import Row, save, verdicts
 
 SHAPES = ("anthropic", "distinct", "hashes")
@@ -75,6 +75,7 @@ def main() -> int:
         ledger = prepared(DATA / f"{shape}-{args.records}.jsonl",
                           lambda path, shape=shape: derive(plain, shape, path))
         grep, _ = best(["grep", "-c", '"cache_hit":true', str(ledger)], args.repeat)
+        floor, barest = floors(ledger, args.repeat)
         kpi, kpi_peak = best([cache_gate, "kpi", "--no-cache", "--ledger", str(ledger),
                               "--format", "json"], args.repeat)
         report, report_peak = best([cache_gate, "report", "--ledger", str(ledger),
@@ -82,11 +83,16 @@ def main() -> int:
         doctor, doctor_peak = best([cache_gate, "doctor", "--ledger", str(ledger),
                                     "--format", "json"], args.repeat)
         print(f"{shape:10} {ledger.stat().st_size / 1e6:5.0f} MB  grep {grep:5.2f} s  "
+              f"floor {floor:5.2f} s ({floor / grep:4.1f}x grep; {barest / grep:4.1f}x with "
+              f"the barest tally)  "
               f"kpi {kpi:6.2f} s ({kpi / grep:5.1f}x grep, peak {kpi_peak:6.1f} MB)  "
               f"report {report:6.2f} s ({report / kpi:4.1f}x kpi, peak {report_peak:6.1f} MB)  "
               f"doctor {doctor:6.2f} s (peak {doctor_peak:6.1f} MB)")
         rows += [Row(f"{shape}: grep -c", grep, "s"), Row(f"{shape}: kpi", kpi, "s"),
                  Row(f"{shape}: kpi / grep", kpi / grep, "x", TARGETS["kpi / grep"]),
+                 Row(f"{shape}: decoding floor / grep", floor / grep, "x"),
+                 Row(f"{shape}: floor and the barest tally / grep", barest / grep, "x"),
+                 Row(f"{shape}: kpi / decoding floor", kpi / floor, "x"),
                  Row(f"{shape}: report", report, "s"),
                  Row(f"{shape}: report / kpi", report / kpi, "x", TARGETS["report / kpi"]),
                  Row(f"{shape}: kpi peak memory", kpi_peak, "MB", TARGETS["peak memory MB"]),
