@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cache_gate.cli import cli
-from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.jsonl import streams
 
 LINE = b'{"workflow": "w", "input_tokens": 10, "cached_input_tokens": 0, "cache_hit": false}\n'
 
@@ -27,7 +27,7 @@ def kpi(*args: str) -> tuple[int, str]:
 
 def test_a_fifo_nobody_writes_to_is_refused_in_bounded_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "STREAM_FIRST_BYTE_SECONDS", 0.3)
+    monkeypatch.setattr(streams, "STREAM_FIRST_BYTE_SECONDS", 0.3)
     fifo = tmp_path / "ledger"
     os.mkfifo(fifo)
     started = time.monotonic()
@@ -48,7 +48,7 @@ def test_a_device_is_not_a_ledger(tmp_path: Path, name: str, minor: int) -> None
 
 def test_an_endless_stream_stops_at_the_bound(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "STREAM_MAX_BYTES", 10 * len(LINE))
+    monkeypatch.setattr(streams, "STREAM_MAX_BYTES", 10 * len(LINE))
     result = CliRunner().invoke(cli, ["kpi", "--ledger", "-"], input=LINE * 100)
     assert result.exit_code == 2 and "write it to a file" in result.output
 

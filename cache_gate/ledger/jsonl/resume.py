@@ -39,7 +39,7 @@ from typing import Protocol, runtime_checkable
 
 from cache_gate import __version__
 from cache_gate.errors import InputError
-from cache_gate.ledger.jsonl import reader
+from cache_gate.ledger.jsonl import reader, streams
 from cache_gate.ledger.jsonl.checkpoint import (
     DAMAGED,
     FINGERPRINT_BYTES,
@@ -136,7 +136,7 @@ def scan(path: str, selection: Selection, make_sink: Callable[[], Sink], *,
     """`reader.scan`, resumed from the ledger's checkpoint where there is one that
     fits, and leaving one for the next run (`cache` None: read as ever)."""
     use = None
-    if cache is not None and path != "-" and not reader.is_stream(path):
+    if cache is not None and path != "-" and not streams.is_stream(path):
         size = reader.open_ledger(path)
         entry = cache.entry(os.path.realpath(path)) if size >= cache.min_bytes else None
         if entry is not None and isinstance(make_sink(), SnapshotSink):
