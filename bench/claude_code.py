@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ledger import DATA, installed, measure, prepared  # bench/ holds scripts, not a package
+from ledger import DATA, installed, measure, prepared, run  # bench/ holds scripts, not a package
 from results import Row, save, verdicts
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -165,16 +165,16 @@ def generate(path: Path, lines: int) -> None:
 
 
 def timed(command: list[str], repeat: int) -> tuple[float, float, float]:
-    """(best wall seconds, best CPU seconds of the process tree, largest peak MB)."""
-    walls, cpus, peaks = [], [], []
+    """(best wall seconds, best CPU seconds of the process tree, largest peak MB): the
+    times from runs of their own, the peak from sampled ones (`ledger.best`)."""
+    walls, cpus = [], []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        wall, peak = measure(command)
+        walls.append(run(command)[0])
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        walls.append(wall)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        peaks.append(peak)
-    return min(walls), min(cpus), max(peaks)
+    peak = max(measure(command)[1] for _ in range(min(repeat, 2)))
+    return min(walls), min(cpus), peak
 
 
 def main() -> int:
