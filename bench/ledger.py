@@ -224,7 +224,8 @@ def floors(ledger: Path, repeat: int) -> tuple[float, float]:
     """kpi's floors on `ledger` (bench/floor.py): decoding alone, and decoding with the
     barest Python tally; wall seconds."""
     floor = [sys.executable, str(Path(__file__).with_name("floor.py")), str(ledger)]
-    return best(floor, repeat)[0], best([*floor, "--tally"], repeat)[0]
+    return (min(run(floor)[0] for _ in range(repeat)),
+            min(run([*floor, "--tally"])[0] for _ in range(repeat)))
 
 
 def installed() -> str:
