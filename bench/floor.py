@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cache_gate.ledger.jsonl.processes import collect, fork
 from cache_gate.ledger.jsonl.reader import chunks, readers
 from cache_gate.ledger.lines import BacklogKpiLine, decoders
 from cache_gate.ledger.reading import DECODE_ERRORS, split_lines
@@ -86,21 +86,10 @@ def main(path: str, flags: list[str]) -> int:
     size = Path(path).stat().st_size
     workers = readers(size, None)
     bounds = [size * part // workers for part in range(workers + 1)]
-    children = []
-    for start, end in itertools.pairwise(bounds[1:]):
-        receive, send = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(receive)
-            os.write(send, str(read(start, end)).encode())
-            os._exit(0)
-        os.close(send)
-        children.append((pid, receive))
+    children = [fork(functools.partial(read, start, end), path)
+                for start, end in itertools.pairwise(bounds[1:])]
     decoded = read(bounds[0], bounds[1])
-    for pid, receive in children:
-        with os.fdopen(receive, "rb") as pipe:
-            decoded += int(pipe.read() or b"0")
-        os.waitpid(pid, 0)
+    decoded += sum(collect(pid, pipe) for pid, pipe in children)
     print(decoded)
     return 0
 

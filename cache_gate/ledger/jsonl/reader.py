@@ -34,7 +34,7 @@ from cache_gate.ledger import requests
 from cache_gate.ledger.formats import read_line
 from cache_gate.ledger.jsonl import survivors
 from cache_gate.ledger.jsonl.processes import collect, fork
-from cache_gate.ledger.jsonl.streams import copy_blocks, is_stream, stream_blocks
+from cache_gate.ledger.jsonl.streams import copied, is_stream
 from cache_gate.ledger.jsonl.survivors import Survivors
 from cache_gate.ledger.lines import Decoders
 from cache_gate.ledger.reading import (
@@ -277,17 +277,8 @@ def seekable(path: str) -> Iterator[str]:
         open_ledger(path)  # a file, or the clear error for what is there instead
         yield path
         return
-    shown = "standard input" if path == "-" else mask_credentials(path)
-    blocks = stream_blocks(path, shown)
-    with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
-        copy = Path(folder) / "ledger.jsonl"
-        try:
-            copy_blocks(blocks, copy, shown)
-        except OSError as exc:
-            raise InputError(f"cannot read ledger {shown}: {exc.strerror}") from None
-        finally:
-            blocks.close()
-        yield str(copy)
+    with copied(path, "standard input" if path == "-" else mask_credentials(path)) as copy:
+        yield copy
 
 
 def _scan_file(path: str, selection: Selection, make_sink: Callable[[], Sink],

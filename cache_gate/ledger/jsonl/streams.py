@@ -4,9 +4,11 @@ and in how long a silent stream is waited for."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -33,7 +35,7 @@ STREAM_FIRST_BYTE_SECONDS = 30.0
 SIGNAL_CHECK_MS = 200
 
 
-def stream_blocks(path: str, shown: str) -> Generator[bytes, None, None]:
+def _blocks(path: str, shown: str) -> Generator[bytes, None, None]:
     """The blocks of standard input, a pipe, a FIFO or a socket. A terminal or a
     device is refused (a terminal waits for a person, /dev/zero never ends), and so is
     a FIFO nothing writes to within STREAM_FIRST_BYTE_SECONDS."""
@@ -75,7 +77,7 @@ def stream_blocks(path: str, shown: str) -> Generator[bytes, None, None]:
         os.close(descriptor)
 
 
-def copy_blocks(blocks: Iterator[bytes], copy: Path, shown: str) -> None:
+def _copy_blocks(blocks: Iterator[bytes], copy: Path, shown: str) -> None:
     copied = 0
     with copy.open("wb") as out:
         for block in blocks:
@@ -84,3 +86,20 @@ def copy_blocks(blocks: Iterator[bytes], copy: Path, shown: str) -> None:
                 raise InputError(f"ledger {shown} is over {STREAM_MAX_BYTES:,} bytes: write "
                                  "it to a file and pass --ledger PATH")
             out.write(block)
+
+
+@contextlib.contextmanager
+def copied(path: str, shown: str) -> Iterator[str]:
+    """A stream's ledger (`path`, or "-": standard input), copied whole to a private
+    temporary file: its path, the file removed afterwards. `shown` names the ledger in
+    errors."""
+    blocks = _blocks(path, shown)
+    with tempfile.TemporaryDirectory(prefix="cache-gate-") as folder:
+        copy = Path(folder) / "ledger.jsonl"
+        try:
+            _copy_blocks(blocks, copy, shown)
+        except OSError as exc:
+            raise InputError(f"cannot read ledger {shown}: {exc.strerror}") from None
+        finally:
+            blocks.close()
+        yield str(copy)
